@@ -1,0 +1,117 @@
+/**
+ * Main-thread handle of one session worker thread: starts it, sends batches, matches replies to
+ * requests, and fails every outstanding request if the thread dies.
+ */
+import { Worker } from 'node:worker_threads';
+import type { FromWorker, RunRequest, SessionWorkerData, ToWorker } from './session-protocol.ts';
+
+/** The output of one batch: uint8 [n, outHeight, outWidth, 3]. */
+export interface BatchOutput {
+  readonly data: Uint8Array;
+  readonly dims: readonly number[];
+  readonly runMs: number;
+}
+
+interface Pending {
+  resolve(output: BatchOutput): void;
+  reject(error: Error): void;
+}
+
+const WORKER_URL = new URL('./session-worker.ts', import.meta.url);
+
+/** One ONNX Runtime session on its own worker thread. */
+export class SessionClient {
+  readonly label: string;
+  /** Batches sent and not yet answered. */
+  inFlight = 0;
+  /** Set once the thread has died; no more batches are accepted. */
+  failure: Error | undefined;
+  readonly loadMs: number;
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #closed: Promise<void> | undefined;
+
+  private constructor(worker: Worker, label: string, loadMs: number) {
+    this.#worker = worker;
+    this.label = label;
+    this.loadMs = loadMs;
+    worker.on('message', (message: FromWorker) => this.#onMessage(message));
+    worker.on('error', (error) => this.#die(new Error(`session worker ${label} crashed: ${error.message}`, { cause: error })));
+    worker.on('exit', (code) => this.#die(new Error(`session worker ${label} exited with code ${code}`)));
+  }
+
+  /**
+   * Starts a worker and creates its session.
+   * @throws Error with ONNX Runtime's message when the session cannot be created
+   */
+  static start(data: SessionWorkerData): Promise<SessionClient> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(WORKER_URL, { workerData: data, name: `session ${data.label}` });
+      const fail = (error: Error): void => {
+        worker.removeAllListeners();
+        void worker.terminate();
+        reject(error);
+      };
+      worker.once('message', (message: FromWorker) => {
+        worker.removeAllListeners();
+        if (message.type === 'ready') resolve(new SessionClient(worker, data.label, message.loadMs));
+        else fail(new Error(message.type === 'initFailed' ? message.message : `unexpected first message "${message.type}" from session worker ${data.label}`));
+      });
+      worker.once('error', fail);
+      worker.once('exit', (code) => fail(new Error(`session worker ${data.label} exited with code ${code} before its session was ready`)));
+    });
+  }
+
+  /** Runs one batch; `input` is transferred to the worker (it is detached afterwards). */
+  run(input: Uint8Array, dims: RunRequest['dims'], outputSize?: RunRequest['outputSize']): Promise<BatchOutput> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.#closed !== undefined) return Promise.reject(new Error(`session ${this.label} is closed`));
+    const id = this.#nextId++;
+    // Only a whole ArrayBuffer can be transferred; a view into a larger one is copied first.
+    const whole = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength && input.buffer instanceof ArrayBuffer;
+    const buffer = whole ? (input.buffer as ArrayBuffer) : input.slice().buffer;
+    const request: RunRequest = outputSize === undefined ? { type: 'run', id, input: buffer, dims } : { type: 'run', id, input: buffer, dims, outputSize };
+    this.inFlight++;
+    return new Promise<BatchOutput>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage(request satisfies ToWorker, [buffer]);
+    }).finally(() => {
+      this.inFlight--;
+    });
+  }
+
+  /** Releases the session and ends the thread (outstanding batches finish first). */
+  close(): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve) => {
+      if (this.failure !== undefined) {
+        resolve();
+        return;
+      }
+      this.#worker.once('exit', () => resolve());
+      this.#worker.postMessage({ type: 'close' } satisfies ToWorker);
+    });
+    return this.#closed;
+  }
+
+  #onMessage(message: FromWorker): void {
+    if (message.type !== 'result' && message.type !== 'failed') return;
+    const pending = this.#pending.get(message.id);
+    if (pending === undefined) return;
+    this.#pending.delete(message.id);
+    if (message.type === 'result') pending.resolve({ data: new Uint8Array(message.output), dims: message.dims, runMs: message.runMs });
+    else pending.reject(new Error(message.message));
+  }
+
+  #die(error: Error): void {
+    if (this.failure !== undefined) return;
+    // A clean exit after close() is not a failure of anything outstanding (there is nothing).
+    if (this.#closed !== undefined && this.#pending.size === 0) {
+      this.failure = new Error(`session ${this.label} is closed`);
+      return;
+    }
+    this.failure = error;
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Body of a session worker thread: owns one ONNX Runtime session and runs the batches it is sent,
+ * one after another. One thread per session because `run()` is synchronous native code that would
+ * otherwise block the main event loop (microsoft/onnxruntime#19611); with one session per thread,
+ * sessions on different GPUs really run at the same time.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
+import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../../models/io-contract.ts';
+import { OUTPUT_SIZE_INPUT } from './resize-graph.ts';
+import type { FromWorker, SessionWorkerData, ToWorker } from './session-protocol.ts';
+
+const port = parentPort;
+if (port === null) throw new Error('session-worker.ts must run as a worker thread');
+const data = workerData as SessionWorkerData;
+const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+
+let session: ort.InferenceSession | undefined;
+try {
+  const started = performance.now();
+  session = await ort.InferenceSession.create(data.modelBytes, data.sessionOptions);
+  post({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames, loadMs: performance.now() - started });
+} catch (error) {
+  post({ type: 'initFailed', message: error instanceof Error ? error.message : String(error) });
+}
+
+const inputName = session?.inputNames.includes(MODEL_INPUT_NAME) === true ? MODEL_INPUT_NAME : (session?.inputNames[0] ?? MODEL_INPUT_NAME);
+const outputName = session?.outputNames.includes(MODEL_OUTPUT_NAME) === true ? MODEL_OUTPUT_NAME : (session?.outputNames[0] ?? MODEL_OUTPUT_NAME);
+
+// Runs are chained so that they never overlap, whatever the message timing.
+let queue: Promise<void> = Promise.resolve();
+
+async function runBatch(s: ort.InferenceSession, request: Extract<ToWorker, { type: 'run' }>): Promise<void> {
+  try {
+    const started = performance.now();
+    const feeds: Record<string, ort.Tensor> = { [inputName]: new ort.Tensor('uint8', new Uint8Array(request.input), [...request.dims]) };
+    if (request.outputSize !== undefined) {
+      feeds[OUTPUT_SIZE_INPUT] = new ort.Tensor('int64', BigInt64Array.from(request.outputSize, (v) => BigInt(v)), [2]);
+    }
+    const results = await s.run(feeds);
+    const output = results[outputName];
+    if (output === undefined) throw new Error(`the session returned no "${outputName}" output`);
+    const bytes = output.data as Uint8Array;
+    // The binding gives each output its own ArrayBuffer; copy only if that ever stops being true.
+    const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes.buffer : bytes.slice().buffer;
+    post({ type: 'result', id: request.id, output: buffer, dims: output.dims, runMs: performance.now() - started }, [buffer]);
+    for (const tensor of Object.values(results)) tensor.dispose();
+  } catch (error) {
+    post({ type: 'failed', id: request.id, message: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'close') {
+    queue = queue.then(async () => {
+      await session?.release();
+      post({ type: 'closed' });
+      port.close();
+    });
+    return;
+  }
+  const s = session;
+  if (s === undefined) {
+    post({ type: 'failed', id: message.id, message: 'the session was never created' });
+    return;
+  }
+  queue = queue.then(() => runBatch(s, message));
+});

@@ -1,0 +1,199 @@
+/**
+ * Encode one shard: raw RGB frames (piped to ffmpeg's stdin) -> a NUT shard file.
+ *
+ * Timestamps: every frame keeps its source pts. The pipe carries none, so a `setpts` expression
+ * (see `setpts-expr.ts`) in a `-filter_script` file gives frame N the shard-relative pts
+ * `pts[N] - pts[0]` in the source time base, `-enc_time_base` makes the encoder use that time base
+ * and `-fps_mode passthrough` forbids duplicating or dropping. Shards start at 0 so that every
+ * shard is shaped alike for the concat demuxer, which places each at its offset from the plan.
+ * This works on ffmpeg 5.1 for CFR and VFR alike; nothing is normalised to a constant rate.
+ *
+ * Container: NUT keeps any time base exactly (Matroska rounds to 1 ms), stores B-frame streams and
+ * every codec used here, and is a crash-tolerant intermediate (no index needed to read it). It is
+ * written to a temporary name, its packet count checked, then renamed: a shard file that exists is
+ * complete.
+ *
+ * Colour: RGB -> YUV uses the source's matrix and range, and the source's colour tags are written
+ * (primaries, transfer, matrix, range), so colours round-trip and HDR transfer tags survive.
+ */
+import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import { chooseEncoder, defaultPixFmt, encoderOptions, type EncoderChoice, type EncoderHardware, type VideoCodec } from './encoders.ts';
+import { MediaError } from './errors.ts';
+import { classifyFailure } from './ffmpeg-errors.ts';
+import { runFfprobe } from './ffprobe-run.ts';
+import { startFfmpeg } from './ffmpeg-run.ts';
+import type { Probe, Rational } from './probe-schema.ts';
+import { frameBytes, swsMatrix, swsRange, type RgbFormat } from './raw-format.ts';
+import { setptsExpression } from './setpts-expr.ts';
+
+/** Colour description of the source (the probe's `video` has these fields). */
+export type ColorTags = Pick<Probe['video'], 'colorRange' | 'colorSpace' | 'colorTransfer' | 'colorPrimaries'>;
+
+export interface EncodeOptions {
+  /** Local path of the shard file to create (NUT; written atomically). */
+  output: string;
+  /** Size and layout of the incoming frames. */
+  width: number;
+  height: number;
+  format: RgbFormat;
+  /** Source pts of the shard's frames, in order (from extraction or `ptsList` of the probe). */
+  pts: readonly number[];
+  /** Source video time base and nominal frame rate (`probe.video.timeBase`, `rFrameRate`). */
+  timeBase: Rational;
+  frameRate: Rational;
+  /** Codec, or an encoder chosen once per job with `chooseEncoder` (recommended for NVENC). */
+  codec: VideoCodec | EncoderChoice;
+  /** Used only when `codec` is a codec name (default `auto`). */
+  hardware?: EncoderHardware;
+  crf?: number;
+  preset?: string;
+  /** Output pixel format (default 4:2:0, 10-bit for rgb48le frames). */
+  pixFmt?: string;
+  color?: ColorTags;
+  /** Sample aspect ratio to write, e.g. "1:1" (the source's, since scaling keeps it). */
+  sar?: string;
+  log?: Logger;
+}
+
+export interface EncodeResult {
+  output: string;
+  frames: number;
+  bytes: number;
+  encoder: string;
+  pixFmt: string;
+  /** Wall time from the first frame request to the verified shard. */
+  wallMs: number;
+  /** Time waiting for the next frame from upstream (decode + inference). */
+  waitMs: number;
+  /** Time the upstream was held back because ffmpeg's stdin was full (encoder slower). */
+  writeMs: number;
+  /** Time from the last frame to ffmpeg's exit (encoder flush and muxing). */
+  flushMs: number;
+}
+
+/** Anything carrying frame bytes: a Buffer or an extracted/upscaled frame object. */
+export type FrameLike = Buffer | { data: Buffer };
+
+/**
+ * Encodes the frames to `opts.output`. The iterable must yield exactly `pts.length` frames of
+ * `width x height` in `format`; otherwise `FrameMismatch`/`InvalidOptions` and no shard file.
+ * An error thrown by the iterable (extraction, inference) aborts the encode and is rethrown.
+ */
+export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: EncodeOptions): Promise<EncodeResult> {
+  const began = performance.now();
+  const name = opts.output;
+  const size = frameBytes(opts.width, opts.height, opts.format);
+  if (opts.pts.length === 0) throw new MediaError('InvalidOptions', 'encode', name, 'a shard needs at least one frame');
+  const choice = typeof opts.codec === 'string' ? await chooseEncoder(opts.codec, opts.hardware ?? 'auto', opts.log) : opts.codec;
+  const pixFmt = opts.pixFmt ?? defaultPixFmt(choice.codec, opts.format === 'rgb48le');
+  const result: EncodeResult = { output: opts.output, frames: 0, bytes: 0, encoder: choice.encoder, pixFmt, wallMs: 0, waitMs: 0, writeMs: 0, flushMs: 0 };
+
+  const work = await mkdtemp(join(tmpdir(), 'upscale-encode-'));
+  const tmp = join(dirname(opts.output), `.${basename(opts.output)}.partial-${process.pid}`);
+  const script = join(work, 'filters.txt');
+  const base = opts.pts[0] as number;
+  const tb = opts.timeBase;
+  const color = opts.color;
+  await writeFile(
+    script,
+    [
+      `settb=expr=${tb.num}/${tb.den}`,
+      `setpts='${setptsExpression(opts.pts.map((p) => p - base))}'`,
+      `scale=out_color_matrix=${swsMatrix(color?.colorSpace ?? null)}:out_range=${swsRange(color?.colorRange ?? null)}:flags=bicubic+accurate_rnd+full_chroma_int`,
+      `format=${pixFmt}`,
+      ...(opts.sar ? [`setsar=${opts.sar.replace(':', '/')}`] : []),
+    ].join(','),
+  );
+
+  let upstreamError: unknown;
+  let lastFrameAt = 0;
+  async function* feed(): AsyncGenerator<Buffer> {
+    let mark = performance.now();
+    try {
+      for await (const f of frames) {
+        result.waitMs += performance.now() - mark;
+        const data = Buffer.isBuffer(f) ? f : f.data;
+        if (data.length !== size) {
+          throw new MediaError('InvalidOptions', 'encode', name, `frame ${result.frames} has ${data.length} bytes, expected ${size} (${opts.width}x${opts.height} ${opts.format})`);
+        }
+        if (result.frames >= opts.pts.length) {
+          throw new MediaError('FrameMismatch', 'encode', name, `received more than the ${opts.pts.length} planned frames`);
+        }
+        result.frames++;
+        mark = performance.now();
+        yield data;
+        result.writeMs += performance.now() - mark;
+        mark = performance.now();
+      }
+      if (result.frames !== opts.pts.length) {
+        throw new MediaError('FrameMismatch', 'encode', name, `received ${result.frames} frames, planned ${opts.pts.length}`);
+      }
+      lastFrameAt = performance.now();
+    } catch (err) {
+      upstreamError = err;
+      throw err;
+    }
+  }
+  const input = Readable.from(feed(), { objectMode: false, highWaterMark: size });
+  const fps = opts.frameRate.num > 0 ? `${opts.frameRate.num}/${opts.frameRate.den}` : '25';
+  const tags = colorTagOptions(color);
+  const job = startFfmpeg({
+    inputs: [{ source: input, options: ['-protocol_whitelist', 'pipe,file', '-f', 'rawvideo', '-pix_fmt', opts.format, '-video_size', `${opts.width}x${opts.height}`, '-framerate', fps] }],
+    output: tmp,
+    outputOptions: [
+      '-filter_script:v', script,
+      '-fps_mode', 'passthrough',
+      '-enc_time_base', `${tb.num}:${tb.den}`,
+      ...encoderOptions(choice, { ...(opts.crf !== undefined ? { crf: opts.crf } : {}), ...(opts.preset !== undefined ? { preset: opts.preset } : {}) }),
+      ...tags,
+      '-map_metadata', '-1',
+      '-f', 'nut',
+    ],
+  });
+  try {
+    try {
+      await job.done;
+    } catch (err) {
+      if (upstreamError !== undefined) throw upstreamError;
+      throw classifyFailure('encode', name, job.stderr, `encoding with ${choice.encoder}`, err);
+    }
+    if (upstreamError !== undefined) throw upstreamError;
+    result.flushMs = lastFrameAt ? performance.now() - lastFrameAt : 0;
+    const packets = await countPackets(tmp);
+    if (packets !== opts.pts.length) {
+      throw new MediaError('FrameMismatch', 'encode', name, `shard file holds ${packets} frames, expected ${opts.pts.length}`);
+    }
+    result.bytes = (await stat(tmp)).size;
+    await rename(tmp, opts.output);
+    result.wallMs = performance.now() - began;
+    opts.log?.debug({ shard: opts.output, frames: result.frames, encoder: choice.encoder, ms: Math.round(result.wallMs) }, 'Encoded shard');
+    return result;
+  } finally {
+    input.destroy();
+    job.kill();
+    await rm(work, { recursive: true, force: true });
+    await rm(tmp, { force: true });
+  }
+}
+
+/** `-color_*` options repeating the source's tags (unknown tags are left unset). */
+export function colorTagOptions(color: ColorTags | undefined): string[] {
+  if (!color) return [];
+  const out: string[] = [];
+  if (color.colorRange) out.push('-color_range', color.colorRange);
+  if (color.colorSpace) out.push('-colorspace', color.colorSpace);
+  if (color.colorPrimaries) out.push('-color_primaries', color.colorPrimaries);
+  if (color.colorTransfer) out.push('-color_trc', color.colorTransfer);
+  return out;
+}
+
+/** Number of video packets in a local file (demux only). */
+export async function countPackets(path: string): Promise<number> {
+  const res = await runFfprobe(['-protocol_whitelist', 'file', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', '-i', path]);
+  if (res.code !== 0) throw classifyFailure('encode', path, res.stderr, 'counting shard packets');
+  return Number(res.stdout.trim().split('\n')[0]);
+}

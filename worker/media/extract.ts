@@ -1,0 +1,206 @@
+/**
+ * Frame-exact extraction: decodes exactly frames [start, end) of the source as raw packed RGB.
+ *
+ * How: input-seek (`-ss` before `-i`, with `-noaccurate_seek`) to the keyframe at or before `start`
+ * (from the probe's frame index), keep source timestamps (`-copyts`), decode from there, and select
+ * by pts: `select=gte(pts,pts(start))*lt(pts,pts(end))`, `-fps_mode passthrough` (never duplicate or
+ * drop), `-frames:v end-start` (stop decoding once the range is out). Decoding starts at a keyframe
+ * and runs forward, so B-frames and open GOPs before `start` are decoded with their references;
+ * open-GOP leading pictures of that keyframe display before it and are discarded by the selection.
+ *
+ * Verification: a `showinfo` filter after the selection prints each selected frame's pts; frame i is
+ * yielded only after its pts equals the index's pts for `start + i`, and the count must be exactly
+ * `end - start`. If the seek landed after the first frame (a demuxer seeking by a coarser index),
+ * extraction restarts from the previous keyframe, then from frame 0, before any frame is yielded.
+ * Anything else is a `FrameMismatch` error: never a silently shifted or shortened shard.
+ *
+ * Rotation: ffmpeg's default autorotation is kept: frames come out upright, in the probe's
+ * `displayWidth` x `displayHeight`, so the output plays the right way up without rotation metadata
+ * (which encoders/assembly therefore do not write).
+ */
+import { PassThrough } from 'node:stream';
+import type { Logger } from 'pino';
+import { MediaError } from './errors.ts';
+import { classifyFailure } from './ffmpeg-errors.ts';
+import { startFfmpeg, type FfmpegJob } from './ffmpeg-run.ts';
+import { frameCount, keyframeAtOrBefore, previousKeyframe, ptsAt, ptsList } from './frame-index.ts';
+import { displayName, sourceInputOptions } from './input-policy.ts';
+import type { Probe } from './probe-schema.ts';
+import { frameBytes, rgbFormatFor, swsMatrix, swsRange, type RgbFormat } from './raw-format.ts';
+
+/** One decoded frame: packed RGB bytes, its source pts (stream time base) and source index. */
+export interface Frame {
+  data: Buffer;
+  pts: number;
+  index: number;
+}
+
+export interface ExtractStats {
+  frames: number;
+  /** Wall time from start to the last frame. */
+  wallMs: number;
+  /** Time the consumer waited for decoded frames (decode not overlapped with the consumer). */
+  waitMs: number;
+  /** Frame the decode started from (the seek keyframe) on the successful attempt. */
+  seekFrame: number;
+  attempts: number;
+}
+
+export interface ExtractOptions {
+  /** Local path or presigned http(s) URL of the source. */
+  input: string;
+  /** Display name for logs and errors (defaults to the input without a query string). */
+  name?: string;
+  probe: Probe;
+  /** First frame (inclusive) and last frame (exclusive), source display order. */
+  start: number;
+  end: number;
+  /** Pixel layout (default {@link rgbFormatFor}: rgb48le for sources deeper than 8 bits). */
+  format?: RgbFormat;
+  log?: Logger;
+  /** Called once when extraction finishes (also after an early stop by the consumer). */
+  onStats?: (stats: ExtractStats) => void;
+}
+
+const SHOWINFO = /Parsed_showinfo_\d+ @ [^\]]+\] n:\s*(\d+) pts:\s*(-?\d+)/;
+
+/**
+ * Decodes frames [start, end) of the source; see the file comment. Frames have
+ * `probe.video.displayWidth x displayHeight` pixels in `format`. Breaking out of the loop stops ffmpeg.
+ */
+export async function* extractFrames(opts: ExtractOptions): AsyncGenerator<Frame, void, undefined> {
+  const { probe, start, end } = opts;
+  const name = displayName(opts.input, opts.name ?? probe.input);
+  const total = frameCount(probe.frames);
+  if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end > start && end <= total)) {
+    throw new MediaError('InvalidOptions', 'extract', name, `frame range [${start},${end}) is not within the ${total} frames of the source`);
+  }
+  const k = keyframeAtOrBefore(probe.frames, start);
+  const seekFrames = [...new Set([k, previousKeyframe(probe.frames, k), 0])];
+  const stats: ExtractStats = { frames: 0, wallMs: 0, waitMs: 0, seekFrame: k, attempts: 0 };
+  const began = performance.now();
+  try {
+    for (const [i, seekFrame] of seekFrames.entries()) {
+      stats.attempts++;
+      stats.seekFrame = seekFrame;
+      const retry = yield* attempt(opts, name, seekFrame, i < seekFrames.length - 1, stats);
+      if (!retry) return;
+      opts.log?.warn({ input: name, start, end, seekFrame }, 'Restarted extraction from an earlier keyframe: the seek landed after the first frame');
+    }
+  } finally {
+    stats.wallMs = performance.now() - began;
+    opts.onStats?.(stats);
+  }
+}
+
+/** One decode attempt; returns true when it should be retried from an earlier keyframe. */
+async function* attempt(
+  opts: ExtractOptions,
+  name: string,
+  seekFrame: number,
+  canRetry: boolean,
+  stats: ExtractStats,
+): AsyncGenerator<Frame, boolean, undefined> {
+  const { probe, start, end } = opts;
+  const v = probe.video;
+  const format = opts.format ?? rgbFormatFor(probe);
+  const size = frameBytes(v.displayWidth, v.displayHeight, format);
+  const expected = ptsList(probe.frames, start, end);
+  const first = ptsAt(probe.frames, start);
+  const after = ptsAt(probe.frames, end);
+  const label = `frames [${start},${end})`;
+
+  const seen: number[] = [];
+  let wake: (() => void) | undefined;
+  // autoDestroy off: fluent-ffmpeg treats a 'close' of its output stream within 20 ms of ffmpeg's
+  // own exit as a failure ("Output stream closed"); the stream is destroyed after ffmpeg exits.
+  const stdout = new PassThrough({ highWaterMark: Math.max(size, 64 * 1024), autoDestroy: false });
+  const seek =
+    seekFrame > 0
+      ? ['-seek_timestamp', '1', '-noaccurate_seek', '-ss', seconds(ptsAt(probe.frames, seekFrame), v.timeBase)]
+      : [];
+  const filters = [
+    `select='gte(pts\\,${first})*lt(pts\\,${after})'`,
+    'showinfo=checksum=0',
+    `scale=in_color_matrix=${swsMatrix(v.colorSpace)}:in_range=${swsRange(v.colorRange)}:flags=bicubic+accurate_rnd+full_chroma_int`,
+    `format=${format}`,
+  ].join(',');
+  const job: FfmpegJob = startFfmpeg({
+    inputs: [{ source: opts.input, options: ['-copyts', ...sourceInputOptions(opts.input, probe.container.demuxer), ...seek] }],
+    output: stdout,
+    outputOptions: ['-map', `0:${v.index}`, '-vf', filters, '-fps_mode', 'passthrough', '-frames:v', String(end - start), '-f', 'rawvideo'],
+    onStderrLine: (line) => {
+      const m = SHOWINFO.exec(line);
+      if (m) {
+        seen[Number(m[1])] = Number(m[2]);
+        wake?.();
+      }
+    },
+  });
+  let failure: unknown;
+  job.done.catch((err: unknown) => {
+    failure = err;
+    wake?.();
+  });
+  const exited = job.done.then(
+    () => true,
+    () => false,
+  );
+  let finished = false;
+  const ptsOf = async (i: number): Promise<number | undefined> => {
+    while (seen[i] === undefined && failure === undefined && !finished) await new Promise<void>((r) => (wake = r));
+    return seen[i];
+  };
+
+  let buf = Buffer.allocUnsafe(size);
+  let filled = 0;
+  let i = 0;
+  let mark = performance.now();
+  try {
+    for await (const chunk of stdout as AsyncIterable<Buffer>) {
+      let off = 0;
+      while (off < chunk.length) {
+        const n = Math.min(size - filled, chunk.length - off);
+        chunk.copy(buf, filled, off, off + n);
+        filled += n;
+        off += n;
+        if (filled < size) continue;
+        const pts = await ptsOf(i);
+        const want = expected[i] as number;
+        if (i === 0 && pts !== undefined && pts > want && canRetry) return true;
+        if (pts !== want) {
+          throw new MediaError('FrameMismatch', 'extract', name, `${label}: frame ${start + i} decoded with pts ${pts ?? 'unknown'}, expected ${want}`);
+        }
+        stats.waitMs += performance.now() - mark;
+        yield { data: buf, pts: want, index: start + i };
+        mark = performance.now();
+        stats.frames++;
+        i++;
+        buf = Buffer.allocUnsafe(size);
+        filled = 0;
+      }
+    }
+    const ok = await exited;
+    finished = true;
+    if (!ok) throw classifyFailure('extract', name, job.stderr, `decoding ${label}`, failure);
+    if (i === 0 && canRetry) return true;
+    if (i !== expected.length || filled !== 0) {
+      throw new MediaError('FrameMismatch', 'extract', name, `${label}: decoded ${i} frames (${filled} stray bytes), expected ${expected.length}`);
+    }
+    return false;
+  } finally {
+    finished = true;
+    wake?.();
+    job.kill();
+    await exited;
+    stdout.destroy();
+  }
+}
+
+/** Seconds of `pts` as a decimal string ffmpeg parses exactly to the microsecond. */
+function seconds(pts: number, tb: { num: number; den: number }): string {
+  const us = Math.floor((pts * tb.num * 1_000_000) / tb.den);
+  const sign = us < 0 ? '-' : '';
+  const a = Math.abs(us);
+  return `${sign}${Math.floor(a / 1_000_000)}.${String(a % 1_000_000).padStart(6, '0')}`;
+}

@@ -1,0 +1,62 @@
+/**
+ * Turns ffmpeg/ffprobe stderr into a classified {@link MediaError}. ffmpeg reports everything as
+ * text, so classification is by the messages libavformat prints; anything unrecognised becomes
+ * `FfmpegFailed`, which is treated as transient.
+ */
+import { MediaError, type MediaErrorCode, type MediaStep } from './errors.ts';
+import { redactUrls } from './input-policy.ts';
+
+const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatchArray) => string }[] = [
+  {
+    re: /\[(\w+) @ [^\]]*\] Format not on whitelist|Format not on whitelist/,
+    code: 'UnsafeInput',
+    cause: (m) => `refusing to read a ${m[1] ?? 'playlist or unsupported'} file: ffmpeg would follow references inside it (only single media files are accepted)`,
+  },
+  { re: /Protocol '([^']*)' not on whitelist/, code: 'UnsafeInput', cause: (m) => `the input refers to another resource through protocol '${m[1] ?? '?'}', which is not allowed` },
+  { re: /not in allowed_segment_extensions/, code: 'UnsafeInput', cause: () => 'the input is a playlist that refers to other files' },
+  { re: /No such file or directory/, code: 'InputNotFound', cause: () => 'the file does not exist' },
+  { re: /Server returned 404|HTTP error 404/, code: 'InputNotFound', cause: () => 'the object does not exist (HTTP 404)' },
+  { re: /Server returned 403|HTTP error 403|Server returned 401/, code: 'InputForbidden', cause: () => 'access denied (HTTP 403: wrong credentials or an expired presigned URL)' },
+  { re: /moov atom not found/, code: 'TruncatedInput', cause: () => 'the file is truncated or incomplete (no moov index: was the upload or recording interrupted?)' },
+  { re: /partial file|File ended prematurely|ended prematurely|Truncating packet|end of file reached before/i, code: 'TruncatedInput', cause: () => 'the file is truncated (it ends in the middle of the media data)' },
+  {
+    re: /Invalid data found when processing input|could not find codec parameters|EBML header parsing failed|Unknown input format/,
+    code: 'NotAVideo',
+    cause: () => 'not a video file ffmpeg can read (invalid data found when processing input)',
+  },
+  {
+    re: /Connection refused|Connection timed out|timed out|Network is unreachable|Server returned 5\d\d|Temporary failure in name resolution|Connection reset/,
+    code: 'InputUnreachable',
+    cause: () => 'network error while reading the input',
+  },
+];
+
+/** Last lines of ffmpeg output that are worth quoting: no progress lines, no per-frame showinfo. */
+export function stderrTail(lines: readonly string[], max = 6): string {
+  const useful = lines.filter((l) => l.trim() !== '' && !l.includes('Parsed_showinfo') && !l.startsWith('frame='));
+  return redactUrls(useful.slice(-max).join(' | '));
+}
+
+/**
+ * Classifies a failed ffmpeg/ffprobe run. `object` is the display name of the input or output,
+ * `stderr` the captured lines. The ffmpeg text is kept in the message tail for diagnosis.
+ */
+export function classifyFailure(
+  step: MediaStep,
+  object: string,
+  stderr: readonly string[],
+  what: string,
+  cause?: unknown,
+): MediaError {
+  const text = stderr.join('\n');
+  for (const rule of RULES) {
+    const m = text.match(rule.re);
+    if (m) return new MediaError(rule.code, step, object, rule.cause(m), { cause });
+  }
+  return new MediaError('FfmpegFailed', step, object, `${what} failed: ${stderrTail(stderr) || 'no error output'}`, { cause });
+}
+
+/** Finds a truncation message in stderr of a run that otherwise succeeded (ffprobe exits 0). */
+export function truncationIn(stderr: readonly string[]): string | undefined {
+  return stderr.find((l) => /partial file|File ended prematurely|ended prematurely|Truncating packet/i.test(l));
+}

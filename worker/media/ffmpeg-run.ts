@@ -1,0 +1,80 @@
+/**
+ * Runs ffmpeg through fluent-ffmpeg. fluent-ffmpeg spawns the process, pipes a Readable into stdin
+ * and stdout into a Writable (with backpressure) and splits stderr into lines, which covers every
+ * ffmpeg run of the media room, raw frame streaming included. Arguments are passed as separate
+ * array items (never split on spaces by fluent-ffmpeg), and no fluent helper that guesses codecs
+ * or formats is used: the caller gives the exact ffmpeg options.
+ */
+import type { Readable, Writable } from 'node:stream';
+import ffmpeg from 'fluent-ffmpeg';
+
+export interface FfmpegInputSpec {
+  /** A path/URL, or a Readable piped to ffmpeg's stdin (`pipe:0`). */
+  source: string | Readable;
+  /** Options placed before this input's `-i`. */
+  options: readonly string[];
+}
+
+export interface FfmpegSpec {
+  inputs: readonly FfmpegInputSpec[];
+  /** A path (written by ffmpeg), or a Writable fed from ffmpeg's stdout (`pipe:1`). */
+  output: string | Writable;
+  outputOptions: readonly string[];
+  /** Every stderr line, as ffmpeg prints it (progress lines excluded by `-nostats`). */
+  onStderrLine?: (line: string) => void;
+}
+
+export interface FfmpegJob {
+  /** Resolves when ffmpeg exits 0; rejects with fluent-ffmpeg's error otherwise. */
+  done: Promise<void>;
+  /** The last stderr lines, for error classification (per-frame filter lines excluded). */
+  stderr: string[];
+  /** Stops ffmpeg (SIGKILL); `done` then rejects. */
+  kill(): void;
+}
+
+/** Options that every run gets: quiet banner, no keyboard interaction, no progress lines. */
+export const GLOBAL_OPTIONS: readonly string[] = ['-hide_banner', '-nostdin', '-nostats'];
+
+const KEEP_LINES = 60;
+
+/** Starts ffmpeg; see {@link FfmpegSpec}. */
+export function startFfmpeg(spec: FfmpegSpec): FfmpegJob {
+  const stderr: string[] = [];
+  // stdoutLines bounds fluent-ffmpeg's own ring buffers (0 would mean unbounded).
+  const cmd = ffmpeg({ stdoutLines: KEEP_LINES });
+  spec.inputs.forEach((input, i) => {
+    cmd.input(input.source);
+    const opts = i === 0 ? [...GLOBAL_OPTIONS, ...input.options] : [...input.options];
+    addOptions((...o) => cmd.inputOptions(...o), opts);
+  });
+  cmd.output(spec.output);
+  addOptions((...o) => cmd.outputOptions(...o), spec.outputOptions);
+  cmd.on('stderr', (line: string) => {
+    spec.onStderrLine?.(line);
+    if (line.includes('Parsed_showinfo')) return;
+    stderr.push(line);
+    if (stderr.length > KEEP_LINES) stderr.shift();
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    cmd.on('error', (err: Error) => reject(err));
+    cmd.on('end', () => resolve());
+  });
+  cmd.run();
+  return {
+    done,
+    stderr,
+    kill: () => {
+      try {
+        cmd.kill('SIGKILL');
+      } catch {
+        // already exited
+      }
+    },
+  };
+}
+
+/** fluent-ffmpeg splits a single string argument on a space; two or more arguments are kept as is. */
+function addOptions(add: (...opts: string[]) => unknown, opts: readonly string[]): void {
+  if (opts.length > 0) add(...opts); // never a single option containing a space
+}

@@ -1,0 +1,63 @@
+/**
+ * What ffmpeg may open when it reads an input. ffmpeg follows references found inside media: an HLS
+ * or concat playlist named `clip.mp4` makes it open `/etc/passwd` or any URL. Every command that reads
+ * a source therefore gets a protocol whitelist (local files only, or the network protocols only for
+ * a presigned URL, never both) and a demuxer whitelist that excludes playlist-like demuxers
+ * (hls, concat, dash, image2 patterns, tee...). After probing, the demuxer is also forced with `-f`.
+ */
+
+/** Demuxers we accept for sources: real single-file containers and elementary streams. */
+export const SOURCE_DEMUXERS: readonly string[] = [
+  'mov', 'mp4', 'm4a', '3gp', '3g2', 'mj2', // the mov demuxer's names (drefs stay disabled by default)
+  'matroska', 'webm',
+  'avi', 'flv', 'mpegts', 'mpeg', 'mpegvideo', 'nut', 'ogg', 'asf', 'ivf', 'obu', 'mxf', 'dv',
+  'm4v', 'h264', 'hevc', 'yuv4mpegpipe', 'gif', 'apng',
+];
+
+/** True when the input is an http(s) URL (a presigned object URL). */
+export function isUrlInput(input: string): boolean {
+  return /^https?:\/\//i.test(input);
+}
+
+/**
+ * The name used for an input in logs and errors. URLs lose their query string and user info
+ * (a presigned URL's signature is a credential); callers may pass the original `s3://` name instead.
+ */
+export function displayName(input: string, name?: string): string {
+  if (name !== undefined && name !== '') return name;
+  if (!isUrlInput(input)) return input;
+  try {
+    const url = new URL(input);
+    return `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    return '<unparseable URL>';
+  }
+}
+
+/** Replaces every URL query string in free text (ffmpeg's stderr) so signatures never leak. */
+export function redactUrls(text: string): string {
+  return text.replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*/gi, '$1?<redacted>').replace(/\/\/[^/\s:@]+:[^/\s@]+@/g, '//<redacted>@');
+}
+
+/** First name of an ffprobe `format_name` ("mov,mp4,m4a,..." -> "mov"), usable with `-f`. */
+export function demuxerOf(formatName: string): string {
+  return formatName.split(',')[0] ?? formatName;
+}
+
+/** True when every name of an ffprobe `format_name` is outside the playlist family. */
+export function isAllowedDemuxer(formatName: string): boolean {
+  return formatName.split(',').some((n) => SOURCE_DEMUXERS.includes(n));
+}
+
+/**
+ * ffmpeg/ffprobe input options for reading a source safely. `demuxer` (from a previous probe) forces
+ * the demuxer instead of letting ffmpeg guess from the content.
+ */
+export function sourceInputOptions(input: string, demuxer?: string): string[] {
+  const opts = isUrlInput(input)
+    ? ['-protocol_whitelist', 'http,https,tcp,tls', '-reconnect', '1', '-reconnect_on_network_error', '1', '-reconnect_delay_max', '8']
+    : ['-protocol_whitelist', 'file'];
+  opts.push('-format_whitelist', SOURCE_DEMUXERS.join(','));
+  if (demuxer !== undefined) opts.push('-f', demuxer);
+  return opts;
+}

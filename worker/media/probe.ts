@@ -1,0 +1,300 @@
+/**
+ * Probe: ffprobe -> the small, zod-validated {@link Probe} document.
+ *
+ * Exact frame count. `nb_frames` from a header is only a claim (MP4 counts edit-list-discarded
+ * samples, Matroska/WebM usually have none, a truncated file keeps its header), so the count always
+ * comes from reading the stream:
+ * 1. A demux-only packet scan (no decoding; cheap) lists every video packet's pts and keyframe flag.
+ *    Sorted, those pts are the frame timestamps extraction selects by.
+ * 2. When the container states `nb_frames` and it equals the packet count, that is the count
+ *    (`container+packets`). Otherwise (WebM/MKV without `nb_frames`, or a disagreement) the stream is
+ *    decoded once (`-show_frames`, the same decoder and timestamps extraction uses) and the decoded
+ *    timestamps are compared with the packets': equal gives `packets+decode`; different (packets
+ *    that decode to no frame, or no packet timestamps at all) makes the decoded list the index
+ *    (`decode`). A full decode costs about as much as playing the file once, which is why it is not
+ *    done when two independent sources already agree; `decode: 'always'` forces it.
+ */
+import type { Logger } from 'pino';
+import { MediaError } from './errors.ts';
+import { classifyFailure, truncationIn } from './ffmpeg-errors.ts';
+import { runFfprobe } from './ffprobe-run.ts';
+import { buildFrameIndex, frameCount, isVariableFrameRate, type FrameIndex } from './frame-index.ts';
+import { demuxerOf, displayName, isAllowedDemuxer, sourceInputOptions } from './input-policy.ts';
+import { bitDepthOf } from './pixel-formats.ts';
+import {
+  ffprobeOutputSchema,
+  parseNum,
+  parseRational,
+  type FfprobeStream,
+  type Probe,
+} from './probe-schema.ts';
+
+export interface ProbeOptions {
+  /** Name of the input in logs and errors (e.g. the `s3://` URI a presigned URL was made from). */
+  name?: string;
+  /** Decode the stream to confirm the count: `auto` (default, see the file comment), always, never. */
+  decode?: 'auto' | 'always' | 'never';
+  log?: Logger;
+  signal?: AbortSignal;
+}
+
+/**
+ * Probes a local file or http(s) URL. Throws {@link MediaError}: `NotAVideo`, `NoVideoStream`,
+ * `TruncatedInput`, `UnsafeInput`, `InputNotFound` (permanent) or `InputUnreachable`/`FfmpegFailed`.
+ */
+export async function probe(input: string, opts: ProbeOptions = {}): Promise<Probe> {
+  const name = displayName(input, opts.name);
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  const head = await runFfprobe(
+    [...sourceInputOptions(input), '-show_format', '-show_streams', '-show_chapters', '-of', 'json', '-i', input],
+    signal,
+  );
+  if (head.code !== 0) throw classifyFailure('probe', name, head.stderr, 'ffprobe');
+  const truncated = truncationIn(head.stderr);
+  if (truncated !== undefined) throw classifyFailure('probe', name, [truncated], 'ffprobe');
+  const parsed = ffprobeOutputSchema.safeParse(JSON.parse(head.stdout || '{}'));
+  if (!parsed.success) throw new MediaError('NotAVideo', 'probe', name, `unexpected ffprobe output: ${parsed.error.message}`);
+  const { format, streams, chapters } = parsed.data;
+  if (!isAllowedDemuxer(format.format_name)) {
+    throw new MediaError('UnsafeInput', 'probe', name, `container ${format.format_name} is not accepted`);
+  }
+  const v = streams.find((s) => s.codec_type === 'video' && s.disposition?.['attached_pic'] !== 1);
+  if (!v?.codec_name || !v.width || !v.height || !v.pix_fmt) {
+    const kinds = streams.map((s) => s.codec_type ?? 'unknown').join(', ') || 'none';
+    throw new MediaError('NoVideoStream', 'probe', name, `no video stream (streams: ${kinds})`);
+  }
+  const demuxer = demuxerOf(format.format_name);
+  const timeBase = parseRational(v.time_base);
+  if (timeBase.num <= 0) throw new MediaError('UnsupportedInput', 'probe', name, `video stream has no time base`);
+  const { index, source } = await frameIndexFor(input, name, demuxer, v, opts);
+  const count = frameCount(index);
+  const rotation = rotationOf(v);
+  const swap = rotation === 90 || rotation === 270;
+  const sec = (pts: number): number => (pts * timeBase.num) / timeBase.den;
+  const startPts = index.ptsRuns[0]?.[0] ?? 0;
+  const doc: Probe = {
+    version: 1,
+    input: name,
+    container: {
+      formatName: format.format_name,
+      demuxer,
+      startTime: parseNum(format.start_time),
+      duration: parseNum(format.duration),
+      size: parseNum(format.size),
+      bitRate: parseNum(format.bit_rate),
+      tags: format.tags ?? {},
+    },
+    video: {
+      index: v.index,
+      codec: v.codec_name,
+      profile: v.profile ?? null,
+      width: v.width,
+      height: v.height,
+      displayWidth: swap ? v.height : v.width,
+      displayHeight: swap ? v.width : v.height,
+      rotation,
+      pixFmt: v.pix_fmt,
+      bitDepth: (await bitDepthOf(v.pix_fmt)) ?? (Number(v.bits_per_raw_sample) || 8),
+      sar: v.sample_aspect_ratio && v.sample_aspect_ratio !== '0:1' ? v.sample_aspect_ratio : '1:1',
+      dar: v.display_aspect_ratio ?? null,
+      colorRange: known(v.color_range),
+      colorSpace: known(v.color_space),
+      colorTransfer: known(v.color_transfer),
+      colorPrimaries: known(v.color_primaries),
+      fieldOrder: known(v.field_order),
+      timeBase,
+      rFrameRate: parseRational(v.r_frame_rate),
+      avgFrameRate: parseRational(v.avg_frame_rate),
+      startPts,
+      startTime: sec(startPts),
+      duration: sec(index.endPts - startPts),
+      frameCount: count,
+      frameCountSource: source,
+      containerFrameCount: parseNum(v.nb_frames),
+      vfr: isVariableFrameRate(index),
+    },
+    frames: index,
+    audio: streams
+      .filter((s) => s.codec_type === 'audio' && s.codec_name)
+      .map((s) => ({
+        index: s.index,
+        codec: s.codec_name ?? 'unknown',
+        language: s.tags?.['language'] ?? null,
+        title: s.tags?.['title'] ?? null,
+        channels: s.channels ?? null,
+        sampleRate: parseNum(s.sample_rate),
+      })),
+    subtitles: streams
+      .filter((s) => s.codec_type === 'subtitle')
+      .map((s) => ({ index: s.index, codec: s.codec_name ?? 'unknown', language: s.tags?.['language'] ?? null, title: s.tags?.['title'] ?? null })),
+    chapters: chapters.map((c) => ({ start: Number(c.start_time), end: Number(c.end_time), title: c.tags?.['title'] ?? null })),
+  };
+  opts.log?.info(
+    { input: name, codec: doc.video.codec, frames: count, frameCountSource: source, vfr: doc.video.vfr, width: doc.video.displayWidth, height: doc.video.displayHeight },
+    'Probed video',
+  );
+  return doc;
+}
+
+/** A small summary of a probe, for a Kubernetes termination message (4 KiB at most). */
+export function probeSummary(p: Probe): Record<string, string | number | boolean> {
+  const fps = p.video.avgFrameRate.den ? p.video.avgFrameRate.num / p.video.avgFrameRate.den : 0;
+  return {
+    input: p.input,
+    codec: p.video.codec,
+    width: p.video.displayWidth,
+    height: p.video.displayHeight,
+    frames: p.video.frameCount,
+    fps: Math.round(fps * 1000) / 1000,
+    vfr: p.video.vfr,
+    bitDepth: p.video.bitDepth,
+    duration: p.video.duration,
+    audio: p.audio.length,
+    subtitles: p.subtitles.length,
+  };
+}
+
+function known(s: string | undefined): string | null {
+  return s === undefined || s === 'unknown' || s === '' ? null : s;
+}
+
+function rotationOf(v: FfprobeStream): number {
+  const fromSide = v.side_data_list?.find((d) => typeof d.rotation === 'number')?.rotation;
+  const raw = fromSide ?? Number(v.tags?.['rotate'] ?? 0);
+  const r = ((Math.round((Number.isFinite(raw) ? raw : 0) / 90) * 90) % 360 + 360) % 360;
+  return r;
+}
+
+interface ScannedFrames {
+  pts: number[];
+  keyPts: Set<number>;
+  lastDuration: number;
+  missingPts: boolean;
+}
+
+/** Demux-only scan of the video packets (see the file comment). */
+async function scanPackets(input: string, name: string, demuxer: string, v: FfprobeStream, opts: ProbeOptions): Promise<ScannedFrames> {
+  const out: ScannedFrames = { pts: [], keyPts: new Set(), lastDuration: 0, missingPts: false };
+  let maxPts = -Infinity;
+  const res = await runFfprobe(
+    [...sourceInputOptions(input, demuxer), '-select_streams', String(v.index), '-show_entries', 'packet=pts,duration,flags', '-of', 'compact=p=0', '-i', input],
+    {
+      onLine: (line) => {
+        const f = fields(line);
+        if (f['pts'] === undefined) return; // side-data lines
+        if (f['flags']?.includes('D')) return; // discarded by an edit list: never decoded to output
+        const pts = parseNum(f['pts']);
+        if (pts === null) {
+          out.missingPts = true;
+          return;
+        }
+        out.pts.push(pts);
+        if (f['flags']?.startsWith('K')) out.keyPts.add(pts);
+        if (pts > maxPts) {
+          maxPts = pts;
+          out.lastDuration = parseNum(f['duration']) ?? 0;
+        }
+      },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    },
+  );
+  if (res.code !== 0) throw classifyFailure('probe', name, res.stderr, 'ffprobe packet scan');
+  const truncated = truncationIn(res.stderr);
+  if (truncated !== undefined) throw classifyFailure('probe', name, [truncated], 'ffprobe packet scan');
+  return out;
+}
+
+/** Full decode of the video stream, listing each output frame's timestamp. */
+async function scanDecoded(input: string, name: string, demuxer: string, v: FfprobeStream, opts: ProbeOptions): Promise<ScannedFrames> {
+  const out: ScannedFrames = { pts: [], keyPts: new Set(), lastDuration: 0, missingPts: false };
+  let maxPts = -Infinity;
+  const res = await runFfprobe(
+    [...sourceInputOptions(input, demuxer), '-select_streams', String(v.index), '-show_entries', 'frame=best_effort_timestamp,pkt_duration', '-of', 'compact=p=0', '-i', input],
+    {
+      onLine: (line) => {
+        const f = fields(line);
+        if (f['best_effort_timestamp'] === undefined) return; // side-data lines
+        const pts = parseNum(f['best_effort_timestamp']);
+        if (pts === null) {
+          out.missingPts = true;
+          return;
+        }
+        out.pts.push(pts);
+        if (pts > maxPts) {
+          maxPts = pts;
+          out.lastDuration = parseNum(f['pkt_duration']) ?? 0;
+        }
+      },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    },
+  );
+  if (res.code !== 0) throw classifyFailure('probe', name, res.stderr, 'ffprobe decode');
+  const truncated = truncationIn(res.stderr);
+  if (truncated !== undefined) throw classifyFailure('probe', name, [truncated], 'ffprobe decode');
+  return out;
+}
+
+async function frameIndexFor(
+  input: string,
+  name: string,
+  demuxer: string,
+  v: FfprobeStream,
+  opts: ProbeOptions,
+): Promise<{ index: FrameIndex; source: Probe['video']['frameCountSource'] }> {
+  const packets = await scanPackets(input, name, demuxer, v, opts);
+  const declared = parseNum(v.nb_frames);
+  const mode = opts.decode ?? 'auto';
+  const trusted = !packets.missingPts && packets.pts.length > 0 && declared === packets.pts.length;
+  let chosen = packets;
+  let source: Probe['video']['frameCountSource'] = 'container+packets';
+  if (mode === 'always' || (mode === 'auto' && !trusted) || packets.missingPts) {
+    const decoded = await scanDecoded(input, name, demuxer, v, opts);
+    if (decoded.missingPts) throw new MediaError('UnsupportedInput', 'probe', name, 'decoded video frames carry no timestamps; frame-exact processing is impossible');
+    if (!packets.missingPts && sameSet(packets.pts, decoded.pts)) {
+      source = 'packets+decode';
+    } else {
+      opts.log?.warn({ input: name, packets: packets.pts.length, decoded: decoded.pts.length }, 'Used decoded frame timestamps: packets and frames disagree');
+      // Seek points: packet keyframes that are also decoded frames; without packet pts, none (decode from 0).
+      const decodedSet = new Set(decoded.pts);
+      decoded.keyPts = new Set([...packets.keyPts].filter((p) => decodedSet.has(p)));
+      if (decoded.lastDuration <= 0) decoded.lastDuration = packets.lastDuration;
+      chosen = decoded;
+      source = 'decode';
+    }
+  }
+  if (chosen.pts.length === 0) throw new MediaError('NoVideoStream', 'probe', name, 'the video stream has no frames');
+  if (chosen.lastDuration <= 0) chosen.lastDuration = fallbackDuration(v, chosen.pts);
+  try {
+    return { index: buildFrameIndex(chosen.pts, chosen.keyPts, chosen.lastDuration), source };
+  } catch (err) {
+    throw new MediaError('UnsupportedInput', 'probe', name, `video timestamps are not unique (${(err as Error).message}); frame-exact processing is impossible`, { cause: err });
+  }
+}
+
+/** Duration of the last frame when the container gives none: the previous delta, else 1/fps. */
+function fallbackDuration(v: FfprobeStream, pts: readonly number[]): number {
+  const sorted = [...pts].sort((a, b) => a - b);
+  const a = sorted[sorted.length - 2];
+  const b = sorted[sorted.length - 1];
+  if (a !== undefined && b !== undefined && b > a) return b - a;
+  const tb = parseRational(v.time_base);
+  const fr = parseRational(v.avg_frame_rate).num ? parseRational(v.avg_frame_rate) : parseRational(v.r_frame_rate);
+  if (!fr.num || !tb.num) return 1;
+  return Math.max(1, Math.round((fr.den * tb.den) / (fr.num * tb.num)));
+}
+
+function sameSet(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  const sa = [...a].sort((x, y) => x - y);
+  const sb = [...b].sort((x, y) => x - y);
+  return sa.every((x, i) => x === sb[i]);
+}
+
+function fields(line: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of line.split('|')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) out[part.slice(0, eq)] = part.slice(eq + 1);
+  }
+  return out;
+}

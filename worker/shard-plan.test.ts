@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaultShardCount, planProblem, planShards, type ShardPlanOptions } from './shard-plan.ts';
+
+const spans = (o: ShardPlanOptions): [number, number][] => planShards(o).map((s) => [s.start, s.end]);
+
+describe('planShards', () => {
+  const cases: { name: string; opts: ShardPlanOptions; want: [number, number][] }[] = [
+    { name: 'a one-frame video is one shard', opts: { frameCount: 1, workers: 8 }, want: [[0, 1]] },
+    {
+      name: 'an explicit shard length cuts fixed lengths and leaves the remainder to the last shard',
+      opts: { frameCount: 48, shardFrames: 17 },
+      want: [[0, 17], [17, 34], [34, 48]],
+    },
+    { name: 'a shard length that divides the count leaves no stub', opts: { frameCount: 48, shardFrames: 16 }, want: [[0, 16], [16, 32], [32, 48]] },
+    { name: 'a shard length beyond the video gives one shard', opts: { frameCount: 48, shardFrames: 1000 }, want: [[0, 48]] },
+    { name: 'an explicit count spreads frames evenly', opts: { frameCount: 48, shardCount: 3 }, want: [[0, 16], [16, 32], [32, 48]] },
+    { name: 'uneven counts differ by at most one frame', opts: { frameCount: 10, shardCount: 3 }, want: [[0, 3], [3, 6], [6, 10]] },
+    { name: 'a count equal to the frames gives one frame each', opts: { frameCount: 3, shardCount: 3 }, want: [[0, 1], [1, 2], [2, 3]] },
+    {
+      name: 'a long film gets four shards per worker',
+      opts: { frameCount: 100_000, workers: 2 },
+      want: [[0, 12500], [12500, 25000], [25000, 37500], [37500, 50000], [50000, 62500], [62500, 75000], [75000, 87500], [87500, 100000]],
+    },
+    {
+      name: 'a short clip gets fewer shards so start-up stays under 10% (min 1000 frames at 10 s x 10 fps)',
+      opts: { frameCount: 2500, workers: 4 },
+      want: [[0, 1250], [1250, 2500]],
+    },
+    { name: 'a clip shorter than one minimum shard is a single shard', opts: { frameCount: 999, workers: 4 }, want: [[0, 999]] },
+    {
+      name: 'no start-up cost allows one shard per frame but not more than balance asks for',
+      opts: { frameCount: 48, workers: 3, startupSeconds: 0 },
+      want: [[0, 4], [4, 8], [8, 12], [12, 16], [16, 20], [20, 24], [24, 28], [28, 32], [32, 36], [36, 40], [40, 44], [44, 48]],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const got = spans(c.opts);
+      assert.deepEqual(got, c.want);
+      assert.equal(planProblem(planShards(c.opts), c.opts.frameCount), undefined);
+      assert.deepEqual(planShards(c.opts).map((s) => s.index), got.map((_, i) => i));
+    });
+  }
+
+  it('covers every frame exactly once for many sizes', () => {
+    for (let n = 1; n <= 300; n += 7) {
+      for (const o of [{ shardFrames: 5 }, { shardCount: Math.min(n, 7) }, { workers: 3, startupSeconds: 0.1 }]) {
+        const plan = planShards({ frameCount: n, ...o });
+        assert.equal(planProblem(plan, n), undefined, `n=${n} ${JSON.stringify(o)}`);
+      }
+    }
+  });
+
+  const bad: { name: string; opts: ShardPlanOptions; msg: RegExp }[] = [
+    { name: 'zero frames', opts: { frameCount: 0 }, msg: /frameCount must be a positive integer/ },
+    { name: 'fractional frames', opts: { frameCount: 2.5 }, msg: /frameCount/ },
+    { name: 'both overrides', opts: { frameCount: 10, shardFrames: 2, shardCount: 2 }, msg: /mutually exclusive/ },
+    { name: 'more shards than frames', opts: { frameCount: 2, shardCount: 3 }, msg: /exceeds the 2 frames/ },
+    { name: 'zero shard length', opts: { frameCount: 10, shardFrames: 0 }, msg: /shardFrames/ },
+    { name: 'zero workers', opts: { frameCount: 10, workers: 0 }, msg: /workers/ },
+    { name: 'zero throughput', opts: { frameCount: 10, framesPerSecond: 0 }, msg: /framesPerSecond must be positive/ },
+    { name: 'start-up fraction above one', opts: { frameCount: 10, maxStartupFraction: 2 }, msg: /maxStartupFraction/ },
+  ];
+  for (const c of bad) {
+    it(`rejects ${c.name}`, () => assert.throws(() => planShards(c.opts), c.msg));
+  }
+});
+
+describe('defaultShardCount', () => {
+  it('grows with workers until start-up would dominate', () => {
+    const base = { frameCount: 20_000, startupSeconds: 5, framesPerSecond: 20 }; // min shard 1000 frames
+    assert.equal(defaultShardCount({ ...base, workers: 1 }), 4);
+    assert.equal(defaultShardCount({ ...base, workers: 4 }), 16);
+    assert.equal(defaultShardCount({ ...base, workers: 16 }), 20);
+  });
+});
+
+describe('planProblem', () => {
+  const cases: { name: string; shards: { start: number; end: number }[]; n: number; want: RegExp | undefined }[] = [
+    { name: 'a sound plan', shards: [{ start: 0, end: 5 }, { start: 5, end: 9 }], n: 9, want: undefined },
+    { name: 'a gap', shards: [{ start: 0, end: 5 }, { start: 6, end: 9 }], n: 9, want: /shard 1 starts at frame 6, expected 5/ },
+    { name: 'an overlap', shards: [{ start: 0, end: 5 }, { start: 4, end: 9 }], n: 9, want: /starts at frame 4/ },
+    { name: 'an empty shard', shards: [{ start: 0, end: 0 }, { start: 0, end: 9 }], n: 9, want: /empty/ },
+    { name: 'a short plan', shards: [{ start: 0, end: 5 }], n: 9, want: /end at frame 5, the source has 9/ },
+    { name: 'out of order', shards: [{ start: 5, end: 9 }, { start: 0, end: 5 }], n: 9, want: /shard 0 starts at frame 5/ },
+  ];
+  for (const c of cases) {
+    it(`reports ${c.name}`, () => {
+      const got = planProblem(c.shards, c.n);
+      if (c.want === undefined) assert.equal(got, undefined);
+      else assert.match(got ?? '', c.want);
+    });
+  }
+});

@@ -1,0 +1,122 @@
+/**
+ * The shard plan: a pure function from a frame count and a few numbers to frame ranges
+ * `[start, end)` that cover `0..frameCount-1` exactly once, in order. Shared by `upscale run` and
+ * the operator; frame indices (never seconds) are the unit, because only they are exact.
+ *
+ * Default sizing rule (every term can be overridden):
+ * - Aim for `shardsPerWorker` (default 4) shards per worker. Workers take shards as they finish, so
+ *   with several each the last wave is small: a slow node or an unlucky long shard delays the end by
+ *   about one shard (~1/4 of a worker's share), not by a whole share.
+ * - But never make a shard so short that its fixed start-up cost (process start, model load, seek
+ *   and pre-roll decode from the previous keyframe, encoder start, upload) exceeds
+ *   `maxStartupFraction` (default 10%) of its processing time:
+ *   `minFrames = startupSeconds * framesPerSecond / maxStartupFraction`.
+ *   When `frameCount / (workers * shardsPerWorker)` is below that, use fewer, longer shards.
+ * - Frames are spread evenly: shard lengths differ by at most one frame.
+ * Overrides: `shardFrames` fixes the length (the last shard takes the remainder); `shardCount` fixes
+ * the count (lengths even). They are mutually exclusive.
+ */
+
+/** One shard: frames `[start, end)` of the source, `index` its zero-based position in the plan. */
+export interface ShardRange {
+  index: number;
+  start: number;
+  end: number;
+}
+
+export interface ShardPlanOptions {
+  /** Exact number of frames of the source (the probe's `video.frameCount`). */
+  frameCount: number;
+  /** Workers that will process shards in parallel (>= 1). */
+  workers?: number;
+  /** Fixed shard length in frames (overrides the default sizing). */
+  shardFrames?: number;
+  /** Fixed number of shards (overrides the default sizing). */
+  shardCount?: number;
+  /** Target shards per worker for load balancing (default 4). */
+  shardsPerWorker?: number;
+  /** Fixed cost of starting one shard, seconds (default 10). */
+  startupSeconds?: number;
+  /** Expected processing speed of one worker, frames per second (default 10). */
+  framesPerSecond?: number;
+  /** Largest acceptable share of start-up in a shard's time (default 0.1). */
+  maxStartupFraction?: number;
+}
+
+export const SHARD_PLAN_DEFAULTS = {
+  workers: 1,
+  shardsPerWorker: 4,
+  startupSeconds: 10,
+  framesPerSecond: 10,
+  maxStartupFraction: 0.1,
+} as const;
+
+/** Plans shards; throws RangeError for a non-positive frame count or invalid overrides. */
+export function planShards(opts: ShardPlanOptions): ShardRange[] {
+  const n = opts.frameCount;
+  positiveInt('frameCount', n);
+  if (opts.shardFrames !== undefined && opts.shardCount !== undefined) {
+    throw new RangeError('shardFrames and shardCount are mutually exclusive');
+  }
+  if (opts.shardFrames !== undefined) {
+    positiveInt('shardFrames', opts.shardFrames);
+    const len = opts.shardFrames;
+    return ranges(Math.ceil(n / len), (i) => Math.min(n, i * len));
+  }
+  const count = opts.shardCount !== undefined ? checkedCount(opts.shardCount, n) : defaultShardCount(opts);
+  return ranges(count, (i) => Math.floor((i * n) / count));
+}
+
+/** The default number of shards (see the file comment), between 1 and `frameCount`. */
+export function defaultShardCount(opts: ShardPlanOptions): number {
+  const d = { ...SHARD_PLAN_DEFAULTS, ...definedOnly(opts) };
+  positiveInt('frameCount', opts.frameCount);
+  positiveInt('workers', d.workers);
+  positiveInt('shardsPerWorker', d.shardsPerWorker);
+  positive('startupSeconds', d.startupSeconds, true);
+  positive('framesPerSecond', d.framesPerSecond, false);
+  if (!(d.maxStartupFraction > 0 && d.maxStartupFraction <= 1)) throw new RangeError('maxStartupFraction must be in (0, 1]');
+  const minFrames = Math.max(1, Math.ceil((d.startupSeconds * d.framesPerSecond) / d.maxStartupFraction));
+  const balanced = d.workers * d.shardsPerWorker;
+  const affordable = Math.max(1, Math.floor(opts.frameCount / minFrames));
+  return Math.min(opts.frameCount, balanced, affordable);
+}
+
+/**
+ * Checks that shards are in order and cover `0..frameCount-1` exactly (no gap, no overlap, none
+ * empty). Returns a description of the first problem, or undefined when the plan is sound.
+ */
+export function planProblem(shards: readonly Pick<ShardRange, 'start' | 'end'>[], frameCount: number): string | undefined {
+  let next = 0;
+  for (const [i, s] of shards.entries()) {
+    if (s.start !== next) return `shard ${i} starts at frame ${s.start}, expected ${next}`;
+    if (!(s.end > s.start)) return `shard ${i} is empty or reversed: [${s.start},${s.end})`;
+    next = s.end;
+  }
+  if (next !== frameCount) return `shards end at frame ${next}, the source has ${frameCount} frames`;
+  return undefined;
+}
+
+function ranges(count: number, boundary: (i: number) => number): ShardRange[] {
+  const out: ShardRange[] = [];
+  for (let i = 0; i < count; i++) out.push({ index: i, start: boundary(i), end: boundary(i + 1) });
+  return out;
+}
+
+function checkedCount(count: number, n: number): number {
+  positiveInt('shardCount', count);
+  if (count > n) throw new RangeError(`shardCount ${count} exceeds the ${n} frames of the source`);
+  return count;
+}
+
+function positiveInt(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
+}
+
+function positive(name: string, v: number, zeroOk: boolean): void {
+  if (!Number.isFinite(v) || v < 0 || (!zeroOk && v === 0)) throw new RangeError(`${name} must be ${zeroOk ? 'non-negative' : 'positive'}, got ${v}`);
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

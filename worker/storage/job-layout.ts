@@ -1,0 +1,72 @@
+/**
+ * Where a job keeps its intermediates: one prefix beside the output, so both drivers (local `upscale
+ * run` and the operator) find the same files and a rerun resumes from them.
+ *
+ *   <output>.upscale/<job-id>/probe.json            the full probe of the input
+ *   <output>.upscale/<job-id>/plan.json             the shard plan (frame ranges), fixed once written
+ *   <output>.upscale/<job-id>/shards/000042.mkv     shard 42, encoded
+ *   <output>.upscale/<job-id>/shards/000042.json    its manifest (frames, bytes, sha256), written last
+ *   <output>                                        the final object, written last and atomically
+ *
+ * Pure string functions: they work the same for local paths, `file://` and `s3://` URIs.
+ */
+import { UpscaleError } from '../errors.ts';
+
+/** Shard numbers are zero-padded to this width so keys sort in shard order. */
+export const SHARD_DIGITS = 6;
+export const MAX_SHARDS = 10 ** SHARD_DIGITS;
+
+// Job ids become path segments and S3 keys: keep them to Kubernetes-name-like characters so an id can
+// never climb out of the prefix (`..`) or need escaping.
+const JOB_ID = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/i;
+
+export interface JobLayout {
+  /** `<output>.upscale/<job-id>/`, ending in `/`. */
+  prefix: string;
+  /** `<prefix>probe.json` */
+  probe: string;
+  /** `<prefix>plan.json` */
+  plan: string;
+  /** `<prefix>shards/` */
+  shardsPrefix: string;
+  /** `<prefix>shards/000042.mkv` */
+  shardMedia(index: number): string;
+  /** `<prefix>shards/000042.json` */
+  shardManifest(index: number): string;
+}
+
+/** `000042` for 42; throws a permanent error outside `[0, MAX_SHARDS)`. */
+export function shardName(index: number): string {
+  if (!Number.isSafeInteger(index) || index < 0 || index >= MAX_SHARDS) {
+    throw new UpscaleError('InvalidArgument', `invalid shard index ${index}: want an integer in [0, ${MAX_SHARDS})`, {
+      subject: 'shard',
+    });
+  }
+  return String(index).padStart(SHARD_DIGITS, '0');
+}
+
+/** The job's intermediate locations for `outputUri` (a local path or URI) and `jobId`. */
+export function jobLayout(outputUri: string, jobId: string): JobLayout {
+  if (!JOB_ID.test(jobId) || jobId.includes('..')) {
+    throw new UpscaleError(
+      'InvalidArgument',
+      `invalid job id "${jobId}": use 1-64 letters, digits, '.', '_' or '-', starting and ending alphanumeric`,
+      { subject: 'jobId' },
+    );
+  }
+  if (outputUri.length === 0 || outputUri.endsWith('/')) {
+    throw new UpscaleError('InvalidArgument', `invalid output "${outputUri}": expected a file or object, not a prefix`, {
+      subject: outputUri,
+    });
+  }
+  const prefix = `${outputUri}.upscale/${jobId}/`;
+  const shardsPrefix = `${prefix}shards/`;
+  return {
+    prefix,
+    probe: `${prefix}probe.json`,
+    plan: `${prefix}plan.json`,
+    shardsPrefix,
+    shardMedia: (index) => `${shardsPrefix}${shardName(index)}.mkv`,
+    shardManifest: (index) => `${shardsPrefix}${shardName(index)}.json`,
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * The storage room's entry point: one object that reads and writes local paths, `file://` and
+ * `s3://bucket/key` URIs alike, so a step can read its input from S3 and write its output locally
+ * (or the reverse) without caring. The S3 client is created on first use, so local-only runs need no
+ * AWS configuration.
+ *
+ * Errors are {@link UpscaleError}s naming the URI: `NotFound` and `AccessDenied` (credentials
+ * rejected) are permanent, `Unavailable` (network, 5xx, throttling) is transient, `AlreadyExists`
+ * when a write would replace an object without `overwrite`.
+ */
+import type { Readable } from 'node:stream';
+import type { z } from 'zod';
+import { UpscaleError } from '../errors.ts';
+import { parseLocation } from './location.ts';
+import type { Location } from './location.ts';
+import { createFileStore } from './file-store.ts';
+import { createS3Store } from './s3-store.ts';
+import { createS3Client } from './s3-client.ts';
+import type { S3Options } from './s3-client.ts';
+import type {
+  ByteRange,
+  FileStore,
+  MediaSource,
+  ObjectInfo,
+  ObjectStore,
+  S3Store,
+  UploadOptions,
+  UploadResult,
+  UploadSource,
+  WriteOptions,
+} from './types.ts';
+
+export interface StorageOptions {
+  /** S3 settings; anything left out comes from the AWS environment (see s3-client.ts). */
+  s3?: S3Options;
+  /** Environment to read AWS_* variables from; default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface MediaSourceOptions {
+  /** Lifetime of a presigned URL; it must outlast the ffmpeg run that reads it. Default 6 hours. */
+  expiresInSeconds?: number;
+}
+
+/** Reads and writes objects at local paths, `file://` and `s3://` URIs. Call `close()` when done. */
+export class Storage {
+  readonly #options: StorageOptions;
+  readonly #files: FileStore = createFileStore();
+  #s3: S3Store | undefined;
+
+  constructor(options: StorageOptions = {}) {
+    this.#options = options;
+  }
+
+  /** Size, ETag (S3) and modification time, or undefined when the object does not exist. */
+  async stat(uri: string): Promise<ObjectInfo | undefined> {
+    return this.#on(uri, (store, location) => store.stat(location));
+  }
+
+  /** True when the object exists. */
+  async exists(uri: string): Promise<boolean> {
+    return (await this.stat(uri)) !== undefined;
+  }
+
+  /** The whole object, or the bytes `[range.start, range.end)`. Fails with `NotFound` when missing. */
+  async read(uri: string, range?: ByteRange): Promise<Buffer> {
+    return this.#on(uri, (store, location) => store.read(location, range));
+  }
+
+  /** A stream of the object (or a byte range of it). */
+  async openRead(uri: string, range?: ByteRange): Promise<Readable> {
+    return this.#on(uri, (store, location) => store.openRead(location, range));
+  }
+
+  /** Reads a JSON object and validates it; invalid JSON or shape is a permanent `InvalidInput`. */
+  async readJson<T>(uri: string, schema: z.ZodType<T>): Promise<T> {
+    const text = (await this.read(uri)).toString('utf8');
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (cause) {
+      throw new UpscaleError('InvalidInput', `reading ${uri}: not valid JSON`, { subject: uri, cause });
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.join('.') || '(root)';
+      throw new UpscaleError('InvalidInput', `reading ${uri}: ${where}: ${issue?.message ?? 'invalid'}`, {
+        subject: uri,
+        cause: parsed.error,
+      });
+    }
+    return parsed.data;
+  }
+
+  /**
+   * How ffmpeg should open the object without downloading it first: the local path, or a presigned
+   * GET URL for S3 (never log `url`; log `display`). Fails with `NotFound` when the object is missing.
+   */
+  async mediaSource(uri: string, options: MediaSourceOptions = {}): Promise<MediaSource> {
+    const expires = options.expiresInSeconds ?? 6 * 3600;
+    return this.#on(uri, (store, location) => store.mediaSource(location, expires));
+  }
+
+  /** Writes a small object (a manifest, a probe) in one request; atomic, no overwrite unless asked. */
+  async write(uri: string, body: Uint8Array | string, options: WriteOptions = {}): Promise<ObjectInfo> {
+    return this.#on(uri, (store, location) => store.write(location, body, options));
+  }
+
+  /** Writes `value` as pretty JSON (see {@link Storage.write}). */
+  async writeJson(uri: string, value: unknown, options: WriteOptions = {}): Promise<ObjectInfo> {
+    const body = `${JSON.stringify(value, null, 2)}\n`;
+    return this.write(uri, body, { contentType: 'application/json', ...options });
+  }
+
+  /**
+   * Streams a large object (an encoded shard, the final output) to `uri`. The object appears only once
+   * everything is written (S3: multipart completed; local: rename); on failure or abort nothing is
+   * left. Fails with `AlreadyExists` before sending data when the object exists and `overwrite` is off.
+   */
+  async upload(uri: string, source: UploadSource, options: UploadOptions = {}): Promise<UploadResult> {
+    return this.#on(uri, (store, location) => store.upload(location, source, options));
+  }
+
+  /** Objects whose URI starts with `prefixUri`, sorted by key (local: a trailing `/` means a directory). */
+  async list(prefixUri: string): Promise<ObjectInfo[]> {
+    return this.#on(prefixUri, (store, location) => store.list(location));
+  }
+
+  /** Deletes one object; deleting a missing object succeeds. */
+  async delete(uri: string): Promise<void> {
+    return this.#on(uri, (store, location) => store.delete(location));
+  }
+
+  /** Deletes every object under `prefixUri` (and, on S3, unfinished uploads there); returns the count. */
+  async deletePrefix(prefixUri: string): Promise<number> {
+    return this.#on(prefixUri, (store, location) => store.deletePrefix(location));
+  }
+
+  /** Closes the S3 client's sockets; the Storage can still be used (it reconnects). */
+  close(): void {
+    this.#s3?.close();
+    this.#s3 = undefined;
+  }
+
+  // ObjectStore's methods are bivariant in their location parameter, so each backend passes as an
+  // ObjectStore<Location>; the dispatch below guarantees it only ever gets its own kind.
+  async #on<T>(uri: string, action: (store: ObjectStore<Location>, location: Location) => Promise<T>): Promise<T> {
+    const location = parseLocation(uri);
+    if (location.kind === 'file') return action(this.#files, location);
+    this.#s3 ??= createS3Store(createS3Client(this.#options.s3, this.#options.env));
+    return action(this.#s3, location);
+  }
+}

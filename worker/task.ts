@@ -1,0 +1,111 @@
+/**
+ * The task contract between the drivers (`upscale run`, the operator) and the worker's steps.
+ *
+ * One zod-validated JSON object per step. Pods receive it as `--task` (JSON) or `--task-file`; the
+ * schema's `version` is part of it so a newer operator can refuse an older worker image (and the
+ * reverse) with a clear error instead of a misread field.
+ */
+import { z } from 'zod';
+import { UpscaleError } from './errors.ts';
+import { VIDEO_CODECS } from './media/encoders.ts';
+
+export const TASK_VERSION = 1;
+export const DEFAULT_MODEL = 'realesr-general-x4v3';
+export const STEPS = ['probe', 'shard', 'assemble'] as const;
+export type StepName = (typeof STEPS)[number];
+
+/** How frames are upscaled and encoded: the same for every shard of a job. */
+export const upscaleSettingsSchema = z.object({
+  /** A catalogue model id, a local `.onnx` path, or a `file://`/`s3://` URI of an ONNX model. */
+  model: z.string().min(1).default(DEFAULT_MODEL),
+  /** Output scale: 2 or 3 downscale the x4 model's output (Real-ESRGAN's `--outscale`). */
+  scale: z.union([z.literal(2), z.literal(3), z.literal(4)]).optional(),
+  /** Largest tile edge in input pixels; 0 never tiles; `auto` sizes tiles from the device memory. */
+  tile: z.union([z.literal('auto'), z.int().min(0)]).default('auto'),
+  precision: z.enum(['auto', 'fp32', 'fp16']).default('auto'),
+  /** Execution provider; `auto` tries tensorrt, cuda, webgpu, cpu in that order. */
+  ep: z.enum(['auto', 'cpu', 'webgpu', 'cuda', 'tensorrt']).default('auto'),
+  /** One inference session per visible GPU; false uses only the first. */
+  enableMultiGpu: z.boolean().default(true),
+  codec: z.enum(VIDEO_CODECS).default('h264'),
+  /** Constant rate factor; default per codec (x264 18, x265 20, SVT-AV1 28; ignored by ffv1). */
+  crf: z.int().min(0).max(63).optional(),
+  /** Encoder preset, e.g. `medium` (x264/x265) or `8` (SVT-AV1). */
+  preset: z.string().regex(/^[a-z0-9]{1,16}$/, 'a preset is a short lowercase word or number').optional(),
+});
+export type UpscaleSettings = z.output<typeof upscaleSettingsSchema>;
+export type UpscaleSettingsInput = z.input<typeof upscaleSettingsSchema>;
+
+/** How the probe step cuts the job into shards (see worker/shard-plan.ts for the default rule). */
+export const planSettingsSchema = z.object({
+  /** Workers expected to run shards in parallel (pods, GPUs, local processes). */
+  workers: z.int().min(1).max(10_000).default(1),
+  shardFrames: z.int().min(1).optional(),
+  shardCount: z.int().min(1).optional(),
+});
+
+const jobId = z.string().regex(/^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/i, 'a job id is 1-64 letters, digits, ".", "_" or "-"');
+const location = z.string().min(1, 'a path or URI is required');
+const common = {
+  version: z.literal(TASK_VERSION),
+  jobId,
+  /** Source video: a local path, `file://` or `s3://bucket/key`. */
+  input: location,
+  /** Final output: a local path, `file://` or `s3://bucket/key`; intermediates live beside it. */
+  output: location,
+};
+
+export const probeTaskSchema = z.object({
+  ...common,
+  step: z.literal('probe'),
+  /** Replace an existing output; without it the job fails before any work. */
+  overwrite: z.boolean().default(false),
+  plan: planSettingsSchema.prefault({}),
+});
+
+export const shardTaskSchema = z.object({
+  ...common,
+  step: z.literal('shard'),
+  /** Index into the plan; in an Indexed Job it comes from `JOB_COMPLETION_INDEX` instead. */
+  shard: z.int().min(0).optional(),
+  settings: upscaleSettingsSchema.prefault({}),
+});
+
+export const assembleTaskSchema = z.object({
+  ...common,
+  step: z.literal('assemble'),
+  overwrite: z.boolean().default(false),
+  /** Keep `<output>.upscale/<job-id>/` after a successful assembly (default: delete it). */
+  keepIntermediates: z.boolean().default(false),
+});
+
+export const taskSchema = z.discriminatedUnion('step', [probeTaskSchema, shardTaskSchema, assembleTaskSchema]);
+export type ProbeTask = z.output<typeof probeTaskSchema>;
+export type ShardTask = z.output<typeof shardTaskSchema>;
+export type AssembleTask = z.output<typeof assembleTaskSchema>;
+export type Task = z.output<typeof taskSchema>;
+
+/**
+ * Validates a task from a pod argument, a file or a flag set.
+ * @throws UpscaleError `InvalidArgument` naming the first bad field
+ */
+export function parseTask<S extends z.ZodType>(schema: S, value: unknown, source: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    .join('; ');
+  throw new UpscaleError('InvalidArgument', `invalid task in ${source}: ${issues}`, { subject: source, cause: parsed.error });
+}
+
+/** Parses task JSON text (from `--task` or a task file). */
+export function parseTaskJson<S extends z.ZodType>(schema: S, text: string, source: string): z.output<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new UpscaleError('InvalidArgument', `invalid task in ${source}: not valid JSON`, { subject: source, cause });
+  }
+  return parseTask(schema, value, source);
+}
