@@ -98,14 +98,3 @@ export function parseTask<S extends z.ZodType>(schema: S, value: unknown, source
     .join('; ');
   throw new UpscaleError('InvalidArgument', `invalid task in ${source}: ${issues}`, { subject: source, cause: parsed.error });
 }
-
-/** Parses task JSON text (from `--task` or a task file). */
-export function parseTaskJson<S extends z.ZodType>(schema: S, text: string, source: string): z.output<S> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (cause) {
-    throw new UpscaleError('InvalidArgument', `invalid task in ${source}: not valid JSON`, { subject: source, cause });
-  }
-  return parseTask(schema, value, source);
-}

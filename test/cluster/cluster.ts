@@ -66,6 +66,13 @@ function readState(p: ClusterPaths): ClusterState | undefined {
   }
 }
 
+/** The versions build.sh recorded next to the binaries. */
+export function builtVersions(binDir: string): { kubernetes: string; etcd: string; helm: string; go: string } {
+  return z
+    .object({ kubernetes: z.string(), etcd: z.string(), helm: z.string(), go: z.string() })
+    .parse(JSON.parse(readFileSync(join(binDir, 'versions.json'), 'utf8')));
+}
+
 /** Runs build.sh (cached builds return at once); resolves with the binary folder. */
 export async function buildBinaries(log: Logger): Promise<string> {
   const started = Date.now();
@@ -170,12 +177,16 @@ function info(p: ClusterPaths, state: ClusterState, started: boolean): ClusterIn
 /** Stops every process of the cluster (agent first, so it ends its containers) and removes pid files. */
 export async function stopCluster(log: Logger, p: ClusterPaths = clusterPaths()): Promise<number> {
   let stopped = 0;
-  for (const c of [...COMPONENTS].reverse()) {
+  const stop = async (c: string) => {
     if (await stopPidFile(pidFile(p, c), c === 'node-agent' ? 15_000 : 10_000)) {
       stopped++;
       log.info({ component: c }, 'Stopped component');
     }
-  }
+  };
+  // Clients of the apiserver first (together), then the apiserver, then etcd.
+  await Promise.all(['node-agent', 'kube-scheduler', 'kube-controller-manager'].map(stop));
+  await stop('kube-apiserver');
+  await stop('etcd');
   const containers = await stopPidFolder(p.containers);
   if (containers > 0) log.info({ containers }, 'Stopped leftover container processes');
   rmSync(p.state, { force: true });
@@ -234,6 +245,7 @@ export async function startCluster(log: Logger, p: ClusterPaths = clusterPaths()
       AGENT_PODS_DIR: p.pods,
       AGENT_CONTAINERS_PID_DIR: p.containers,
       AGENT_REPO_ROOT: repoRoot,
+      AGENT_KUBELET_VERSION: builtVersions(binDir).kubernetes,
       CLUSTER_LOG_LEVEL: process.env['CLUSTER_LOG_LEVEL'],
     };
     for (const k of AGENT_TUNABLES) if (process.env[k] !== undefined) agentEnv[k] = process.env[k];

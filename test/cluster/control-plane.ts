@@ -82,6 +82,8 @@ export function apiserverArgs(ports: Ports, pki: Pki): string[] {
     `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
     '--bind-address=127.0.0.1',
     '--advertise-address=127.0.0.1',
+    // The kubernetes Service's endpoints may not be loopback; no pod reaches it through a Service anyway.
+    '--endpoint-reconciler-type=none',
     `--secure-port=${ports.apiserver}`,
     `--tls-cert-file=${pki.apiserver.cert}`,
     `--tls-private-key-file=${pki.apiserver.key}`,

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { readPod, useCluster, waitFor } from './harness.ts';
+import { repoRoot } from './paths.ts';
 import { shellPod } from './test-pods.ts';
 
 const cluster = await useCluster();
@@ -140,4 +141,31 @@ test('env and volumes resolve secrets, config maps, downward API and the Service
   assert.equal(lines[4], 'scratch=hi');
   // kubectl in the pod authenticates with the projected token as the namespace's default ServiceAccount.
   assert.match(log, new RegExp(`pods is forbidden: User "system:serviceaccount:${ns}:default" cannot list resource "pods"`));
+});
+
+test('the image table runs node images and the project image with the repository as WORKDIR', async (t) => {
+  const ns = await cluster.namespace(t);
+  const script = 'console.log(JSON.stringify({ major: Number(process.versions.node.split(".")[0]), cwd: process.cwd() }))';
+  const pods = [
+    { metadata: { name: 'node-image' }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'node:24-slim', command: ['node', '-e', script] }] } },
+    { metadata: { name: 'project-image' }, spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'ghcr.io/example/upscale-operator:dev', command: ['node', '-e', script] }] } },
+  ];
+  for (const body of pods) await cluster.core.createNamespacedPod({ namespace: ns, body });
+  for (const name of ['node-image', 'project-image']) {
+    await waitFor(`pod ${name} to succeed`, async () => (await readPod(cluster.core, ns, name))?.status?.phase === 'Succeeded');
+  }
+  const out = async (name: string) => JSON.parse(await cluster.core.readNamespacedPodLog({ namespace: ns, name })) as { major: number; cwd: string };
+  assert.ok((await out('node-image')).major >= 24);
+  assert.equal((await out('project-image')).cwd, repoRoot);
+});
+
+test('an image missing from the image table leaves the container waiting with ErrImagePull', async (t) => {
+  const ns = await cluster.namespace(t);
+  await cluster.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'unknown' }, spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] } } });
+  const waiting = await waitFor('the container to wait with ErrImagePull', async () => {
+    const w = (await readPod(cluster.core, ns, 'unknown'))?.status?.containerStatuses?.[0]?.state?.waiting;
+    return w?.reason === 'ErrImagePull' ? w : undefined;
+  });
+  assert.match(waiting.message ?? '', /image nginx:1\.27 has no entry in the node agent's image table/);
+  assert.equal((await readPod(cluster.core, ns, 'unknown'))?.status?.phase, 'Pending');
 });

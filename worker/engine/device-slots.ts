@@ -32,20 +32,29 @@ export function deviceSlots(provider: ProviderName, request: SlotRequest): Devic
         label: deviceLabel('cpu', k),
         name: request.cpu.name,
         memoryFreeMiB: undefined,
+        memoryTotalMiB: request.cpu.memoryMiB,
         threads,
       }));
     }
     case 'webgpu': {
       const gpu = request.gpus[0];
-      return repeat({ deviceId: 0, name: gpu?.name ?? 'default WebGPU adapter', memoryFreeMiB: gpu?.memoryFreeMiB, threads: GPU_SESSION_THREADS }, deviceLabel('webgpu', 0), request.sessionsPerDevice);
+      return repeat({ deviceId: 0, name: gpu?.name ?? 'default WebGPU adapter', memoryFreeMiB: gpu?.memoryFreeMiB, memoryTotalMiB: gpu?.memoryTotalMiB, threads: GPU_SESSION_THREADS }, deviceLabel('webgpu', 0), request.sessionsPerDevice);
     }
     case 'cuda':
     case 'tensorrt': {
       // Without nvidia-smi we still try ordinal 0: the session creation is the real test.
-      const gpus: readonly Pick<VisibleGpu, 'ordinal' | 'name' | 'memoryFreeMiB'>[] = request.gpus.length > 0 ? request.gpus : [{ ordinal: 0, name: 'unknown GPU (nvidia-smi unavailable)', memoryFreeMiB: 0 }];
+      const gpus: readonly Pick<VisibleGpu, 'ordinal' | 'name' | 'memoryFreeMiB' | 'memoryTotalMiB'>[] =
+        request.gpus.length > 0 ? request.gpus : [{ ordinal: 0, name: 'unknown GPU (nvidia-smi unavailable)', memoryFreeMiB: 0, memoryTotalMiB: 0 }];
       const used = request.enableMultiGpu ? gpus : gpus.slice(0, 1);
       return used.flatMap((gpu) =>
-        repeat({ deviceId: gpu.ordinal, name: gpu.name, memoryFreeMiB: gpu.memoryFreeMiB > 0 ? gpu.memoryFreeMiB : undefined, threads: GPU_SESSION_THREADS }, deviceLabel(provider, gpu.ordinal), request.sessionsPerDevice),
+        repeat(
+          {
+            deviceId: gpu.ordinal,
+            name: gpu.name,
+            memoryFreeMiB: gpu.memoryFreeMiB > 0 ? gpu.memoryFreeMiB : undefined,
+            memoryTotalMiB: gpu.memoryTotalMiB > 0 ? gpu.memoryTotalMiB : undefined,
+            threads: GPU_SESSION_THREADS,
+          }, deviceLabel(provider, gpu.ordinal), request.sessionsPerDevice),
       );
     }
   }

@@ -43,7 +43,7 @@ export interface EngineInfo {
   readonly precision: Precision | 'as-built';
   readonly model: string;
   readonly modelScale: number;
-  readonly devices: readonly { readonly device: string; readonly name: string; readonly memoryFreeMiB: number | undefined; readonly threads: number }[];
+  readonly devices: readonly { readonly device: string; readonly name: string; readonly memoryFreeMiB: number | undefined; readonly memoryTotalMiB: number | undefined; readonly threads: number }[];
   /** Current tile edge (0 = untiled); lowered after an out-of-memory retry. */
   readonly tileSize: number;
   readonly tilePad: number;
@@ -146,7 +146,7 @@ export async function createEngine(input: EngineOptionsInput, hooks: EngineHooks
   const graphResize = !(options.output === undefined || ('scale' in options.output && options.output.scale === model.scale));
   const modelLabel = `${model.id} (${model.precision})`;
 
-  const devices = started.slots.map((s) => ({ device: s.label, name: s.name, memoryFreeMiB: s.memoryFreeMiB, threads: s.threads }));
+  const devices = started.slots.map((s) => ({ device: s.label, name: s.name, memoryFreeMiB: s.memoryFreeMiB, memoryTotalMiB: s.memoryTotalMiB, threads: s.threads }));
   const info: EngineInfo = {
     provider: started.provider,
     precision: started.precision,
@@ -165,7 +165,20 @@ export async function createEngine(input: EngineOptionsInput, hooks: EngineHooks
     skipped: started.skipped,
   };
   log.info(
-    { provider: info.provider, precision: info.precision, model: info.model, tileSize: info.tileSize, tilePad: info.tilePad, batchSize: info.batchSize, maxFramesInFlight, devices, output: options.output, crop: options.crop },
+    {
+      provider: info.provider,
+      precision: info.precision,
+      model: info.model,
+      tileSize: info.tileSize,
+      tilePad: info.tilePad,
+      batchSize: info.batchSize,
+      maxFramesInFlight,
+      sessions: devices.length,
+      multiGpu: options.enableMultiGpu,
+      devices,
+      output: options.output,
+      crop: options.crop,
+    },
     'Started inference engine',
   );
 

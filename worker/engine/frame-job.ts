@@ -74,9 +74,12 @@ export function runFrame(frame: PreparedFrame, context: FrameJobContext): Promis
           outputBytes: placement.windowWidth * placement.windowHeight * RGB_CHANNELS,
           isCancelled: () => cancelled,
           fill: (target, offset) => extractRect(frame.data, frame.width, tile.window, target, offset),
-          deliver: (output, offset) => {
+          deliver: (output, offset, device) => {
             pasteTile(output, offset, placement, out, geometry.width);
-            if (--remaining === 0) resolve({ data: out, width: geometry.width, height: geometry.height, index: frame.index });
+            if (--remaining === 0) {
+              context.log.debug({ frame: frame.index, device, tiles: plan.tiles.length }, 'Upscaled frame');
+              resolve({ data: out, width: geometry.width, height: geometry.height, index: frame.index });
+            }
           },
           fail: (error, device, outOfMemory) => {
             if (cancelled) return;

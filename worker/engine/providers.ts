@@ -19,8 +19,9 @@ export interface DeviceSlot {
   readonly deviceId: number;
   readonly label: string;
   readonly name: string;
-  /** Free memory when known (nvidia-smi), else undefined. */
+  /** Free and total memory when known (nvidia-smi), else undefined. */
   readonly memoryFreeMiB: number | undefined;
+  readonly memoryTotalMiB: number | undefined;
   readonly threads: number;
 }
 

@@ -37,7 +37,7 @@ export class SessionClient {
     this.label = label;
     this.loadMs = loadMs;
     worker.on('message', (message: FromWorker) => this.#onMessage(message));
-    worker.on('error', (error) => this.#die(new Error(`session worker ${label} crashed: ${error.message}`, { cause: error })));
+    worker.on('error', (error: Error) => this.#die(new Error(`session worker ${label} crashed: ${error.message}`, { cause: error })));
     worker.on('exit', (code) => this.#die(new Error(`session worker ${label} exited with code ${code}`)));
   }
 
@@ -48,18 +48,31 @@ export class SessionClient {
   static start(data: SessionWorkerData): Promise<SessionClient> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(WORKER_URL, { workerData: data, name: `session ${data.label}` });
-      const fail = (error: Error): void => {
-        worker.removeAllListeners();
+      // Remove only our own listeners: Worker keeps internal ones (they ref its message port).
+      const detach = (): void => {
+        worker.off('message', onMessage);
+        worker.off('error', fail);
+        worker.off('exit', onExit);
+      };
+      function fail(error: Error): void {
+        detach();
         void worker.terminate();
         reject(error);
-      };
-      worker.once('message', (message: FromWorker) => {
-        worker.removeAllListeners();
-        if (message.type === 'ready') resolve(new SessionClient(worker, data.label, message.loadMs));
-        else fail(new Error(message.type === 'initFailed' ? message.message : `unexpected first message "${message.type}" from session worker ${data.label}`));
-      });
-      worker.once('error', fail);
-      worker.once('exit', (code) => fail(new Error(`session worker ${data.label} exited with code ${code} before its session was ready`)));
+      }
+      function onExit(code: number): void {
+        fail(new Error(`session worker ${data.label} exited with code ${code} before its session was ready`));
+      }
+      function onMessage(message: FromWorker): void {
+        if (message.type === 'ready') {
+          detach();
+          resolve(new SessionClient(worker, data.label, message.loadMs));
+        } else {
+          fail(new Error(message.type === 'initFailed' ? message.message : `unexpected first message "${message.type}" from session worker ${data.label}`));
+        }
+      }
+      worker.on('message', onMessage);
+      worker.on('error', fail);
+      worker.on('exit', onExit);
     });
   }
 
@@ -69,8 +82,8 @@ export class SessionClient {
     if (this.#closed !== undefined) return Promise.reject(new Error(`session ${this.label} is closed`));
     const id = this.#nextId++;
     // Only a whole ArrayBuffer can be transferred; a view into a larger one is copied first.
-    const whole = input.byteOffset === 0 && input.byteLength === input.buffer.byteLength && input.buffer instanceof ArrayBuffer;
-    const buffer = whole ? (input.buffer as ArrayBuffer) : input.slice().buffer;
+    const source = input.buffer;
+    const buffer = source instanceof ArrayBuffer && input.byteOffset === 0 && input.byteLength === source.byteLength ? source : input.slice().buffer;
     const request: RunRequest = outputSize === undefined ? { type: 'run', id, input: buffer, dims } : { type: 'run', id, input: buffer, dims, outputSize };
     this.inFlight++;
     return new Promise<BatchOutput>((resolve, reject) => {

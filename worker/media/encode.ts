@@ -4,8 +4,10 @@
  * Timestamps: every frame keeps its source pts. The pipe carries none, so a `setpts` expression
  * (see `setpts-expr.ts`) in a `-filter_script` file gives frame N the shard-relative pts
  * `pts[N] - pts[0]` in the source time base, `-enc_time_base` makes the encoder use that time base
- * and `-fps_mode passthrough` forbids duplicating or dropping. Shards start at 0 so that every
- * shard is shaped alike for the concat demuxer, which places each at its offset from the plan.
+ * and `-fps_mode passthrough` forbids duplicating or dropping. Shard-relative timestamps let the
+ * concat demuxer place each shard at its offset from the plan (`concat-list.ts`). NUT stores no
+ * negative timestamps, so a shard with B-frames is shifted by its decoding delay; the concat
+ * demuxer subtracts each file's own start, so this never reaches the output.
  * This works on ffmpeg 5.1 for CFR and VFR alike; nothing is normalised to a constant rate.
  *
  * Container: NUT keeps any time base exactly (Matroska rounds to 1 ms), stores B-frame streams and

@@ -172,9 +172,9 @@ async function* attempt(
           throw new MediaError('FrameMismatch', 'extract', name, `${label}: frame ${start + i} decoded with pts ${pts ?? 'unknown'}, expected ${want}`);
         }
         stats.waitMs += performance.now() - mark;
+        stats.frames++;
         yield { data: buf, pts: want, index: start + i };
         mark = performance.now();
-        stats.frames++;
         i++;
         buf = Buffer.allocUnsafe(size);
         filled = 0;

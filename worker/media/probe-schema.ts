@@ -127,6 +127,8 @@ export const probeSchema = z.object({
       title: nstr,
       channels: z.number().int().nullable(),
       sampleRate: z.number().int().nullable(),
+      /** Pts of the stream's first packet, seconds (priming included): the reference for A/V sync checks. */
+      firstPacketTime: z.number().nullable(),
     }),
   ),
   subtitles: z.array(z.object({ index: z.number().int(), codec: z.string(), language: nstr, title: nstr })),

@@ -123,12 +123,14 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
         title: s.tags?.['title'] ?? null,
         channels: s.channels ?? null,
         sampleRate: parseNum(s.sample_rate),
+        firstPacketTime: null as number | null,
       })),
     subtitles: streams
       .filter((s) => s.codec_type === 'subtitle')
       .map((s) => ({ index: s.index, codec: s.codec_name ?? 'unknown', language: s.tags?.['language'] ?? null, title: s.tags?.['title'] ?? null })),
     chapters: chapters.map((c) => ({ start: Number(c.start_time), end: Number(c.end_time), title: c.tags?.['title'] ?? null })),
   };
+  for (const a of doc.audio) a.firstPacketTime = await firstPacketTime(input, demuxer, a.index, opts.signal);
   opts.log?.info(
     { input: name, codec: doc.video.codec, frames: count, frameCountSource: source, vfr: doc.video.vfr, width: doc.video.displayWidth, height: doc.video.displayHeight },
     'Probed video',
@@ -152,6 +154,17 @@ export function probeSummary(p: Probe): Record<string, string | number | boolean
     audio: p.audio.length,
     subtitles: p.subtitles.length,
   };
+}
+
+/** Pts (seconds) of the first packet of a stream; reads only the start of the file. */
+export async function firstPacketTime(input: string, demuxer: string | undefined, stream: number, signal?: AbortSignal): Promise<number | null> {
+  const res = await runFfprobe(
+    [...sourceInputOptions(input, demuxer), '-select_streams', String(stream), '-read_intervals', '%+#1', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', '-i', input],
+    signal ? { signal } : {},
+  );
+  if (res.code !== 0) return null;
+  const first = res.stdout.split('\n').map((l) => l.replace(/,+$/, '').trim()).find((l) => l !== '');
+  return parseNum(first);
 }
 
 function known(s: string | undefined): string | null {

@@ -8,9 +8,9 @@ test('builds the job prefix beside the output, for S3 and local outputs alike', 
   assert.equal(s3.prefix, 's3://videos/out/film.mp4.upscale/job-7f3a/');
   assert.equal(s3.probe, 's3://videos/out/film.mp4.upscale/job-7f3a/probe.json');
   assert.equal(s3.shardsPrefix, 's3://videos/out/film.mp4.upscale/job-7f3a/shards/');
-  assert.equal(s3.shardMedia(42), 's3://videos/out/film.mp4.upscale/job-7f3a/shards/000042.mkv');
+  assert.equal(s3.shardMedia(42), 's3://videos/out/film.mp4.upscale/job-7f3a/shards/000042.nut');
   assert.equal(s3.shardManifest(42), 's3://videos/out/film.mp4.upscale/job-7f3a/shards/000042.json');
-  assert.equal(jobLayout('/data/out.mkv', 'j1').shardMedia(0), '/data/out.mkv.upscale/j1/shards/000000.mkv');
+  assert.equal(jobLayout('/data/out.mkv', 'j1').shardMedia(0), '/data/out.mkv.upscale/j1/shards/000000.nut');
 });
 
 test('shard names sort in shard order', () => {

@@ -4,7 +4,7 @@
  *
  *   <output>.upscale/<job-id>/probe.json            the full probe of the input
  *   <output>.upscale/<job-id>/plan.json             the shard plan (frame ranges), fixed once written
- *   <output>.upscale/<job-id>/shards/000042.mkv     shard 42, encoded
+ *   <output>.upscale/<job-id>/shards/000042.nut     shard 42, encoded
  *   <output>.upscale/<job-id>/shards/000042.json    its manifest (frames, bytes, sha256), written last
  *   <output>                                        the final object, written last and atomically
  *
@@ -29,7 +29,7 @@ export interface JobLayout {
   plan: string;
   /** `<prefix>shards/` */
   shardsPrefix: string;
-  /** `<prefix>shards/000042.mkv` */
+  /** `<prefix>shards/000042.nut` */
   shardMedia(index: number): string;
   /** `<prefix>shards/000042.json` */
   shardManifest(index: number): string;
@@ -66,7 +66,7 @@ export function jobLayout(outputUri: string, jobId: string): JobLayout {
     probe: `${prefix}probe.json`,
     plan: `${prefix}plan.json`,
     shardsPrefix,
-    shardMedia: (index) => `${shardsPrefix}${shardName(index)}.mkv`,
+    shardMedia: (index) => `${shardsPrefix}${shardName(index)}.nut`,
     shardManifest: (index) => `${shardsPrefix}${shardName(index)}.json`,
   };
 }

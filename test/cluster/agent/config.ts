@@ -37,6 +37,8 @@ const schema = z.object({
   maxPods: z.coerce.number().int().positive().default(110),
   restartBackoffSeconds: z.coerce.number().min(0).default(10),
   heartbeatSeconds: z.coerce.number().positive().default(5),
+  /** Reported as the node's kubelet version (components compare it with their own). */
+  kubeletVersion: z.string().regex(/^v\d+\.\d+\.\d+/).default('v1.37.2'),
 });
 
 export type AgentConfig = z.infer<typeof schema>;
@@ -63,6 +65,7 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): AgentConfig {
     maxPods: env['AGENT_MAX_PODS'],
     restartBackoffSeconds: env['AGENT_RESTART_BACKOFF_SECONDS'],
     heartbeatSeconds: env['AGENT_HEARTBEAT_SECONDS'],
+    kubeletVersion: env['AGENT_KUBELET_VERSION'],
   });
   if (!parsed.success) {
     throw new ClusterError('AgentConfigInvalid', `node agent environment is invalid: ${z.prettifyError(parsed.error)}`);

@@ -17,6 +17,9 @@ import { PodSync } from './pod-sync.ts';
 
 const log = createLogger('node-agent');
 
+// One pod's failure must not take down every node: log and keep running, as a kubelet would.
+process.on('unhandledRejection', (err: unknown) => log.error({ err: describeError(err) }, 'Caught an unhandled rejection'));
+
 async function main(): Promise<void> {
   const config = agentConfigFromEnv(process.env);
   mkdirSync(config.podsDir, { recursive: true });

@@ -136,7 +136,7 @@ export class NodeHeartbeat {
           kernelVersion: 'node-agent',
           osImage: 'upscale-operator test node agent',
           containerRuntimeVersion: 'agent://local-processes',
-          kubeletVersion: 'v0.0.0-agent',
+          kubeletVersion: this.config.kubeletVersion,
           kubeProxyVersion: '',
           operatingSystem: 'linux',
           architecture: process.arch === 'arm64' ? 'arm64' : 'amd64',

@@ -17,7 +17,8 @@ import type { AgentConfig } from './config.ts';
 import { startContainer, type ContainerProcess } from './container-process.ts';
 import { resolveLaunch } from './container-launch.ts';
 import type { Allocation, GpuAllocator } from './gpu-allocator.ts';
-import { podConditions, statusPatch, terminalPhase, type Condition, type ContainerRecord, type PodRecord, type Terminated } from './pod-status.ts';
+import { terminalPhase, type ContainerRecord, type PodRecord, type Terminated } from './pod-status.ts';
+import { StatusWriter } from './status-writer.ts';
 import { terminationMessage } from './termination-message.ts';
 import { materializeVolumes } from './volumes.ts';
 
@@ -52,7 +53,6 @@ export class PodWorker {
   private pod: V1Pod;
   private readonly ctx: WorkerContext;
   private readonly record: PodRecord;
-  private conditions: Condition[] = [];
   private readonly processes = new Map<string, ContainerProcess>();
   private volumes = new Map<string, string>();
   private allocation: Allocation = new Map();
@@ -61,9 +61,9 @@ export class PodWorker {
   private killAt = Infinity;
   private readonly stopWaiters: (() => void)[] = [];
   private deadlineTimer: NodeJS.Timeout | undefined;
-  private publishing: Promise<void> | undefined;
-  private dirty = false;
-  private terminal = false;
+  private readonly status: StatusWriter;
+  /** The terminal status has been written; only then may the final delete happen. */
+  private terminalWritten = false;
   private finalDeleted = false;
   /** Resolves when the worker has nothing left to do for its pod. */
   readonly done: Promise<void>;
@@ -83,9 +83,17 @@ export class PodWorker {
       initContainers: (pod.spec?.initContainers ?? []).map(rec),
       containers: (pod.spec?.containers ?? []).map(rec),
     };
+    this.status = new StatusWriter({
+      api: ctx.api,
+      namespace: pod.metadata?.namespace ?? 'default',
+      name: pod.metadata?.name ?? '',
+      log: ctx.log,
+      record: () => this.record,
+      onGone: () => this.remove(),
+    });
     if (phase === 'Succeeded' || phase === 'Failed') {
       // Terminal before this agent saw it (agent restart): nothing to run, only the final delete.
-      this.terminal = true;
+      this.terminalWritten = true;
       this.done = this.handleDeletion();
     } else {
       this.done = this.run();
@@ -115,13 +123,14 @@ export class PodWorker {
     if (pod.metadata?.deletionTimestamp) {
       const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
       this.requestStop('Deleted', grace);
-      if (this.terminal) void this.handleDeletion();
+      if (this.terminalWritten) void this.handleDeletion();
     }
   }
 
   /** The pod is gone from the API: stop everything now. */
   remove(): void {
     this.finalDeleted = true;
+    this.status.close();
     this.requestStop('Removed', 0);
   }
 
@@ -159,12 +168,12 @@ export class PodWorker {
     for (const c of [...this.record.initContainers, ...this.record.containers]) {
       if (c.state.kind === 'waiting') c.state = { kind: 'waiting', reason, message };
     }
-    this.publish();
+    this.status.publish();
   }
 
   private async run(): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
-    this.publish();
+    this.status.publish();
     const deadline = this.pod.spec?.activeDeadlineSeconds;
     if (deadline !== undefined) {
       this.deadlineTimer = setTimeout(() => {
@@ -206,7 +215,7 @@ export class PodWorker {
       try {
         this.volumes = await materializeVolumes(this.pod, this.dir, this.ctx.api, this.ctx.node.allocatable);
         this.record.sandboxReady = true;
-        this.publish();
+        this.status.publish();
         return;
       } catch (err) {
         if (!(err instanceof ClusterError)) throw err;
@@ -257,7 +266,7 @@ export class PodWorker {
         const reason = err.code === 'ImageUnknown' ? 'ErrImagePull' : 'CreateContainerConfigError';
         rec.state = { kind: 'waiting', reason, message: err.message };
         this.ctx.log.warn({ pod: this.key, container: spec.name, reason, err: err.message }, 'Failed to create container; retrying');
-        this.publish();
+        this.status.publish();
         await this.pause(3000);
         continue;
       }
@@ -269,7 +278,7 @@ export class PodWorker {
       rec.state = { kind: 'running', startedAt: proc.startedAt, containerID };
       if (!init) this.record.phase = 'Running';
       this.ctx.log.info({ pod: this.key, container: spec.name, node: this.ctx.node.name, pid: proc.pid, argv: launch.argv.join(' ') }, 'Started container');
-      this.publish();
+      this.status.publish();
       const exit = await proc.exited;
       this.processes.delete(spec.name);
       const terminated: Terminated = {
@@ -286,13 +295,13 @@ export class PodWorker {
       const failed = exit.exitCode !== 0;
       const restart = !this.stopped() && (init ? failed && policy !== 'Never' : policy === 'Always' || (policy === 'OnFailure' && failed));
       if (!restart) {
-        this.publish();
+        this.status.publish();
         return;
       }
       rec.lastTerminated = terminated;
       rec.restartCount += 1;
       rec.state = { kind: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${backoff}s restarting failed container=${spec.name} pod=${this.pod.metadata?.name}_${this.pod.metadata?.namespace}(${this.uid})` };
-      this.publish();
+      this.status.publish();
       await this.pause(backoff * 1000);
       backoff = Math.min(Math.max(backoff * 2, 1), MAX_BACKOFF_SECONDS);
     }
@@ -313,12 +322,12 @@ export class PodWorker {
     this.record.phase = this.record.reason === 'DeadlineExceeded' || this.record.reason === 'AgentError' ? 'Failed' : terminalPhase(this.record);
     this.record.sandboxReady = false;
     this.ctx.node.allocator.release(this.uid);
-    this.terminal = true;
     this.ctx.log.info({ pod: this.key, node: this.ctx.node.name, phase: this.record.phase, stop: this.stopReason }, 'Pod reached a terminal phase');
     if (this.stopReason !== 'Removed') {
-      this.publish();
-      await this.flush();
+      this.status.publish();
+      await this.status.flush();
     }
+    this.terminalWritten = true;
     await this.handleDeletion();
   }
 
@@ -326,6 +335,7 @@ export class PodWorker {
   private async handleDeletion(): Promise<void> {
     if (!this.pod.metadata?.deletionTimestamp || this.finalDeleted) return;
     this.finalDeleted = true;
+    this.status.close();
     for (let attempt = 1; ; attempt++) {
       try {
         await this.ctx.api.finalDelete(this.pod.metadata.namespace ?? 'default', this.pod.metadata.name ?? '', this.uid);
@@ -341,32 +351,5 @@ export class PodWorker {
         await sleep(1000);
       }
     }
-  }
-
-  /** Sends the current status; writes coalesce, and a failed write is retried. */
-  private publish(): void {
-    this.dirty = true;
-    if (this.publishing) return;
-    this.publishing = (async () => {
-      while (this.dirty && !this.finalDeleted) {
-        this.dirty = false;
-        this.conditions = podConditions(this.record, this.conditions, new Date());
-        const ns = this.pod.metadata?.namespace ?? 'default';
-        try {
-          const exists = await this.ctx.api.patchPodStatus(ns, this.pod.metadata?.name ?? '', statusPatch(this.record, this.conditions));
-          if (!exists) this.remove();
-        } catch (err) {
-          this.ctx.log.warn({ pod: this.key, err: describeError(err) }, 'Failed to update pod status; retrying');
-          this.dirty = true;
-          await sleep(1000);
-        }
-      }
-    })().finally(() => {
-      this.publishing = undefined;
-    });
-  }
-
-  private async flush(): Promise<void> {
-    while (this.publishing) await this.publishing;
   }
 }

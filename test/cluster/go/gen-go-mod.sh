@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 K8S=${K8S_VERSION:-v1.37.2}
 ETCD=${ETCD_VERSION:-v3.7.0}   # the etcd that k8s.io/kubernetes $K8S itself requires
+# helm v3.22 rather than v4: its dependency versions equal kubernetes' own, so the shared packages
+# compile once and the kube binaries keep the graph kubernetes was tested with (build.sh stamps v3 paths).
 HELM=${HELM_VERSION:-v3.22.0}
 staging_version="v0.${K8S#v1.}"
 

@@ -1,0 +1,132 @@
+/**
+ * `upscale run`: flags -> settings -> the local driver, with a progress bar on a terminal
+ * (frames, fps, ETA, per-worker state) and JSON logs (pino, stderr) otherwise.
+ */
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import pino, { type Logger } from 'pino';
+import { runLocal, type LocalRunHooks } from '../worker/run/local-run.ts';
+import { Storage } from '../worker/storage/storage.ts';
+import { parseTask, upscaleSettingsSchema } from '../worker/task.ts';
+import { emitFailure, emitResult } from './result.ts';
+
+export interface RunFlags {
+  input: string;
+  output: string;
+  model: string;
+  scale?: string;
+  workers?: number;
+  shardFrames?: number;
+  tile: number | 'auto';
+  precision: string;
+  ep: string;
+  codec: string;
+  crf?: number;
+  preset?: string;
+  overwrite: boolean;
+  keepIntermediates: boolean;
+  progress: boolean;
+  logLevel: string;
+}
+
+/** Runs the job and returns the process exit code. */
+export async function runRunCommand(flags: RunFlags): Promise<number> {
+  const bars = flags.progress && process.stderr.isTTY ? new MultiBar({ stream: process.stderr, clearOnComplete: false, hideCursor: true, format: '{bar} {value}/{total} frames | {fps} fps | ETA {eta_formatted} | {state}' }, Presets.shades_classic) : undefined;
+  // With a bar on the terminal only warnings and errors are logged, so the bar stays readable.
+  const log = pino({ level: bars ? 'warn' : flags.logLevel }, pino.destination(2));
+  const storage = new Storage();
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const settings = parseTask(
+      upscaleSettingsSchema,
+      {
+        model: flags.model,
+        tile: flags.tile,
+        precision: flags.precision,
+        ep: flags.ep,
+        codec: flags.codec,
+        ...(flags.scale !== undefined ? { scale: Number(flags.scale) } : {}),
+        ...(flags.crf !== undefined ? { crf: flags.crf } : {}),
+        ...(flags.preset !== undefined ? { preset: flags.preset } : {}),
+      },
+      'flags',
+    );
+    const result = await runLocal(
+      {
+        input: flags.input,
+        output: flags.output,
+        settings,
+        overwrite: flags.overwrite,
+        keepIntermediates: flags.keepIntermediates,
+        ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+        ...(flags.shardFrames !== undefined ? { shardFrames: flags.shardFrames } : {}),
+      },
+      storage,
+      log,
+      { ...progressHooks(bars, log), signal: controller.signal },
+    );
+    bars?.stop();
+    const frames = result.probe.summary['frames'];
+    await emitResult(
+      {
+        ok: true,
+        step: 'run',
+        jobId: result.jobId,
+        output: flags.output,
+        frames,
+        shards: result.shards.length,
+        skippedShards: result.shards.filter((s) => s.skipped).length,
+        workers: result.workers,
+        seconds: Math.round(result.seconds * 100) / 100,
+        fps: typeof frames === 'number' ? Math.round((frames / result.seconds) * 100) / 100 : undefined,
+      },
+      undefined,
+    );
+    return 0;
+  } catch (error) {
+    bars?.stop();
+    return await emitFailure(error, 'run', log, undefined);
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    storage.close();
+  }
+}
+
+/** Progress as a bar (terminal) or as periodic log lines (no terminal). */
+function progressHooks(bars: MultiBar | undefined, log: Logger): LocalRunHooks {
+  let total: SingleBar | undefined;
+  const states = new Map<number, string>();
+  const inShard = new Map<number, number>();
+  let finished = 0;
+  let began = 0;
+  const update = (): void => {
+    const running = [...inShard.values()].reduce((a, b) => a + b, 0);
+    const done = finished + running;
+    const seconds = (performance.now() - began) / 1000;
+    const state = [...states.entries()].map(([w, s]) => `w${w}:${s}`).join(' ');
+    total?.update(done, { fps: seconds > 0 ? (done / seconds).toFixed(2) : '0', state });
+  };
+  return {
+    onPlan: ({ frames, shards, workers, jobId }) => {
+      began = performance.now();
+      log.info({ job: jobId, frames, shards, workers }, 'Started run');
+      total = bars?.create(frames, 0, { fps: '0', state: '' });
+    },
+    onWorkerState: (worker, state, shard) => {
+      states.set(worker, shard === undefined ? state : `shard ${shard}`);
+      update();
+    },
+    onProgress: (worker, _shard, done) => {
+      inShard.set(worker, done);
+      update();
+    },
+    onShardDone: (worker, result) => {
+      inShard.delete(worker);
+      finished += result.frames;
+      update();
+    },
+  };
+}

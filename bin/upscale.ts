@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+/**
+ * The `upscale` command: `run` (the whole job locally) and the steps the cluster's pods run
+ * (`probe`, `shard`, `assemble`). Exit codes: 0 success, 2 permanent failure (bad input: retrying
+ * cannot help), 3 transient failure (retrying may help); see worker/errors.ts.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { runStepCommand, type StepFlags } from './step-command.ts';
+import { runRunCommand, type RunFlags } from './run-command.ts';
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function tile(value: string): number | 'auto' {
+  return value === 'auto' ? 'auto' : integer(0, 16384)(value);
+}
+
+const program = new Command('upscale')
+  .description('Real-ESRGAN video upscaling: locally (run) or as the steps of a cluster job (probe, shard, assemble)')
+  .showHelpAfterError()
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
+
+program
+  .command('run')
+  .description('upscale a video on this machine: probe, shard across local workers, assemble')
+  .requiredOption('-i, --input <path|uri>', 'source video: a path, file:// or s3://bucket/key')
+  .requiredOption('-o, --output <path|uri>', 'output video; the container follows the extension (.mp4, .mkv, .webm, .mov)')
+  .option('-m, --model <id|path|uri>', 'realesr-general-x4v3, RealESRGAN_x4plus, or an ONNX model', 'realesr-general-x4v3')
+  .addOption(new Option('-s, --scale <n>', 'output scale').choices(['2', '3', '4']))
+  .option('-w, --workers <n>', 'local worker processes (default: one per GPU, else one)', integer(1, 256))
+  .option('--shard-frames <n>', 'frames per shard (default: sized for the workers)', integer(1))
+  .option('--tile <n|auto>', 'tile edge in input pixels, 0 = no tiling', tile, 'auto')
+  .addOption(new Option('--precision <p>', 'model precision').choices(['auto', 'fp32', 'fp16']).default('auto'))
+  .addOption(new Option('--ep <provider>', 'execution provider').choices(['auto', 'cpu', 'webgpu', 'cuda', 'tensorrt']).default('auto'))
+  .addOption(new Option('--codec <codec>', 'video codec').choices(['h264', 'hevc', 'av1', 'ffv1']).default('h264'))
+  .option('--crf <n>', 'constant rate factor', integer(0, 63))
+  .option('--preset <name>', 'encoder preset (x264/x265 names, SVT-AV1 numbers)')
+  .option('--overwrite', 'replace an existing output', false)
+  .option('--keep-intermediates', 'keep <output>.upscale/<job-id>/ after success', false)
+  .option('--no-progress', 'no progress bar, JSON logs only')
+  .option('--log-level <level>', 'pino log level', process.env['UPSCALE_LOG_LEVEL'] ?? 'info')
+  .action(async (flags: RunFlags) => {
+    process.exitCode = await runRunCommand(flags);
+  });
+
+for (const step of ['probe', 'shard', 'assemble'] as const) {
+  program
+    .command(step)
+    .description(`run the ${step} step of a job (as a cluster pod does) from a JSON task`)
+    .option('--task <json>', 'the task as JSON')
+    .option('--task-file <path>', 'the task as a JSON file')
+    .option('--job-id <id>', 'job id (overrides the task)')
+    .option('-i, --input <path|uri>', 'source video (overrides the task)')
+    .option('-o, --output <path|uri>', 'final output (overrides the task)')
+    .option('--shard <n>', 'shard index (shard step; default: JOB_COMPLETION_INDEX)', integer(0))
+    .option('--result-file <path>', 'also write the JSON result here (e.g. /dev/termination-log)')
+    .option('--log-level <level>', 'pino log level', process.env['UPSCALE_LOG_LEVEL'] ?? 'info')
+    .action(async (flags: StepFlags) => {
+      process.exitCode = await runStepCommand(step, flags);
+    });
+}
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { frameProblem, prepareFrame, samples16To8 } from './frame-prep.ts';
+
+describe('samples16To8', () => {
+  it('rounds v*255/65535, so 8-bit values widened by 257 (as ffmpeg does) come back exactly', () => {
+    const words = new Uint16Array([0, 65535, 257 * 100, 257 * 100 + 128, 257 * 100 + 129, 32767]);
+    const bytes = new Uint8Array(words.buffer);
+    assert.deepEqual([...samples16To8(bytes)], [0, 255, 100, 100, 101, 127]);
+  });
+});
+
+describe('frameProblem', () => {
+  const frame = { data: new Uint8Array(4 * 2 * 3), width: 4, height: 2, index: 7 };
+  it('accepts a well-formed frame and crop', () => {
+    assert.equal(frameProblem(frame, { x: 1, y: 0, width: 3, height: 2 }), undefined);
+  });
+  it('names a wrong byte count, a bad bit depth and a crop outside the frame', () => {
+    assert.match(frameProblem({ ...frame, data: new Uint8Array(5) }, undefined) ?? '', /holds 5 bytes, but 4x2 packed RGB at 8 bits needs 24/);
+    assert.match(frameProblem({ ...frame, bitDepth: 16 }, undefined) ?? '', /needs 48/);
+    assert.match(frameProblem({ ...frame, bitDepth: 10 as 8 }, undefined) ?? '', /bit depth 10/);
+    assert.match(frameProblem(frame, { x: 2, y: 0, width: 3, height: 2 }) ?? '', /crop 3x2\+2\+0 does not fit inside 4x2/);
+  });
+});
+
+describe('prepareFrame', () => {
+  it('crops packed RGB rows and keeps the index', () => {
+    const data = Uint8Array.from({ length: 4 * 2 * 3 }, (_, i) => i);
+    const out = prepareFrame({ data, width: 4, height: 2, index: 3 }, { x: 1, y: 1, width: 2, height: 1 });
+    assert.deepEqual({ ...out, data: [...out.data] }, { data: [15, 16, 17, 18, 19, 20], width: 2, height: 1, index: 3 });
+  });
+  it('passes an uncropped 8-bit frame through without copying', () => {
+    const frame = { data: new Uint8Array(12), width: 2, height: 2, index: 0 };
+    assert.equal(prepareFrame(frame, undefined).data, frame.data);
+  });
+});

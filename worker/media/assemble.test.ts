@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { clip, ffprobeJson, videoPtsSeconds, type ClipName } from '../../test/fixtures/clips.ts';
+import { assemble, type ShardFile } from './assemble.ts';
+import { encodeShard } from './encode.ts';
+import type { VideoCodec } from './encoders.ts';
+import { MediaError } from './errors.ts';
+import { extractFrames } from './extract.ts';
+import { ptsList } from './frame-index.ts';
+import { probe } from './probe.ts';
+import type { Probe } from './probe-schema.ts';
+import { rgbFormatFor } from './raw-format.ts';
+
+const run = promisify(execFile);
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'media-assemble-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const RANGES: [number, number][] = [[0, 17], [17, 31], [31, 48]];
+
+/** Extracts and encodes the clip in three shards (identity upscaler). */
+async function shards(name: ClipName, codec: VideoCodec): Promise<{ src: string; p: Probe; files: ShardFile[] }> {
+  const src = await clip(name);
+  const p = await probe(src);
+  const files: ShardFile[] = [];
+  for (const [i, [start, end]] of RANGES.entries()) {
+    const output = join(dir, `${name}-${codec}-${String(i).padStart(6, '0')}.nut`);
+    await encodeShard(extractFrames({ input: src, probe: p, start, end }), {
+      output,
+      width: p.video.displayWidth,
+      height: p.video.displayHeight,
+      format: rgbFormatFor(p),
+      pts: ptsList(p.frames, start, end),
+      timeBase: p.video.timeBase,
+      frameRate: p.video.rFrameRate,
+      codec,
+      preset: codec === 'av1' ? '12' : 'veryfast',
+      color: p.video,
+    });
+    files.push({ path: output, start, end });
+  }
+  return { src, p, files };
+}
+
+async function decodeErrors(path: string): Promise<string> {
+  const { stderr } = await run('ffmpeg', ['-hide_banner', '-v', 'error', '-nostdin', '-i', path, '-f', 'null', '-']);
+  return stderr;
+}
+
+interface Streams {
+  streams: { codec_type: string; codec_name: string }[];
+}
+
+describe('assemble', () => {
+  let h264: Awaited<ReturnType<typeof shards>>;
+  before(async () => {
+    h264 = await shards('bframes', 'h264');
+  });
+
+  it('joins B-frame H.264 shards into a faststart MP4 with the source audio, in sync', async () => {
+    const out = join(dir, 'bframes.mp4');
+    const r = await assemble({ source: h264.src, probe: h264.p, shards: [...h264.files].reverse(), output: out });
+    assert.equal(r.frames, 48);
+    assert.equal(r.videoCodec, 'h264');
+    assert.equal(r.audio, 1);
+    assert.deepEqual(r.warnings, []);
+    assert.ok(Math.abs(r.duration - h264.p.video.duration) < 1e-3, `${r.duration}`);
+    assert.equal(await decodeErrors(out), '', 'the joined stream decodes without errors');
+    const bytes = await readFile(out);
+    assert.ok(bytes.indexOf('moov') < bytes.indexOf('mdat'), 'moov before mdat (+faststart)');
+    const s = (await ffprobeJson(out, ['-show_entries', 'stream=codec_type,codec_name'])) as Streams;
+    assert.deepEqual(s.streams.map((x) => [x.codec_type, x.codec_name]), [['video', 'h264'], ['audio', 'aac']]);
+    const src = await videoPtsSeconds(h264.src);
+    const got = await videoPtsSeconds(out);
+    got.forEach((t, i) => assert.ok(Math.abs(t - src[i]!) < 1e-4, `frame ${i} at ${t}, source ${src[i]}`));
+    assert.deepEqual((await readdir(dir)).filter((f) => f.includes('partial')), []);
+  });
+
+  it('keeps variable frame durations through H.264 shards into MP4', async () => {
+    const v = await shards('vfr', 'h264');
+    const out = join(dir, 'vfr.mp4');
+    const r = await assemble({ source: v.src, probe: v.p, shards: v.files, output: out });
+    assert.equal(r.frames, 48);
+    const src = await videoPtsSeconds(v.src);
+    const got = await videoPtsSeconds(out);
+    got.forEach((t, i) => assert.ok(Math.abs(t - got[0]! - (src[i]! - src[0]!)) < 1e-5, `frame ${i}`));
+  });
+
+  it('converts subtitles for MP4 and both audio and subtitles for WebM, with warnings', async () => {
+    const s = await shards('subtitles', 'av1');
+    const mp4 = await assemble({ source: s.src, probe: s.p, shards: s.files, output: join(dir, 'subs.mp4') });
+    assert.deepEqual(mp4.warnings, ['subtitle stream 2 (subrip) converted to mov_text for mp4']);
+    const a = (await ffprobeJson(mp4.output, ['-show_entries', 'stream=codec_type,codec_name'])) as Streams;
+    assert.deepEqual(a.streams.map((x) => x.codec_name), ['av1', 'aac', 'mov_text']);
+    const webm = await assemble({ source: s.src, probe: s.p, shards: s.files, output: join(dir, 'subs.webm') });
+    assert.deepEqual(webm.warnings, ['audio stream 1 (aac) converted to libopus: webm cannot hold aac', 'subtitle stream 2 (subrip) converted to webvtt for webm']);
+    const b = (await ffprobeJson(webm.output, ['-show_entries', 'stream=codec_type,codec_name'])) as Streams;
+    assert.deepEqual(b.streams.map((x) => x.codec_name), ['av1', 'opus', 'webvtt']);
+    const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', webm.output, '-map', '0:s', '-f', 'webvtt', '-']);
+    assert.match(stdout, /Hello shards/);
+  });
+
+  it('refuses a codec the container cannot hold, and unknown extensions', async () => {
+    for (const [output, msg] of [['x.webm', /h264 video cannot be stored in \.webm/], ['x.avi', /unsupported output extension/]] as const) {
+      await assert.rejects(assemble({ source: h264.src, probe: h264.p, shards: h264.files, output: join(dir, output) }), (e: unknown) => e instanceof MediaError && e.code === 'UnsupportedOutput' && e.permanent && msg.test(e.message));
+    }
+  });
+
+  it('never overwrites an existing output unless asked', async () => {
+    const out = join(dir, 'exists.mkv');
+    await writeFile(out, 'keep me');
+    await assert.rejects(assemble({ source: h264.src, probe: h264.p, shards: h264.files, output: out }), (e: unknown) => e instanceof MediaError && e.code === 'OutputExists');
+    assert.equal(await readFile(out, 'utf8'), 'keep me');
+    const r = await assemble({ source: h264.src, probe: h264.p, shards: h264.files, output: out, overwrite: true });
+    assert.equal(r.frames, 48);
+  });
+
+  it('refuses shards that do not cover the source, miscount, or cannot be joined', async () => {
+    const ffv1 = join(dir, 'odd-ffv1.nut');
+    await encodeShard(extractFrames({ input: h264.src, probe: h264.p, start: 17, end: 31 }), {
+      output: ffv1, width: 160, height: 120, format: 'rgb24', pts: ptsList(h264.p.frames, 17, 31), timeBase: h264.p.video.timeBase, frameRate: h264.p.video.rFrameRate, codec: 'ffv1',
+    });
+    const [a, b, c] = h264.files as [ShardFile, ShardFile, ShardFile];
+    const cases: { shards: ShardFile[]; msg: RegExp }[] = [
+      { shards: [a, c], msg: /shards do not cover the source: shard 1 starts at frame 31, expected 17/ },
+      { shards: [a, { ...b, end: 30 }, { ...c, start: 30 }], msg: /shard holds 14 frames, its range \[17,30\) needs 13/ },
+      { shards: [a, { ...b, path: ffv1 }, c], msg: /cannot be joined .* different codec, extradataHash/ },
+    ];
+    for (const k of cases) {
+      const out = join(dir, 'refused.mkv');
+      await assert.rejects(assemble({ source: h264.src, probe: h264.p, shards: k.shards, output: out }), (e: unknown) => e instanceof MediaError && e.code === 'VerifyFailed' && k.msg.test(e.message));
+      assert.equal(existsSync(out), false);
+    }
+    assert.deepEqual((await readdir(dir)).filter((f) => f.includes('partial')), []);
+  });
+});

@@ -1,0 +1,224 @@
+/**
+ * Assemble: join the shard files in plan order without re-encoding, add the source's audio,
+ * subtitles, chapters and metadata, verify, and publish atomically.
+ *
+ * - Order comes from each shard's frame range (never from file names or directory order); the
+ *   shards must cover every source frame exactly once and share codec parameters (codec, size,
+ *   pixel format, time base, extradata hash), or nothing is written.
+ * - Audio and subtitles are read once from the source and never cut, so there are no priming
+ *   gaps or clicks at shard joins. `-copyts` keeps every stream on the source's clock; the joined
+ *   video (shard-relative from 0) is placed at the source video's start with `-itsoffset`, so the
+ *   audio/video offset of the source is kept exactly, VFR included.
+ * - Streams the container cannot hold are converted or dropped with a warning (`container-policy.ts`).
+ * - The result is checked against the probe: frame count, duration within one frame, stream counts
+ *   and the audio/video start offset. It is written under a temporary name and renamed at the end.
+ */
+import { mkdtemp, rename, rm, stat, writeFile, access } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { planProblem } from '../shard-plan.ts';
+import { concatList, type ShardFile } from './concat-list.ts';
+import { containerFor, OUTPUT_EXTENSIONS, planStreams, videoCodecsFor, type Container, type StreamPlan } from './container-policy.ts';
+import type { VideoCodec } from './encoders.ts';
+import { MediaError } from './errors.ts';
+import { colorTagOptions } from './encode.ts';
+import { classifyFailure } from './ffmpeg-errors.ts';
+import { startFfmpeg } from './ffmpeg-run.ts';
+import { displayName, sourceInputOptions } from './input-policy.ts';
+import { inspectMedia, type Inspection } from './inspect.ts';
+import type { Probe } from './probe-schema.ts';
+
+export type { ShardFile } from './concat-list.ts';
+
+export interface AssembleOptions {
+  /** The source (local path or presigned URL): audio, subtitles, chapters and metadata come from it. */
+  source: string;
+  /** Display name of the source for logs and errors (default: the probe's input name). */
+  sourceName?: string;
+  probe: Probe;
+  /** Shard files with their frame ranges, in any order. */
+  shards: readonly ShardFile[];
+  /** Local output path; the container follows the extension (.mp4, .m4v, .mov, .mkv, .webm). */
+  output: string;
+  /** Replace an existing output (default false: `OutputExists`). */
+  overwrite?: boolean;
+  log?: Logger;
+}
+
+export interface AssembleResult {
+  output: string;
+  bytes: number;
+  frames: number;
+  /** Video duration of the output, seconds. */
+  duration: number;
+  videoCodec: string;
+  audio: number;
+  subtitles: number;
+  /** Streams converted or dropped for the container. */
+  warnings: string[];
+  /** Time spent checking shards, muxing, and verifying the result. */
+  checkMs: number;
+  muxMs: number;
+  verifyMs: number;
+}
+
+/** Joins the shards and muxes the source's other streams into `output`; see the file comment. */
+export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
+  const { probe } = opts;
+  const output = resolve(opts.output);
+  const container = containerFor(output);
+  if (!container) {
+    throw new MediaError('UnsupportedOutput', 'assemble', opts.output, `unsupported output extension (use one of ${OUTPUT_EXTENSIONS.join(', ')})`);
+  }
+  if (!opts.overwrite && (await exists(output))) {
+    throw new MediaError('OutputExists', 'assemble', opts.output, 'the output already exists (pass overwrite to replace it)');
+  }
+  const shards = [...opts.shards].sort((a, b) => a.start - b.start).map((s) => ({ ...s, path: resolve(s.path) }));
+  const problem = planProblem(shards, probe.video.frameCount);
+  if (problem !== undefined) throw new MediaError('VerifyFailed', 'assemble', opts.output, `shards do not cover the source: ${problem}`);
+
+  let mark = performance.now();
+  const codec = await checkShards(shards, opts.output);
+  if (!videoCodecsFor(container.kind).includes(codec)) {
+    throw new MediaError('UnsupportedOutput', 'assemble', opts.output, `${codec} video cannot be stored in .${container.kind} (${container.kind} takes ${videoCodecsFor(container.kind).join(', ')}; use .mkv or another codec)`);
+  }
+  const plan = planStreams(probe, container.kind);
+  for (const w of plan.warnings) opts.log?.warn({ output: opts.output }, `Converted or dropped a stream: ${w}`);
+  const checkMs = performance.now() - mark;
+
+  const work = await mkdtemp(join(tmpdir(), 'upscale-assemble-'));
+  const tmp = join(dirname(output), `.${basename(output)}.partial-${process.pid}`);
+  try {
+    const list = join(work, 'shards.ffconcat');
+    await writeFile(list, concatList(probe.frames, probe.video.timeBase, shards));
+    mark = performance.now();
+    await mux(opts, list, tmp, container, plan, codec);
+    const muxMs = performance.now() - mark;
+    mark = performance.now();
+    const got = await inspectMedia(tmp, 'assemble');
+    verify(probe, plan, got, opts.output);
+    const verifyMs = performance.now() - mark;
+    const bytes = (await stat(tmp)).size;
+    await rename(tmp, output);
+    const tb = got.video.timeBase;
+    const result: AssembleResult = {
+      output,
+      bytes,
+      frames: got.video.packets,
+      duration: ((got.video.endPts - got.video.firstPts) * tb.num) / tb.den,
+      videoCodec: got.video.codec,
+      audio: got.audio.length,
+      subtitles: got.subtitles.length,
+      warnings: plan.warnings,
+      checkMs,
+      muxMs,
+      verifyMs,
+    };
+    opts.log?.info({ output: opts.output, frames: result.frames, shards: shards.length, bytes }, 'Assembled output');
+    return result;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+    await rm(tmp, { force: true });
+  }
+}
+
+/** Checks every shard can be joined to the first; returns the video codec. */
+async function checkShards(shards: readonly (ShardFile & { path: string })[], output: string): Promise<VideoCodec> {
+  let first: Inspection | undefined;
+  for (const s of shards) {
+    const got = await inspectMedia(s.path, 'assemble');
+    if (got.video.packets !== s.end - s.start) {
+      throw new MediaError('VerifyFailed', 'assemble', s.path, `shard holds ${got.video.packets} frames, its range [${s.start},${s.end}) needs ${s.end - s.start}`);
+    }
+    first ??= got;
+    const a = first.video;
+    const b = got.video;
+    const diffs = (['codec', 'width', 'height', 'pixFmt', 'extradataHash'] as const).filter((k) => a[k] !== b[k]);
+    if (a.timeBase.num * b.timeBase.den !== b.timeBase.num * a.timeBase.den) diffs.push('timeBase' as never);
+    if (diffs.length > 0) {
+      throw new MediaError('VerifyFailed', 'assemble', s.path, `shard cannot be joined to ${shards[0]?.path ?? '?'} for ${output}: different ${diffs.join(', ')} (all shards of a job must use one encoder and settings)`);
+    }
+  }
+  const codec = first?.video.codec;
+  if (codec !== 'h264' && codec !== 'hevc' && codec !== 'av1' && codec !== 'ffv1') {
+    throw new MediaError('VerifyFailed', 'assemble', output, `shards hold ${codec ?? 'no'} video, not one of h264, hevc, av1, ffv1`);
+  }
+  return codec;
+}
+
+async function mux(opts: AssembleOptions, list: string, tmp: string, container: Container, plan: StreamPlan, codec: VideoCodec): Promise<void> {
+  const { probe } = opts;
+  const name = displayName(opts.source, opts.sourceName ?? probe.input);
+  // Colour tags are repeated on the copied stream: FFV1 in NUT shards cannot carry them.
+  const out: string[] = ['-copyts', '-map', '0:v:0', '-c:v', 'copy', ...colorTagOptions(probe.video)];
+  if (codec === 'hevc' && (container.kind === 'mp4' || container.kind === 'mov')) out.push('-tag:v', 'hvc1');
+  const counters = { audio: 0, subtitle: 0 };
+  for (const s of plan.streams) {
+    const k = counters[s.kind]++;
+    const spec = `-c:${s.kind === 'audio' ? 'a' : 's'}:${k}`;
+    out.push('-map', `1:${s.index}`, spec, s.action === 'copy' ? 'copy' : s.encoder);
+  }
+  if (plan.attachments) out.push('-map', '1:t?', '-c:t', 'copy');
+  out.push('-map_metadata', '1', '-map_chapters', '1');
+  if (container.faststart) out.push('-movflags', '+faststart');
+  out.push('-f', container.muxer);
+  const job = startFfmpeg({
+    inputs: [
+      {
+        source: list,
+        options: ['-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file', '-format_whitelist', 'concat,nut', '-itsoffset', seconds(probe.video.startTime)],
+      },
+      { source: opts.source, options: sourceInputOptions(opts.source, probe.container.demuxer) },
+    ],
+    output: tmp,
+    outputOptions: out,
+  });
+  try {
+    await job.done;
+  } catch (err) {
+    const e = classifyFailure('assemble', name, job.stderr, `muxing ${opts.output}`, err);
+    throw e;
+  } finally {
+    job.kill();
+  }
+}
+
+/** Compares the written output with the probe. */
+function verify(probe: Probe, plan: StreamPlan, got: Inspection, output: string): void {
+  const v = probe.video;
+  const fail = (msg: string): never => {
+    throw new MediaError('VerifyFailed', 'assemble', output, msg);
+  };
+  if (got.video.packets !== v.frameCount) fail(`output has ${got.video.packets} video frames, the source has ${v.frameCount}`);
+  const tb = got.video.timeBase;
+  const duration = ((got.video.endPts - got.video.firstPts) * tb.num) / tb.den;
+  const frame = v.duration / v.frameCount;
+  if (Math.abs(duration - v.duration) > frame + 1e-3) fail(`output video lasts ${duration.toFixed(4)} s, the source ${v.duration.toFixed(4)} s`);
+  const wantAudio = plan.streams.filter((s) => s.kind === 'audio').length;
+  const wantSubs = plan.streams.filter((s) => s.kind === 'subtitle').length;
+  if (got.audio.length !== wantAudio) fail(`output has ${got.audio.length} audio streams, expected ${wantAudio}`);
+  if (got.subtitles.length !== wantSubs) fail(`output has ${got.subtitles.length} subtitle streams, expected ${wantSubs}`);
+  // A/V sync: the offset between the first video frame and the first audio packet (priming
+  // included, which is what every container keeps) must be the source's.
+  const srcAudio = probe.audio[0]?.firstPacketTime ?? null;
+  const outAudio = got.audio[0]?.firstPacketTime ?? null;
+  if (srcAudio !== null && outAudio !== null) {
+    const outVideo = (got.video.firstPts * tb.num) / tb.den;
+    const drift = outVideo - outAudio - (v.startTime - srcAudio);
+    if (Math.abs(drift) > frame / 2) fail(`audio/video offset changed by ${(drift * 1000).toFixed(1)} ms`);
+  }
+}
+
+function seconds(s: number): string {
+  return s.toFixed(6);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

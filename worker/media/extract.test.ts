@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { clip, decodeAllRgb } from '../../test/fixtures/clips.ts';
+import { MediaError } from './errors.ts';
+import { extractFrames, type ExtractStats, type Frame } from './extract.ts';
+import { ptsList } from './frame-index.ts';
+import { probe } from './probe.ts';
+import type { Probe } from './probe-schema.ts';
+
+async function collect(it: AsyncIterable<Frame>): Promise<Frame[]> {
+  const out: Frame[] = [];
+  for await (const f of it) out.push(f);
+  return out;
+}
+
+/** The same colour conversion extraction uses, run by ffmpeg alone over the whole file. */
+function reference(p: Probe, format: string): string {
+  const m = p.video.colorSpace === 'bt709' ? 'bt709' : 'bt601';
+  return `scale=in_color_matrix=${m}:in_range=tv:flags=bicubic+accurate_rnd+full_chroma_int,format=${format}`;
+}
+
+describe('extractFrames', () => {
+  it('decodes ranges off keyframes in an open-GOP B-frame stream exactly as a whole-file decode', async () => {
+    const path = await clip('bframes');
+    const p = await probe(path);
+    const whole = await decodeAllRgb(path, reference(p, 'rgb24'));
+    const size = 160 * 120 * 3;
+    assert.equal(whole.length, 48 * size);
+    // Keyframes are 0, 12, 24, 36; 9-11 are open-GOP leading B-frames of keyframe 12.
+    for (const [start, end] of [[17, 31], [0, 17], [31, 48], [11, 12], [9, 13], [12, 13], [47, 48]] as const) {
+      let stats: ExtractStats | undefined;
+      const frames = await collect(extractFrames({ input: path, probe: p, start, end, onStats: (s) => (stats = s) }));
+      assert.equal(frames.length, end - start, `[${start},${end})`);
+      assert.deepEqual(frames.map((f) => f.index), Array.from({ length: end - start }, (_, i) => start + i));
+      assert.deepEqual(frames.map((f) => f.pts), ptsList(p.frames, start, end));
+      frames.forEach((f) => assert.ok(f.data.equals(whole.subarray(f.index * size, (f.index + 1) * size)), `frame ${f.index} of [${start},${end}) differs`));
+      assert.equal(stats?.frames, end - start);
+      assert.equal(stats?.attempts, 1);
+      assert.ok(stats.seekFrame <= start && p.frames.keyframes.includes(stats.seekFrame));
+    }
+  });
+
+  it('keeps 10 bits: 10-bit HEVC comes out as rgb48le equal to a whole-file decode', async () => {
+    const path = await clip('hevc10');
+    const p = await probe(path);
+    const whole = await decodeAllRgb(path, reference(p, 'rgb48le'));
+    const size = 160 * 120 * 6;
+    const frames = await collect(extractFrames({ input: path, probe: p, start: 13, end: 27 }));
+    assert.equal(frames.length, 14);
+    frames.forEach((f) => assert.ok(f.data.equals(whole.subarray(f.index * size, (f.index + 1) * size)), `frame ${f.index}`));
+    // Samples from an 8-bit source would all be multiples of 257 after widening to 16 bits.
+    const first = frames[0]?.data ?? Buffer.alloc(0);
+    let finer = 0;
+    for (let i = 0; i < first.length; i += 2) if (first.readUInt16LE(i) % 257 !== 0) finer++;
+    assert.ok(finer > first.length / 8, `only ${finer} samples use more than 8 bits`);
+  });
+
+  it('delivers upright frames for a rotated source', async () => {
+    const path = await clip('rotated');
+    const p = await probe(path);
+    const [f] = await collect(extractFrames({ input: path, probe: p, start: 5, end: 6 }));
+    assert.equal(f?.data.length, 120 * 160 * 3);
+  });
+
+  it('returns each frame of a variable-rate source with its own timestamp', async () => {
+    const path = await clip('vfr');
+    const p = await probe(path);
+    const frames = await collect(extractFrames({ input: path, probe: p, start: 3, end: 12 }));
+    const deltas = frames.slice(1).map((f, i) => f.pts - (frames[i]?.pts ?? 0));
+    assert.deepEqual(deltas, [3003, 4503, 3003, 3003, 3003, 3003, 4503, 3003]);
+  });
+
+  it('stops ffmpeg when the consumer stops early', async () => {
+    const path = await clip('basic');
+    const p = await probe(path);
+    let stats: ExtractStats | undefined;
+    let n = 0;
+    for await (const _ of extractFrames({ input: path, probe: p, start: 0, end: 48, onStats: (s) => (stats = s) })) {
+      if (++n === 2) break;
+    }
+    assert.equal(stats?.frames, 2);
+    assert.equal(stats.attempts, 1);
+  });
+
+  it('rejects a range outside the video', async () => {
+    const path = await clip('basic');
+    const p = await probe(path);
+    for (const [start, end] of [[-1, 3], [10, 10], [40, 49], [1.5, 3]]) {
+      await assert.rejects(collect(extractFrames({ input: path, probe: p, start: start as number, end: end as number })), (e: unknown) => e instanceof MediaError && e.code === 'InvalidOptions' && /not within the 48 frames/.test(e.message));
+    }
+  });
+
+  it('fails loudly when a decoded timestamp differs from the index', async () => {
+    const path = await clip('bframes');
+    const p = await probe(path);
+    // An index that is wrong about frame 20's timestamp (as a bad probe or a changed file would be).
+    const pts = ptsList(p.frames, 0, 48);
+    const doctored: Probe = { ...p, frames: { ...p.frames, ptsRuns: pts.map((t, i) => [i === 20 ? t + 1 : t, 0, 1] as [number, number, number]) } };
+    await assert.rejects(collect(extractFrames({ input: path, probe: doctored, start: 17, end: 31 })), (e: unknown) => {
+      assert.ok(e instanceof MediaError);
+      assert.equal(e.code, 'FrameMismatch');
+      assert.equal(e.permanent, true);
+      assert.match(e.message, /^extract .*bframes.*: frames \[17,31\): frame 20 decoded with pts \d+, expected \d+/);
+      return true;
+    });
+  });
+
+  it('fails loudly when the source has fewer frames than the index claims', async () => {
+    const path = await clip('basic');
+    const p = await probe(path);
+    const [first, delta, count] = p.frames.ptsRuns[0] ?? [0, 0, 0];
+    const longer: Probe = { ...p, frames: { ...p.frames, ptsRuns: [[first, delta, count + 2]], endPts: p.frames.endPts + 2 * delta } };
+    await assert.rejects(collect(extractFrames({ input: path, probe: longer, start: 40, end: 50 })), (e: unknown) => {
+      assert.ok(e instanceof MediaError);
+      assert.equal(e.code, 'FrameMismatch');
+      assert.match(e.message, /frames \[40,50\): decoded 8 frames .* expected 10/);
+      return true;
+    });
+  });
+});

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { classifyFailure } from './ffmpeg-errors.ts';
+import { displayName, redactUrls } from './input-policy.ts';
+
+describe('classifyFailure', () => {
+  const cases: { stderr: string; code: string; permanent: boolean }[] = [
+    { stderr: "[hls @ 0x55] Format not on whitelist 'mov,mp4'", code: 'UnsafeInput', permanent: true },
+    { stderr: "[concat @ 0x1] Protocol 'http' not on whitelist 'file'!", code: 'UnsafeInput', permanent: true },
+    { stderr: 'in.mp4: No such file or directory', code: 'InputNotFound', permanent: true },
+    { stderr: '[mov,mp4 @ 0x1] moov atom not found', code: 'TruncatedInput', permanent: true },
+    { stderr: '[matroska,webm @ 0x1] File ended prematurely', code: 'TruncatedInput', permanent: true },
+    { stderr: 'x.txt: Invalid data found when processing input', code: 'NotAVideo', permanent: true },
+    { stderr: 'https://h/k?X-Amz-Signature=s: Server returned 403 Forbidden (access denied)', code: 'InputForbidden', permanent: true },
+    { stderr: 'Connection to tcp://h:443 failed: Connection refused', code: 'InputUnreachable', permanent: false },
+    { stderr: 'Server returned 503 Service Unavailable', code: 'InputUnreachable', permanent: false },
+    { stderr: 'Error while opening encoder for output stream #0:0', code: 'FfmpegFailed', permanent: false },
+  ];
+  for (const c of cases) {
+    it(`classifies "${c.stderr.slice(0, 50)}" as ${c.code}`, () => {
+      const e = classifyFailure('probe', 'in.mp4', c.stderr.split('\n'), 'ffprobe');
+      assert.equal(e.code, c.code);
+      assert.equal(e.permanent, c.permanent);
+      assert.ok(e.message.startsWith('probe in.mp4: '));
+    });
+  }
+
+  it('quotes unclassified ffmpeg output without URL signatures', () => {
+    const e = classifyFailure('encode', 'out.nut', ['Opening https://h/b/k?X-Amz-Signature=topsecret&a=b', 'Some odd failure'], 'encoding');
+    assert.match(e.message, /encoding failed: Opening https:\/\/h\/b\/k\?<redacted> \| Some odd failure/);
+    assert.doesNotMatch(e.message, /topsecret/);
+  });
+});
+
+describe('redaction', () => {
+  it('names URLs without query or user info', () => {
+    assert.equal(displayName('https://user:pw@s3.example/b/k.mp4?X-Amz-Signature=x'), 'https://s3.example/b/k.mp4');
+    assert.equal(displayName('https://h/k.mp4?sig', 's3://b/k.mp4'), 's3://b/k.mp4');
+    assert.equal(displayName('/local/in.mp4'), '/local/in.mp4');
+    assert.equal(redactUrls('see http://a:b@h/x and https://h/y?s=1'), 'see http://<redacted>@h/x and https://h/y?<redacted>');
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * `upscale run`: the whole job on one machine: probe, shards on N local workers, assemble. The very
+ * steps the operator runs as Jobs, called in-process.
+ *
+ * The job id is derived from the input, the output and the settings, so rerunning the same command
+ * after a crash or Ctrl-C finds the same `<output>.upscale/<job-id>/` prefix and redoes only the
+ * shards that did not finish; changing a setting that changes the pixels starts a fresh job.
+ */
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import type { Logger } from 'pino';
+import { createEngine, type Engine } from '../engine/engine.ts';
+import { discoverGpus } from '../engine/devices.ts';
+import { runAssembleStep, type AssembleStepResult } from '../steps/assemble-step.ts';
+import { engineHooksFor, engineOptionsFor } from '../steps/engine-options.ts';
+import { runProbeStep, type ProbeStepResult } from '../steps/probe-step.ts';
+import { runShardStep, type ShardStepResult } from '../steps/shard-step.ts';
+import { shardRanges } from '../steps/plan-file.ts';
+import type { Storage } from '../storage/storage.ts';
+import { TASK_VERSION, type ShardTask, type UpscaleSettings } from '../task.ts';
+import { runShardsLocally, type PoolHooks } from './local-pool.ts';
+
+export interface LocalRunOptions {
+  input: string;
+  output: string;
+  settings: UpscaleSettings;
+  /** Local worker processes; default one per visible GPU, else one. */
+  workers?: number;
+  shardFrames?: number;
+  overwrite: boolean;
+  keepIntermediates: boolean;
+}
+
+export interface LocalRunHooks extends PoolHooks {
+  /** Called once the plan is known: total frames, shards, and frames already done by an earlier run. */
+  onPlan?: (plan: { frames: number; shards: number; workers: number; jobId: string }) => void;
+}
+
+export interface LocalRunResult {
+  jobId: string;
+  workers: number;
+  probe: ProbeStepResult;
+  shards: ShardStepResult[];
+  assemble: AssembleStepResult;
+  seconds: number;
+}
+
+/** The deterministic job id of a local run (see the file comment). */
+export function localJobId(input: string, output: string, settings: UpscaleSettings): string {
+  const hash = createHash('sha256').update(JSON.stringify([TASK_VERSION, input, output, settings])).digest('hex');
+  return `run-${hash.slice(0, 16)}`;
+}
+
+/** Runs the whole job locally; errors are UpscaleErrors naming the step. */
+export async function runLocal(options: LocalRunOptions, storage: Storage, log: Logger, hooks: LocalRunHooks = {}): Promise<LocalRunResult> {
+  const began = performance.now();
+  const jobId = localJobId(options.input, options.output, options.settings);
+  const gpus = options.settings.ep === 'cpu' ? [] : (await discoverGpus()).gpus;
+  const workers = options.workers ?? Math.max(1, options.settings.enableMultiGpu ? gpus.length : Math.min(1, gpus.length));
+  const common = { version: TASK_VERSION, jobId, input: options.input, output: options.output } as const;
+
+  const probe = await runProbeStep(
+    { ...common, step: 'probe', overwrite: options.overwrite, plan: { workers, ...(options.shardFrames !== undefined ? { shardFrames: options.shardFrames } : {}) } },
+    storage,
+    log,
+  );
+  const ranges = shardRanges(probe.plan);
+  hooks.onPlan?.({ frames: probe.plan.frameCount, shards: ranges.length, workers: Math.min(workers, ranges.length), jobId });
+
+  // With several local workers each gets one GPU (or a share of the CPU cores) and its own process.
+  const perWorker: UpscaleSettings = workers > 1 ? { ...options.settings, enableMultiGpu: false } : options.settings;
+  const tasks: ShardTask[] = ranges.map((range) => ({ ...common, step: 'shard', shard: range.index, settings: perWorker }));
+  let shards: ShardStepResult[];
+  if (workers > 1) {
+    const threads = Math.max(1, Math.floor(os.availableParallelism() / workers));
+    shards = await runShardsLocally(
+      tasks,
+      {
+        workers,
+        log,
+        envFor: (i) => {
+          const gpu = gpus[i % Math.max(1, gpus.length)];
+          return gpu === undefined ? { UPSCALE_CPU_THREADS: String(threads) } : { CUDA_VISIBLE_DEVICES: gpu.uuid, NVIDIA_VISIBLE_DEVICES: gpu.uuid };
+        },
+      },
+      hooks,
+    );
+  } else {
+    shards = await runInProcess(tasks, storage, log, hooks);
+  }
+
+  const assemble = await runAssembleStep({ ...common, step: 'assemble', overwrite: options.overwrite, keepIntermediates: options.keepIntermediates }, storage, log);
+  return { jobId, workers, probe: probe.result, shards, assemble, seconds: (performance.now() - began) / 1000 };
+}
+
+/** One worker: the shards in order, on one engine created when the first shard needs it. */
+async function runInProcess(tasks: readonly ShardTask[], storage: Storage, log: Logger, hooks: PoolHooks): Promise<ShardStepResult[]> {
+  let engine: Engine | undefined;
+  const results: ShardStepResult[] = [];
+  try {
+    for (const task of tasks) {
+      hooks.signal?.throwIfAborted();
+      const shard = task.shard ?? 0;
+      hooks.onWorkerState?.(0, 'busy', shard);
+      const engineFor = async (): Promise<Engine> => (engine ??= await createEngine(engineOptionsFor(task.settings), engineHooksFor(storage, log)));
+      const result = await runShardStep(task, storage, log, {
+        engine: engineFor,
+        onFrame: (done) => hooks.onProgress?.(0, shard, done),
+        ...(hooks.signal ? { signal: hooks.signal } : {}),
+      });
+      results.push(result);
+      hooks.onShardDone?.(0, result);
+    }
+    hooks.onWorkerState?.(0, 'idle');
+    return results;
+  } finally {
+    await engine?.close();
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The shard step: decode exactly the shard's frames, upscale them, encode, upload, then write the
+ * shard's manifest. A shard whose manifest already matches its media is skipped (resume).
+ *
+ * Decode, inference and encode overlap: extraction and encoding are ffmpeg processes fed through
+ * bounded async iterables, and inference runs on the engine's session threads, so the slowest of
+ * the three sets the pace instead of their sum.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { UpscaleError, inStep } from '../errors.ts';
+import { createEngine, type Engine, type InputFrame } from '../engine/engine.ts';
+import { outputGeometry } from '../engine/output-size.ts';
+import { encodeShard, type EncodeResult } from '../media/encode.ts';
+import { extractFrames, type ExtractStats } from '../media/extract.ts';
+import { ptsList } from '../media/frame-index.ts';
+import { probeSchema, type Probe } from '../media/probe-schema.ts';
+import { rgbFormatFor } from '../media/raw-format.ts';
+import { jobLayout } from '../storage/job-layout.ts';
+import { checkShard, writeShardManifest } from '../storage/shard-manifest.ts';
+import type { Storage } from '../storage/storage.ts';
+import type { ShardTask, UpscaleSettings } from '../task.ts';
+import { engineHooksFor, engineOptionsFor } from './engine-options.ts';
+import { planFileSchema, shardRanges } from './plan-file.ts';
+
+export interface ShardStepResult {
+  step: 'shard';
+  jobId: string;
+  shard: number;
+  start: number;
+  end: number;
+  frames: number;
+  /** True when an earlier run had finished this shard. */
+  skipped: boolean;
+  seconds: number;
+  /** Wall-clock milliseconds per stage (they overlap, so they do not add up to `seconds`). */
+  stages?: { decodeWaitMs: number; inferenceMs: number; encodeFlushMs: number; uploadMs: number };
+}
+
+export interface ShardStepHooks {
+  /**
+   * Gives the engine to reuse across shards (a long-lived local worker, which closes it); called only
+   * when the shard has work to do. Absent: the step creates an engine and closes it.
+   */
+  engine?: () => Promise<Engine>;
+  /** Called after each encoded frame with the frames done so far in this shard. */
+  onFrame?: (done: number) => void;
+  /** Environment to read `JOB_COMPLETION_INDEX` from (an Indexed Job's pod). */
+  env?: Readonly<Record<string, string | undefined>>;
+  signal?: AbortSignal;
+}
+
+/** Runs one shard; errors are {@link UpscaleError}s in step `shard`. */
+export async function runShardStep(task: ShardTask, storage: Storage, log: Logger, hooks: ShardStepHooks = {}): Promise<ShardStepResult> {
+  try {
+    return await shardStep(task, storage, log, hooks);
+  } catch (error) {
+    throw inStep(error, 'shard');
+  }
+}
+
+/** The shard index from the task, else from an Indexed Job's `JOB_COMPLETION_INDEX`. */
+export function shardIndexOf(task: ShardTask, env: Readonly<Record<string, string | undefined>>): number {
+  if (task.shard !== undefined) return task.shard;
+  const raw = env['JOB_COMPLETION_INDEX'];
+  if (raw !== undefined && /^\d+$/.test(raw)) return Number(raw);
+  throw new UpscaleError('InvalidArgument', 'no shard index: set the task\'s "shard" or JOB_COMPLETION_INDEX', { subject: 'shard' });
+}
+
+async function shardStep(task: ShardTask, storage: Storage, log: Logger, hooks: ShardStepHooks): Promise<ShardStepResult> {
+  const began = performance.now();
+  const layout = jobLayout(task.output, task.jobId);
+  const plan = await storage.readJson(layout.plan, planFileSchema);
+  const index = shardIndexOf(task, hooks.env ?? process.env);
+  const range = shardRanges(plan)[index];
+  if (range === undefined) {
+    throw new UpscaleError('InvalidArgument', `shard ${index} is not in the plan ${layout.plan} (${plan.shards.length} shards)`, { subject: layout.plan });
+  }
+  const base = { step: 'shard' as const, jobId: task.jobId, shard: index, start: range.start, end: range.end };
+  const check = await checkShard(storage, layout, { shard: index, start: range.start, end: range.end });
+  if (check.done) {
+    log.info({ job: task.jobId, shard: index }, 'Skipped shard finished by an earlier run');
+    return { ...base, frames: check.manifest.frames, skipped: true, seconds: 0 };
+  }
+
+  const probe = await storage.readJson(layout.probe, probeSchema);
+  const engine = hooks.engine ? await hooks.engine() : await createEngine(engineOptionsFor(task.settings), engineHooksFor(storage, log));
+  const work = await mkdtemp(join(tmpdir(), 'upscale-shard-'));
+  try {
+    const encoded = await upscaleRange(task, probe, range, engine, storage, work, log, hooks);
+    const uploadStart = performance.now();
+    const uploaded = await storage.upload(layout.shardMedia(index), { path: encoded.result.output }, { overwrite: true, ...(hooks.signal ? { signal: hooks.signal } : {}) });
+    const uploadMs = performance.now() - uploadStart;
+    await writeShardManifest(storage, layout, {
+      version: 1,
+      shard: index,
+      start: range.start,
+      end: range.end,
+      frames: encoded.result.frames,
+      bytes: uploaded.size,
+      sha256: uploaded.sha256,
+    });
+    const seconds = (performance.now() - began) / 1000;
+    log.info({ job: task.jobId, shard: index, frames: encoded.result.frames, seconds: round(seconds), fps: round(encoded.result.frames / seconds) }, 'Finished shard');
+    return {
+      ...base,
+      frames: encoded.result.frames,
+      skipped: false,
+      seconds: round(seconds),
+      stages: {
+        decodeWaitMs: Math.round(encoded.extract?.waitMs ?? 0),
+        inferenceMs: Math.round(encoded.inferenceMs),
+        encodeFlushMs: Math.round(encoded.result.flushMs),
+        uploadMs: Math.round(uploadMs),
+      },
+    };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+    if (hooks.engine === undefined) await engine.close();
+  }
+}
+
+interface Encoded {
+  result: EncodeResult;
+  extract: ExtractStats | undefined;
+  inferenceMs: number;
+}
+
+async function upscaleRange(
+  task: ShardTask,
+  probe: Probe,
+  range: { index: number; start: number; end: number },
+  engine: Engine,
+  storage: Storage,
+  work: string,
+  log: Logger,
+  hooks: ShardStepHooks,
+): Promise<Encoded> {
+  const source = await storage.mediaSource(task.input);
+  const format = rgbFormatFor(probe);
+  const width = probe.video.displayWidth;
+  const height = probe.video.displayHeight;
+  const geometry = outputGeometry(width, height, engine.info.modelScale, outputRequest(task.settings, engine.info.modelScale));
+  let extract: ExtractStats | undefined;
+  const frames = extractFrames({
+    input: source.url,
+    name: source.display,
+    probe,
+    start: range.start,
+    end: range.end,
+    format,
+    log,
+    onStats: (stats) => {
+      extract = stats;
+    },
+  });
+  const bitDepth = format === 'rgb48le' ? 16 : 8;
+  async function* inputs(): AsyncGenerator<InputFrame> {
+    for await (const frame of frames) yield { data: frame.data, width, height, index: frame.index, bitDepth };
+  }
+  let inferenceMs = 0;
+  let done = 0;
+  async function* upscaled(): AsyncGenerator<Buffer> {
+    let mark = performance.now();
+    for await (const out of engine.upscaleStream(inputs())) {
+      inferenceMs += performance.now() - mark;
+      done++;
+      hooks.onFrame?.(done);
+      yield Buffer.from(out.data.buffer, out.data.byteOffset, out.data.byteLength);
+      mark = performance.now();
+    }
+  }
+  const deep = probe.video.bitDepth > 8;
+  const result = await encodeShard(upscaled(), {
+    output: join(work, `shard-${range.index}.nut`),
+    width: geometry.width,
+    height: geometry.height,
+    format: 'rgb24',
+    pts: ptsList(probe.frames, range.start, range.end),
+    timeBase: probe.video.timeBase,
+    frameRate: probe.video.rFrameRate,
+    codec: task.settings.codec,
+    ...(task.settings.crf !== undefined ? { crf: task.settings.crf } : {}),
+    ...(task.settings.preset !== undefined ? { preset: task.settings.preset } : {}),
+    // The models are 8-bit; a 10-bit source still gets a 10-bit output so the file keeps its format.
+    ...(deep ? { pixFmt: deepPixFmt(task.settings) } : {}),
+    color: probe.video,
+    sar: probe.video.sar,
+    log,
+  });
+  return { result, extract, inferenceMs };
+}
+
+function outputRequest(settings: UpscaleSettings, modelScale: number): { scale: number } | undefined {
+  return settings.scale === undefined || settings.scale === modelScale ? undefined : { scale: settings.scale };
+}
+
+function deepPixFmt(settings: UpscaleSettings): string {
+  return settings.codec === 'ffv1' ? 'yuv444p10le' : 'yuv420p10le';
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
