@@ -111,7 +111,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
     ].join(','),
   );
 
-  let upstreamError: unknown;
+  let upstreamError: Error | undefined;
   let lastFrameAt = 0;
   async function* feed(): AsyncGenerator<Buffer> {
     let mark = performance.now();
@@ -136,8 +136,8 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
       }
       lastFrameAt = performance.now();
     } catch (err) {
-      upstreamError = err;
-      throw err;
+      upstreamError = err instanceof Error ? err : new Error(String(err));
+      throw upstreamError;
     }
   }
   const input = Readable.from(feed(), { objectMode: false, highWaterMark: size });

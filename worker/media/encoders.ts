@@ -88,9 +88,8 @@ export async function chooseEncoder(codec: VideoCodec, hardware: EncoderHardware
 }
 
 /** The default output pixel format: 4:2:0, 10 bits when the frames carry more than 8. */
-export function defaultPixFmt(codec: VideoCodec, deep: boolean): string {
-  if (codec === 'av1' || codec === 'h264' || codec === 'hevc' || codec === 'ffv1') return deep ? 'yuv420p10le' : 'yuv420p';
-  return 'yuv420p';
+export function defaultPixFmt(_codec: VideoCodec, deep: boolean): string {
+  return deep ? 'yuv420p10le' : 'yuv420p'; // every encoder here takes both
 }
 
 /** ffmpeg output options selecting and configuring the encoder. */

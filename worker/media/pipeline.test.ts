@@ -14,6 +14,7 @@ import { clip, ffprobeJson, videoFramemd5, videoPtsSeconds, type ClipName } from
 import { assemble, type AssembleResult } from './assemble.ts';
 import { encodeShard } from './encode.ts';
 import { extractFrames } from './extract.ts';
+import { ptsList } from './frame-index.ts';
 import { probe } from './probe.ts';
 import type { Probe } from './probe-schema.ts';
 import { rgbFormatFor } from './raw-format.ts';
@@ -44,7 +45,7 @@ async function pipeline(src: string, p: Probe, ranges: [number, number][], out: 
       width: p.video.displayWidth,
       height: p.video.displayHeight,
       format: rgbFormatFor(p),
-      pts: (await import('./frame-index.ts')).ptsList(p.frames, start, end),
+      pts: ptsList(p.frames, start, end),
       timeBase: p.video.timeBase,
       frameRate: p.video.rFrameRate,
       codec: 'ffv1',

@@ -18,7 +18,8 @@ import type { Logger } from 'pino';
 import { MediaError } from './errors.ts';
 import { classifyFailure, truncationIn } from './ffmpeg-errors.ts';
 import { runFfprobe } from './ffprobe-run.ts';
-import { buildFrameIndex, frameCount, isVariableFrameRate, type FrameIndex } from './frame-index.ts';
+import { firstPacketTime, frameIndexFor } from './frame-scan.ts';
+import { frameCount, isVariableFrameRate } from './frame-index.ts';
 import { demuxerOf, displayName, isAllowedDemuxer, sourceInputOptions } from './input-policy.ts';
 import { bitDepthOf } from './pixel-formats.ts';
 import {
@@ -156,17 +157,6 @@ export function probeSummary(p: Probe): Record<string, string | number | boolean
   };
 }
 
-/** Pts (seconds) of the first packet of a stream; reads only the start of the file. */
-export async function firstPacketTime(input: string, demuxer: string | undefined, stream: number, signal?: AbortSignal): Promise<number | null> {
-  const res = await runFfprobe(
-    [...sourceInputOptions(input, demuxer), '-select_streams', String(stream), '-read_intervals', '%+#1', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', '-i', input],
-    signal ? { signal } : {},
-  );
-  if (res.code !== 0) return null;
-  const first = res.stdout.split('\n').map((l) => l.replace(/,+$/, '').trim()).find((l) => l !== '');
-  return parseNum(first);
-}
-
 function known(s: string | undefined): string | null {
   return s === undefined || s === 'unknown' || s === '' ? null : s;
 }
@@ -178,136 +168,3 @@ function rotationOf(v: FfprobeStream): number {
   return r;
 }
 
-interface ScannedFrames {
-  pts: number[];
-  keyPts: Set<number>;
-  lastDuration: number;
-  missingPts: boolean;
-}
-
-/** Demux-only scan of the video packets (see the file comment). */
-async function scanPackets(input: string, name: string, demuxer: string, v: FfprobeStream, opts: ProbeOptions): Promise<ScannedFrames> {
-  const out: ScannedFrames = { pts: [], keyPts: new Set(), lastDuration: 0, missingPts: false };
-  let maxPts = -Infinity;
-  const res = await runFfprobe(
-    [...sourceInputOptions(input, demuxer), '-select_streams', String(v.index), '-show_entries', 'packet=pts,duration,flags', '-of', 'compact=p=0', '-i', input],
-    {
-      onLine: (line) => {
-        const f = fields(line);
-        if (f['pts'] === undefined) return; // side-data lines
-        if (f['flags']?.includes('D')) return; // discarded by an edit list: never decoded to output
-        const pts = parseNum(f['pts']);
-        if (pts === null) {
-          out.missingPts = true;
-          return;
-        }
-        out.pts.push(pts);
-        if (f['flags']?.startsWith('K')) out.keyPts.add(pts);
-        if (pts > maxPts) {
-          maxPts = pts;
-          out.lastDuration = parseNum(f['duration']) ?? 0;
-        }
-      },
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    },
-  );
-  if (res.code !== 0) throw classifyFailure('probe', name, res.stderr, 'ffprobe packet scan');
-  const truncated = truncationIn(res.stderr);
-  if (truncated !== undefined) throw classifyFailure('probe', name, [truncated], 'ffprobe packet scan');
-  return out;
-}
-
-/** Full decode of the video stream, listing each output frame's timestamp. */
-async function scanDecoded(input: string, name: string, demuxer: string, v: FfprobeStream, opts: ProbeOptions): Promise<ScannedFrames> {
-  const out: ScannedFrames = { pts: [], keyPts: new Set(), lastDuration: 0, missingPts: false };
-  let maxPts = -Infinity;
-  const res = await runFfprobe(
-    [...sourceInputOptions(input, demuxer), '-select_streams', String(v.index), '-show_entries', 'frame=best_effort_timestamp,pkt_duration', '-of', 'compact=p=0', '-i', input],
-    {
-      onLine: (line) => {
-        const f = fields(line);
-        if (f['best_effort_timestamp'] === undefined) return; // side-data lines
-        const pts = parseNum(f['best_effort_timestamp']);
-        if (pts === null) {
-          out.missingPts = true;
-          return;
-        }
-        out.pts.push(pts);
-        if (pts > maxPts) {
-          maxPts = pts;
-          out.lastDuration = parseNum(f['pkt_duration']) ?? 0;
-        }
-      },
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    },
-  );
-  if (res.code !== 0) throw classifyFailure('probe', name, res.stderr, 'ffprobe decode');
-  const truncated = truncationIn(res.stderr);
-  if (truncated !== undefined) throw classifyFailure('probe', name, [truncated], 'ffprobe decode');
-  return out;
-}
-
-async function frameIndexFor(
-  input: string,
-  name: string,
-  demuxer: string,
-  v: FfprobeStream,
-  opts: ProbeOptions,
-): Promise<{ index: FrameIndex; source: Probe['video']['frameCountSource'] }> {
-  const packets = await scanPackets(input, name, demuxer, v, opts);
-  const declared = parseNum(v.nb_frames);
-  const mode = opts.decode ?? 'auto';
-  const trusted = !packets.missingPts && packets.pts.length > 0 && declared === packets.pts.length;
-  let chosen = packets;
-  let source: Probe['video']['frameCountSource'] = 'container+packets';
-  if (mode === 'always' || (mode === 'auto' && !trusted) || packets.missingPts) {
-    const decoded = await scanDecoded(input, name, demuxer, v, opts);
-    if (decoded.missingPts) throw new MediaError('UnsupportedInput', 'probe', name, 'decoded video frames carry no timestamps; frame-exact processing is impossible');
-    if (!packets.missingPts && sameSet(packets.pts, decoded.pts)) {
-      source = 'packets+decode';
-    } else {
-      opts.log?.warn({ input: name, packets: packets.pts.length, decoded: decoded.pts.length }, 'Used decoded frame timestamps: packets and frames disagree');
-      // Seek points: packet keyframes that are also decoded frames; without packet pts, none (decode from 0).
-      const decodedSet = new Set(decoded.pts);
-      decoded.keyPts = new Set([...packets.keyPts].filter((p) => decodedSet.has(p)));
-      if (decoded.lastDuration <= 0) decoded.lastDuration = packets.lastDuration;
-      chosen = decoded;
-      source = 'decode';
-    }
-  }
-  if (chosen.pts.length === 0) throw new MediaError('NoVideoStream', 'probe', name, 'the video stream has no frames');
-  if (chosen.lastDuration <= 0) chosen.lastDuration = fallbackDuration(v, chosen.pts);
-  try {
-    return { index: buildFrameIndex(chosen.pts, chosen.keyPts, chosen.lastDuration), source };
-  } catch (err) {
-    throw new MediaError('UnsupportedInput', 'probe', name, `video timestamps are not unique (${(err as Error).message}); frame-exact processing is impossible`, { cause: err });
-  }
-}
-
-/** Duration of the last frame when the container gives none: the previous delta, else 1/fps. */
-function fallbackDuration(v: FfprobeStream, pts: readonly number[]): number {
-  const sorted = [...pts].sort((a, b) => a - b);
-  const a = sorted[sorted.length - 2];
-  const b = sorted[sorted.length - 1];
-  if (a !== undefined && b !== undefined && b > a) return b - a;
-  const tb = parseRational(v.time_base);
-  const fr = parseRational(v.avg_frame_rate).num ? parseRational(v.avg_frame_rate) : parseRational(v.r_frame_rate);
-  if (!fr.num || !tb.num) return 1;
-  return Math.max(1, Math.round((fr.den * tb.den) / (fr.num * tb.num)));
-}
-
-function sameSet(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  const sa = [...a].sort((x, y) => x - y);
-  const sb = [...b].sort((x, y) => x - y);
-  return sa.every((x, i) => x === sb[i]);
-}
-
-function fields(line: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of line.split('|')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) out[part.slice(0, eq)] = part.slice(eq + 1);
-  }
-  return out;
-}
