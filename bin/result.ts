@@ -23,7 +23,10 @@ export async function emitResult(result: Record<string, unknown>, resultFile: st
 export async function emitFailure(error: unknown, step: string, log: Logger, resultFile: string | undefined): Promise<number> {
   const failure = inStep(error, step);
   log.error({ step, code: failure.code, kind: failure.kind, err: failure }, 'Failed step');
-  process.stderr.write(`upscale ${step}: ${failure.message}\n`);
+  // `upscale run: probe: ...` names the inner step; an error of the command's own step is not
+  // prefixed twice (`upscale run: run: ...`).
+  const text = failure.message.startsWith(`${step}: `) ? failure.message.slice(step.length + 2) : failure.message;
+  process.stderr.write(`upscale ${step}: ${text}\n`);
   const body = { ok: false, step, code: failure.code, kind: failure.kind, message: failure.message };
   if (resultFile !== undefined) {
     await writeFile(resultFile, fitted(body, JSON.stringify(body))).catch((cause: unknown) => log.warn({ resultFile, err: cause }, 'Failed to write the result file'));

@@ -5,6 +5,7 @@
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import pino, { type Logger } from 'pino';
 import { runLocal, type LocalRunHooks } from '../worker/run/local-run.ts';
+import type { ShardStepResult } from '../worker/steps/shard-step.ts';
 import { Storage } from '../worker/storage/storage.ts';
 import { parseTask, upscaleSettingsSchema } from '../worker/task.ts';
 import { emitFailure, emitResult } from './result.ts';
@@ -81,6 +82,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
         workers: result.workers,
         seconds: Math.round(result.seconds * 100) / 100,
         fps: typeof frames === 'number' ? Math.round((frames / result.seconds) * 100) / 100 : undefined,
+        stages: stageTotals(result.shards),
       },
       undefined,
     );
@@ -93,6 +95,21 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
     process.off('SIGTERM', stop);
     storage.close();
   }
+}
+
+/**
+ * Milliseconds per stage summed over the shards this run did (skipped ones have none), so a person
+ * or the benchmark sees where the time went: decode waits, inference, encoder flushes, uploads.
+ * With several workers these are worker times: they overlap in wall time.
+ */
+function stageTotals(shards: readonly ShardStepResult[]): Record<string, number> {
+  const totals: Record<string, number> = { decodeWaitMs: 0, inferenceMs: 0, encodeFlushMs: 0, uploadMs: 0, shardMs: 0 };
+  for (const shard of shards) {
+    if (shard.stages === undefined) continue;
+    for (const [stage, ms] of Object.entries(shard.stages)) totals[stage] = (totals[stage] ?? 0) + ms;
+    totals['shardMs'] = (totals['shardMs'] ?? 0) + Math.round(shard.seconds * 1000);
+  }
+  return totals;
 }
 
 /** Progress as a bar (terminal) or as periodic log lines (no terminal). */

@@ -51,7 +51,7 @@ export interface UpscaleErrorOptions {
 
 /** The project's one error class; `message` is `<step>: <what> <subject>: <cause>` when a step is known. */
 export class UpscaleError extends Error {
-  override readonly name = 'UpscaleError';
+  override readonly name: string = 'UpscaleError';
   readonly code: ErrorCode;
   readonly kind: ErrorKind;
   readonly step: string | undefined;

@@ -67,7 +67,6 @@ async function timeBoth(id: ModelId, frames: readonly InputFrame[], threads: num
       for await (const _frame of engine.upscaleStream(block)) void _frame;
       engineSeconds += (performance.now() - t) / 1000;
     }
-    console.error('engine stats', JSON.stringify(engine.stats), 'engineSeconds', engineSeconds.toFixed(2), 'plainSeconds', plainSeconds.toFixed(2));
     return [frames.length / engineSeconds, frames.length / plainSeconds];
   } finally {
     await engine.close();

@@ -75,22 +75,30 @@ export interface EngineHooks {
 }
 
 function prepareModelFn(options: EngineOptions, hooks: EngineHooks, loaded: Map<string, LoadedModel>): (precision: Precision | 'as-built') => Promise<PreparedModel> {
+  // `auto` may try one precision on several providers: load and rewrite each model once.
+  const prepared = new Map<string, PreparedModel>();
   return async (precision) => {
-    const key = precision === 'as-built' ? 'fp32' : precision;
+    const cached = prepared.get(precision);
+    if (cached !== undefined) return cached;
     let model = loaded.get(precision);
     if (model === undefined) {
-      model = await loadModel(options.model, key, hooks.fetchModel);
+      model = await loadModel(options.model, precision === 'as-built' ? 'fp32' : precision, hooks.fetchModel);
       loaded.set(precision, model);
     }
     const output = options.output;
     // A target size may differ from the model's scale for some input sizes: it always gets the Resize.
     const native = output === undefined || ('scale' in output && output.scale === model.scale);
-    if (native) return { bytes: model.bytes, precision: model.precision };
-    try {
-      return { bytes: appendOutputResize(model.bytes), precision: model.precision };
-    } catch (error) {
-      throw new UpscaleError('Unsupported', `preparing model ${model.id} for output ${JSON.stringify(output)}: ${(error as Error).message}`, { subject: model.id, cause: error });
+    let bytes = model.bytes;
+    if (!native) {
+      try {
+        bytes = appendOutputResize(model.bytes);
+      } catch (error) {
+        throw new UpscaleError('Unsupported', `preparing model ${model.id} for output ${JSON.stringify(output)}: ${(error as Error).message}`, { subject: model.id, cause: error });
+      }
     }
+    const result = { bytes, precision: model.precision };
+    prepared.set(precision, result);
+    return result;
   };
 }
 

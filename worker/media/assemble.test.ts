@@ -112,14 +112,14 @@ describe('assemble', () => {
 
   it('refuses a codec the container cannot hold, and unknown extensions', async () => {
     for (const [output, msg] of [['x.webm', /h264 video cannot be stored in \.webm/], ['x.avi', /unsupported output extension/]] as const) {
-      await assert.rejects(assemble({ source: h264.src, probe: h264.p, shards: h264.files, output: join(dir, output) }), (e: unknown) => e instanceof MediaError && e.code === 'UnsupportedOutput' && e.permanent && msg.test(e.message));
+      await assert.rejects(assemble({ source: h264.src, probe: h264.p, shards: h264.files, output: join(dir, output) }), (e: unknown) => e instanceof MediaError && e.reason === 'UnsupportedOutput' && e.permanent && msg.test(e.message));
     }
   });
 
   it('never overwrites an existing output unless asked', async () => {
     const out = join(dir, 'exists.mkv');
     await writeFile(out, 'keep me');
-    await assert.rejects(assemble({ source: h264.src, probe: h264.p, shards: h264.files, output: out }), (e: unknown) => e instanceof MediaError && e.code === 'OutputExists');
+    await assert.rejects(assemble({ source: h264.src, probe: h264.p, shards: h264.files, output: out }), (e: unknown) => e instanceof MediaError && e.reason === 'OutputExists');
     assert.equal(await readFile(out, 'utf8'), 'keep me');
     const r = await assemble({ source: h264.src, probe: h264.p, shards: h264.files, output: out, overwrite: true });
     assert.equal(r.frames, 48);
@@ -138,7 +138,7 @@ describe('assemble', () => {
     ];
     for (const k of cases) {
       const out = join(dir, 'refused.mkv');
-      await assert.rejects(assemble({ source: h264.src, probe: h264.p, shards: k.shards, output: out }), (e: unknown) => e instanceof MediaError && e.code === 'VerifyFailed' && k.msg.test(e.message));
+      await assert.rejects(assemble({ source: h264.src, probe: h264.p, shards: k.shards, output: out }), (e: unknown) => e instanceof MediaError && e.reason === 'VerifyFailed' && k.msg.test(e.message));
       assert.equal(existsSync(out), false);
     }
     assert.deepEqual((await readdir(dir)).filter((f) => f.includes('partial')), []);

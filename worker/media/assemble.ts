@@ -25,7 +25,7 @@ import { MediaError } from './errors.ts';
 import { colorTagOptions } from './encode.ts';
 import { classifyFailure } from './ffmpeg-errors.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
-import { displayName, sourceInputOptions } from './input-policy.ts';
+import { displayName, ffmpegUrl, sourceInputOptions } from './input-policy.ts';
 import { inspectMedia, type Inspection } from './inspect.ts';
 import type { Probe } from './probe-schema.ts';
 
@@ -166,12 +166,12 @@ async function mux(opts: AssembleOptions, list: string, tmp: string, container: 
   const job = startFfmpeg({
     inputs: [
       {
-        source: list,
+        source: ffmpegUrl(list),
         options: ['-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file', '-format_whitelist', 'concat,nut', '-itsoffset', seconds(probe.video.startTime)],
       },
-      { source: opts.source, options: sourceInputOptions(opts.source, probe.container.demuxer) },
+      { source: ffmpegUrl(opts.source), options: sourceInputOptions(opts.source, probe.container.demuxer) },
     ],
-    output: tmp,
+    output: ffmpegUrl(tmp),
     outputOptions: out,
   });
   try {

@@ -89,7 +89,7 @@ describe('encodeShard', () => {
     it(`refuses ${b.name} and leaves no shard file`, async () => {
       const p = await probe(await clip('basic'));
       const o = options(p, 0, 5, `bad-${b.code}.nut`, 'ffv1');
-      await assert.rejects(encodeShard(b.frames(), o), (e: unknown) => e instanceof MediaError && e.code === b.code && b.msg.test(e.message) && e.message.startsWith(`encode ${o.output}: `));
+      await assert.rejects(encodeShard(b.frames(), o), (e: unknown) => e instanceof MediaError && e.reason === b.code && b.msg.test(e.message) && e.message.startsWith(`encode ${o.output}: `));
       assert.equal(existsSync(o.output), false);
       assert.deepEqual((await readdir(dir)).filter((f) => f.includes('partial')), []);
     });
@@ -100,6 +100,13 @@ describe('encodeShard', () => {
     const o = options(p, 0, 5, 'upstream.nut', 'h264');
     const boom = new Error('inference failed on frame 3');
     await assert.rejects(encodeShard(frames(3, 160 * 120 * 3, boom), o), (e: unknown) => e === boom);
+    assert.equal(existsSync(o.output), false);
+  });
+
+  it('reports settings an encoder rejects as a permanent InvalidOptions error', async () => {
+    const p = await probe(await clip('basic'));
+    const o = { ...options(p, 0, 2, 'preset.nut', 'h264'), preset: 'nonsense' };
+    await assert.rejects(encodeShard(frames(2, 160 * 120 * 3), o), (e: unknown) => e instanceof MediaError && e.reason === 'InvalidOptions' && e.permanent && /rejected its settings/.test(e.message));
     assert.equal(existsSync(o.output), false);
   });
 
@@ -125,10 +132,10 @@ describe('chooseEncoder', () => {
     } else {
       assert.equal(choice.encoder, 'libx264');
       assert.ok(lines.some((l) => l.includes('Fell back to the CPU encoder')), lines.join(''));
-      await assert.rejects(chooseEncoder('hevc', 'nvenc'), (e: unknown) => e instanceof MediaError && e.code === 'EncoderUnavailable' && e.permanent);
+      await assert.rejects(chooseEncoder('hevc', 'nvenc'), (e: unknown) => e instanceof MediaError && e.reason === 'EncoderUnavailable' && e.permanent);
     }
     assert.deepEqual(await chooseEncoder('av1', 'auto'), { codec: 'av1', encoder: 'libsvtav1' });
     assert.deepEqual(await chooseEncoder('ffv1', 'cpu'), { codec: 'ffv1', encoder: 'ffv1' });
-    await assert.rejects(chooseEncoder('ffv1', 'nvenc'), (e: unknown) => e instanceof MediaError && e.code === 'EncoderUnavailable');
+    await assert.rejects(chooseEncoder('ffv1', 'nvenc'), (e: unknown) => e instanceof MediaError && e.reason === 'EncoderUnavailable');
   });
 });

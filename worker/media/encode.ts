@@ -20,12 +20,13 @@
  */
 import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { chooseEncoder, defaultPixFmt, encoderOptions, type EncoderChoice, type EncoderHardware, type VideoCodec } from './encoders.ts';
 import { MediaError } from './errors.ts';
 import { classifyFailure } from './ffmpeg-errors.ts';
+import { ffmpegUrl } from './input-policy.ts';
 import { runFfprobe } from './ffprobe-run.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
 import type { Probe, Rational } from './probe-schema.ts';
@@ -95,7 +96,8 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
   const result: EncodeResult = { output: opts.output, frames: 0, bytes: 0, encoder: choice.encoder, pixFmt, wallMs: 0, waitMs: 0, writeMs: 0, flushMs: 0 };
 
   const work = await mkdtemp(join(tmpdir(), 'upscale-encode-'));
-  const tmp = join(dirname(opts.output), `.${basename(opts.output)}.partial-${process.pid}`);
+  const output = resolve(opts.output);
+  const tmp = join(dirname(output), `.${basename(output)}.partial-${process.pid}`);
   const script = join(work, 'filters.txt');
   const base = opts.pts[0] as number;
   const tb = opts.timeBase;
@@ -145,7 +147,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
   const tags = colorTagOptions(color);
   const job = startFfmpeg({
     inputs: [{ source: input, options: ['-protocol_whitelist', 'pipe,file', '-f', 'rawvideo', '-pix_fmt', opts.format, '-video_size', `${opts.width}x${opts.height}`, '-framerate', fps] }],
-    output: tmp,
+    output: ffmpegUrl(tmp),
     outputOptions: [
       '-filter_script:v', script,
       '-fps_mode', 'passthrough',
@@ -170,7 +172,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
       throw new MediaError('FrameMismatch', 'encode', name, `shard file holds ${packets} frames, expected ${opts.pts.length}`);
     }
     result.bytes = (await stat(tmp)).size;
-    await rename(tmp, opts.output);
+    await rename(tmp, output);
     result.wallMs = performance.now() - began;
     opts.log?.debug({ shard: opts.output, frames: result.frames, encoder: choice.encoder, ms: Math.round(result.wallMs) }, 'Encoded shard');
     return result;
@@ -195,7 +197,7 @@ export function colorTagOptions(color: ColorTags | undefined): string[] {
 
 /** Number of video packets in a local file (demux only). */
 export async function countPackets(path: string): Promise<number> {
-  const res = await runFfprobe(['-protocol_whitelist', 'file', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', '-i', path]);
+  const res = await runFfprobe(['-protocol_whitelist', 'file', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', '-i', ffmpegUrl(path)]);
   if (res.code !== 0) throw classifyFailure('encode', path, res.stderr, 'counting shard packets');
   return Number(res.stdout.trim().split('\n')[0]);
 }

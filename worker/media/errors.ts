@@ -3,8 +3,10 @@
  * with a stable `code`, the `step` that failed, the `object` it failed on (an input or output name,
  * never a presigned URL with its signature) and whether retrying can help (`permanent`).
  */
+import { UpscaleError, type ErrorCode } from '../errors.ts';
 
-/** Stable codes; the step drivers map `permanent` to the permanent/transient exit codes. */
+
+/** Stable media reasons; each maps to one of the project's error codes (see CODE below). */
 export type MediaErrorCode =
   | 'NotAVideo' // the input is not a media file ffmpeg can read (text, garbage, unknown format)
   | 'NoVideoStream' // a media file without a (non-cover-art) video stream
@@ -41,27 +43,50 @@ const PERMANENT: ReadonlySet<MediaErrorCode> = new Set<MediaErrorCode>([
   'VerifyFailed',
 ]);
 
-/** An error from the media room: `message` is `<step> <object>: <cause>`. */
-export class MediaError extends Error {
+/** How each media reason maps onto the project's closed set of codes (worker/errors.ts). */
+const CODE: Record<MediaErrorCode, ErrorCode> = {
+  NotAVideo: 'InvalidInput',
+  NoVideoStream: 'InvalidInput',
+  TruncatedInput: 'InvalidInput',
+  UnsafeInput: 'InvalidInput',
+  InputNotFound: 'NotFound',
+  InputUnreachable: 'Unavailable',
+  InputForbidden: 'AccessDenied',
+  UnsupportedInput: 'Unsupported',
+  FrameMismatch: 'VerificationFailed',
+  UnsupportedOutput: 'Unsupported',
+  OutputExists: 'AlreadyExists',
+  InvalidOptions: 'InvalidArgument',
+  EncoderUnavailable: 'Unsupported',
+  VerifyFailed: 'VerificationFailed',
+  FfmpegFailed: 'Internal',
+};
+
+/**
+ * An error from the media room: an {@link UpscaleError} whose `reason` says exactly what went wrong
+ * in media terms; `message` is `<step> <object>: <cause>`.
+ */
+export class MediaError extends UpscaleError {
   override readonly name = 'MediaError';
-  readonly code: MediaErrorCode;
-  readonly step: MediaStep;
+  readonly reason: MediaErrorCode;
+  override readonly step: MediaStep;
   readonly object: string;
-  /** True when retrying the same step with the same input cannot succeed. */
-  readonly permanent: boolean;
 
   constructor(
-    code: MediaErrorCode,
+    reason: MediaErrorCode,
     step: MediaStep,
     object: string,
     cause: string,
     options?: { cause?: unknown },
   ) {
-    super(`${step} ${object}: ${cause}`, options);
-    this.code = code;
+    super(CODE[reason], `${step} ${object}: ${cause}`, {
+      subject: object,
+      kind: PERMANENT.has(reason) ? 'permanent' : 'transient',
+      ...(options?.cause !== undefined ? { cause: options.cause } : {}),
+    });
+    this.reason = reason;
     this.step = step;
     this.object = object;
-    this.permanent = PERMANENT.has(code);
   }
 }
 

@@ -86,7 +86,7 @@ describe('extractFrames', () => {
     const path = await clip('basic');
     const p = await probe(path);
     for (const [start, end] of [[-1, 3], [10, 10], [40, 49], [1.5, 3]]) {
-      await assert.rejects(collect(extractFrames({ input: path, probe: p, start: start as number, end: end as number })), (e: unknown) => e instanceof MediaError && e.code === 'InvalidOptions' && /not within the 48 frames/.test(e.message));
+      await assert.rejects(collect(extractFrames({ input: path, probe: p, start: start as number, end: end as number })), (e: unknown) => e instanceof MediaError && e.reason === 'InvalidOptions' && /not within the 48 frames/.test(e.message));
     }
   });
 
@@ -98,7 +98,7 @@ describe('extractFrames', () => {
     const doctored: Probe = { ...p, frames: { ...p.frames, ptsRuns: pts.map((t, i) => [i === 20 ? t + 1 : t, 0, 1] as [number, number, number]) } };
     await assert.rejects(collect(extractFrames({ input: path, probe: doctored, start: 17, end: 31 })), (e: unknown) => {
       assert.ok(e instanceof MediaError);
-      assert.equal(e.code, 'FrameMismatch');
+      assert.equal(e.reason, 'FrameMismatch');
       assert.equal(e.permanent, true);
       assert.match(e.message, /^extract .*bframes.*: frames \[17,31\): frame 20 decoded with pts \d+, expected \d+/);
       return true;
@@ -112,7 +112,7 @@ describe('extractFrames', () => {
     const longer: Probe = { ...p, frames: { ...p.frames, ptsRuns: [[first, delta, count + 2]], endPts: p.frames.endPts + 2 * delta } };
     await assert.rejects(collect(extractFrames({ input: path, probe: longer, start: 40, end: 50 })), (e: unknown) => {
       assert.ok(e instanceof MediaError);
-      assert.equal(e.code, 'FrameMismatch');
+      assert.equal(e.reason, 'FrameMismatch');
       assert.match(e.message, /frames \[40,50\): decoded 8 frames .* expected 10/);
       return true;
     });

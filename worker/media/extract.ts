@@ -24,7 +24,7 @@ import { MediaError } from './errors.ts';
 import { classifyFailure } from './ffmpeg-errors.ts';
 import { startFfmpeg, type FfmpegJob } from './ffmpeg-run.ts';
 import { frameCount, keyframeAtOrBefore, previousKeyframe, ptsAt, ptsList } from './frame-index.ts';
-import { displayName, sourceInputOptions } from './input-policy.ts';
+import { displayName, ffmpegUrl, sourceInputOptions } from './input-policy.ts';
 import type { Probe } from './probe-schema.ts';
 import { frameBytes, rgbFormatFor, swsMatrix, swsRange, type RgbFormat } from './raw-format.ts';
 
@@ -126,7 +126,7 @@ async function* attempt(
     `format=${format}`,
   ].join(',');
   const job: FfmpegJob = startFfmpeg({
-    inputs: [{ source: opts.input, options: ['-copyts', ...sourceInputOptions(opts.input, probe.container.demuxer), ...seek] }],
+    inputs: [{ source: ffmpegUrl(opts.input), options: ['-copyts', ...sourceInputOptions(opts.input, probe.container.demuxer), ...seek] }],
     output: stdout,
     outputOptions: ['-map', `0:${v.index}`, '-vf', filters, '-fps_mode', 'passthrough', '-frames:v', String(end - start), '-f', 'rawvideo'],
     onStderrLine: (line) => {
@@ -142,11 +142,16 @@ async function* attempt(
     failure = err;
     wake?.();
   });
+  let finished = false;
   const exited = job.done.then(
     () => true,
     () => false,
   );
-  let finished = false;
+  // fluent-ffmpeg reports the exit after stderr is drained: no showinfo line can come later.
+  void exited.then(() => {
+    finished = true;
+    wake?.();
+  });
   const ptsOf = async (i: number): Promise<number | undefined> => {
     while (seen[i] === undefined && failure === undefined && !finished) await new Promise<void>((r) => (wake = r));
     return seen[i];

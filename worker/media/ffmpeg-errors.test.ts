@@ -14,12 +14,14 @@ describe('classifyFailure', () => {
     { stderr: 'https://h/k?X-Amz-Signature=s: Server returned 403 Forbidden (access denied)', code: 'InputForbidden', permanent: true },
     { stderr: 'Connection to tcp://h:443 failed: Connection refused', code: 'InputUnreachable', permanent: false },
     { stderr: 'Server returned 503 Service Unavailable', code: 'InputUnreachable', permanent: false },
-    { stderr: 'Error while opening encoder for output stream #0:0', code: 'FfmpegFailed', permanent: false },
+    { stderr: "[libx264 @ 0x1] Error setting preset/tune nonsense/(null).", code: 'InvalidOptions', permanent: true },
+    { stderr: '[h264_nvenc @ 0x1] OpenEncodeSessionEx failed: out of memory (10)', code: 'FfmpegFailed', permanent: false },
+    { stderr: 'Conversion failed!', code: 'FfmpegFailed', permanent: false },
   ];
   for (const c of cases) {
     it(`classifies "${c.stderr.slice(0, 50)}" as ${c.code}`, () => {
       const e = classifyFailure('probe', 'in.mp4', c.stderr.split('\n'), 'ffprobe');
-      assert.equal(e.code, c.code);
+      assert.equal(e.reason, c.code);
       assert.equal(e.permanent, c.permanent);
       assert.ok(e.message.startsWith('probe in.mp4: '));
     });

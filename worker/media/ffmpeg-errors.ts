@@ -24,6 +24,13 @@ const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatch
     code: 'NotAVideo',
     cause: () => 'not a video file ffmpeg can read (invalid data found when processing input)',
   },
+  // GPU encoder trouble (busy, out of sessions) is worth a retry; other encoder refusals are settings.
+  { re: /OpenEncodeSessionEx failed|No capable devices found|CUDA_ERROR_\w+/, code: 'FfmpegFailed', cause: (m) => `the GPU encoder failed (${m[0]})` },
+  {
+    re: /Error setting preset|Unrecognized option '[^']*'|Error while opening encoder|Invalid encoder parameter/,
+    code: 'InvalidOptions',
+    cause: (m) => `the encoder rejected its settings (${m[0]})`,
+  },
   {
     re: /Connection refused|Connection timed out|timed out|Network is unreachable|Server returned 5\d\d|Temporary failure in name resolution|Connection reset/,
     code: 'InputUnreachable',

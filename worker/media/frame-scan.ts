@@ -8,7 +8,7 @@ import { MediaError } from './errors.ts';
 import { classifyFailure, truncationIn } from './ffmpeg-errors.ts';
 import { runFfprobe } from './ffprobe-run.ts';
 import { buildFrameIndex, type FrameIndex } from './frame-index.ts';
-import { sourceInputOptions } from './input-policy.ts';
+import { ffmpegUrl, sourceInputOptions } from './input-policy.ts';
 import { parseNum, parseRational, type FfprobeStream, type Probe } from './probe-schema.ts';
 
 export interface ScanOptions {
@@ -20,7 +20,7 @@ export interface ScanOptions {
 /** Pts (seconds) of the first packet of a stream; reads only the start of the file. */
 export async function firstPacketTime(input: string, demuxer: string | undefined, stream: number, signal?: AbortSignal): Promise<number | null> {
   const res = await runFfprobe(
-    [...sourceInputOptions(input, demuxer), '-select_streams', String(stream), '-read_intervals', '%+#1', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', '-i', input],
+    [...sourceInputOptions(input, demuxer), '-select_streams', String(stream), '-read_intervals', '%+#1', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', '-i', ffmpegUrl(input)],
     signal ? { signal } : {},
   );
   if (res.code !== 0) return null;
@@ -40,7 +40,7 @@ async function scanPackets(input: string, name: string, demuxer: string, v: Ffpr
   const out: ScannedFrames = { pts: [], keyPts: new Set(), lastDuration: 0, missingPts: false };
   let maxPts = -Infinity;
   const res = await runFfprobe(
-    [...sourceInputOptions(input, demuxer), '-select_streams', String(v.index), '-show_entries', 'packet=pts,duration,flags', '-of', 'compact=p=0', '-i', input],
+    [...sourceInputOptions(input, demuxer), '-select_streams', String(v.index), '-show_entries', 'packet=pts,duration,flags', '-of', 'compact=p=0', '-i', ffmpegUrl(input)],
     {
       onLine: (line) => {
         const f = fields(line);
@@ -72,7 +72,7 @@ async function scanDecoded(input: string, name: string, demuxer: string, v: Ffpr
   const out: ScannedFrames = { pts: [], keyPts: new Set(), lastDuration: 0, missingPts: false };
   let maxPts = -Infinity;
   const res = await runFfprobe(
-    [...sourceInputOptions(input, demuxer), '-select_streams', String(v.index), '-show_entries', 'frame=best_effort_timestamp,pkt_duration', '-of', 'compact=p=0', '-i', input],
+    [...sourceInputOptions(input, demuxer), '-select_streams', String(v.index), '-show_entries', 'frame=best_effort_timestamp,pkt_duration', '-of', 'compact=p=0', '-i', ffmpegUrl(input)],
     {
       onLine: (line) => {
         const f = fields(line);

@@ -5,6 +5,7 @@
  * a presigned URL, never both) and a demuxer whitelist that excludes playlist-like demuxers
  * (hls, concat, dash, image2 patterns, tee...). After probing, the demuxer is also forced with `-f`.
  */
+import { resolve } from 'node:path';
 
 /** Demuxers we accept for sources: real single-file containers and elementary streams. */
 export const SOURCE_DEMUXERS: readonly string[] = [
@@ -37,6 +38,14 @@ export function displayName(input: string, name?: string): string {
 /** Replaces every URL query string in free text (ffmpeg's stderr) so signatures never leak. */
 export function redactUrls(text: string): string {
   return text.replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*/gi, '$1?<redacted>').replace(/\/\/[^/\s:@]+:[^/\s@]+@/g, '//<redacted>@');
+}
+
+/**
+ * The argument to give ffmpeg for a local path or URL. ffmpeg reads `name:` at the start of a path
+ * as a protocol (`a:b.mp4` would be protocol `a`), so local paths are made absolute with `file:`.
+ */
+export function ffmpegUrl(input: string): string {
+  return isUrlInput(input) ? input : `file:${resolve(input)}`;
 }
 
 /** First name of an ffprobe `format_name` ("mov,mp4,m4a,..." -> "mov"), usable with `-f`. */

@@ -7,7 +7,7 @@
 import { MediaError, type MediaStep } from './errors.ts';
 import { classifyFailure } from './ffmpeg-errors.ts';
 import { runFfprobe } from './ffprobe-run.ts';
-import { SOURCE_DEMUXERS } from './input-policy.ts';
+import { ffmpegUrl, SOURCE_DEMUXERS } from './input-policy.ts';
 import { parseNum, parseRational, type Rational } from './probe-schema.ts';
 
 export interface Inspection {
@@ -56,7 +56,7 @@ export async function inspectMedia(path: string, step: MediaStep): Promise<Inspe
     [
       '-protocol_whitelist', 'file', '-format_whitelist', SOURCE_DEMUXERS.join(','), '-show_data_hash', 'md5',
       '-show_entries', `format=format_name:stream=${STREAM_FIELDS}:stream_side_data=rotation:packet=stream_index,pts,duration`,
-      '-of', 'compact', '-i', path,
+      '-of', 'compact', '-i', ffmpegUrl(path),
     ],
     {
       onLine: (line) => {

@@ -108,7 +108,7 @@ describe('probe', () => {
         b.kind === 'missing' ? '/nonexistent/clip.mp4' : b.kind === 'truncated-faststart' ? await truncatedFaststart() : await badInput(b.kind);
       await assert.rejects(probe(path), (err: unknown) => {
         assert.ok(err instanceof MediaError, String(err));
-        assert.equal(err.code, b.code);
+        assert.equal(err.reason, b.code);
         assert.equal(err.permanent, true);
         assert.equal(err.step, 'probe');
         assert.ok(err.message.startsWith(`probe ${path}: `), err.message);
@@ -132,7 +132,7 @@ describe('probe', () => {
           assert.ok(err instanceof MediaError);
           assert.doesNotMatch(err.message, /secret/);
           assert.ok(err.message.startsWith(`probe http://127.0.0.1:${port}/${path}/in.mp4: `), err.message);
-          assert.equal(err.code, code);
+          assert.equal(err.reason, code);
           assert.equal(err.permanent, permanent);
           return true;
         });

@@ -20,7 +20,7 @@ import { classifyFailure, truncationIn } from './ffmpeg-errors.ts';
 import { runFfprobe } from './ffprobe-run.ts';
 import { firstPacketTime, frameIndexFor } from './frame-scan.ts';
 import { frameCount, isVariableFrameRate } from './frame-index.ts';
-import { demuxerOf, displayName, isAllowedDemuxer, sourceInputOptions } from './input-policy.ts';
+import { demuxerOf, displayName, ffmpegUrl, isAllowedDemuxer, sourceInputOptions } from './input-policy.ts';
 import { bitDepthOf } from './pixel-formats.ts';
 import {
   ffprobeOutputSchema,
@@ -47,7 +47,7 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
   const name = displayName(input, opts.name);
   const signal = opts.signal ? { signal: opts.signal } : {};
   const head = await runFfprobe(
-    [...sourceInputOptions(input), '-show_format', '-show_streams', '-show_chapters', '-of', 'json', '-i', input],
+    [...sourceInputOptions(input), '-show_format', '-show_streams', '-show_chapters', '-of', 'json', '-i', ffmpegUrl(input)],
     signal,
   );
   if (head.code !== 0) throw classifyFailure('probe', name, head.stderr, 'ffprobe');

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import { discoverGpus } from '../engine/devices.ts';
 import { runAssembleStep, type AssembleStepResult } from '../steps/assemble-step.ts';
-import { engineHooksFor, engineOptionsFor } from '../steps/engine-options.ts';
+import { checkModel, engineHooksFor, engineOptionsFor } from '../steps/engine-options.ts';
 import { runProbeStep, type ProbeStepResult } from '../steps/probe-step.ts';
 import { runShardStep, type ShardStepResult } from '../steps/shard-step.ts';
 import { shardRanges } from '../steps/plan-file.ts';
@@ -58,6 +58,7 @@ export async function runLocal(options: LocalRunOptions, storage: Storage, log: 
   const gpus = options.settings.ep === 'cpu' ? [] : (await discoverGpus()).gpus;
   const workers = options.workers ?? Math.max(1, options.settings.enableMultiGpu ? gpus.length : Math.min(1, gpus.length));
   const common = { version: TASK_VERSION, jobId, input: options.input, output: options.output } as const;
+  await checkModel(options.settings.model, storage);
 
   const probe = await runProbeStep(
     { ...common, step: 'probe', overwrite: options.overwrite, plan: { workers, ...(options.shardFrames !== undefined ? { shardFrames: options.shardFrames } : {}) } },

@@ -3,7 +3,8 @@
  * task vocabulary (`ep`, `tile`, `scale`) meets the engine's (`provider`, `tileSize`, `output`).
  */
 import type { Logger } from 'pino';
-import { findModel } from '../../models/catalogue.ts';
+import { MODEL_IDS, findModel } from '../../models/catalogue.ts';
+import { UpscaleError } from '../errors.ts';
 import type { EngineHooks, EngineOptionsInput } from '../engine/engine.ts';
 import { parseLocation } from '../storage/location.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -15,6 +16,7 @@ export function engineOptionsFor(settings: UpscaleSettings, extra: { cpuThreads?
   let model: EngineOptionsInput['model'];
   if (catalogued !== undefined) model = { id: catalogued.id };
   else {
+    if (!looksLikeModelFile(settings.model)) throw unknownModel(settings.model);
     const location = parseLocation(settings.model);
     model = location.kind === 's3' ? { uri: location.uri } : { path: location.path };
   }
@@ -28,6 +30,28 @@ export function engineOptionsFor(settings: UpscaleSettings, extra: { cpuThreads?
     ...(extra.cpuThreads !== undefined ? { cpuThreads: extra.cpuThreads } : {}),
   };
   return options;
+}
+
+/**
+ * Fails fast on a model that cannot load: neither a catalogue id nor an existing `.onnx` file or
+ * object. `upscale run` calls it before probing, so a typo costs no work and leaves nothing behind.
+ * @throws UpscaleError `InvalidArgument` (unknown id) or `NotFound` (no such file or object)
+ */
+export async function checkModel(model: string, storage: Storage): Promise<void> {
+  if (findModel(model) !== undefined) return;
+  if (!looksLikeModelFile(model)) throw unknownModel(model);
+  if (!(await storage.exists(model))) {
+    throw new UpscaleError('NotFound', `model ${model} does not exist (expected an .onnx file or object)`, { subject: model });
+  }
+}
+
+// A bare word like `realesr-general-x4` is a mistyped id, not a file in the current directory.
+function looksLikeModelFile(model: string): boolean {
+  return model.includes('/') || model.toLowerCase().endsWith('.onnx');
+}
+
+function unknownModel(model: string): UpscaleError {
+  return new UpscaleError('InvalidArgument', `unknown model "${model}": use ${MODEL_IDS.join(' or ')}, or the path or URI of an .onnx file`, { subject: model });
 }
 
 /** Engine hooks: the logger, and model fetching through the storage room for `s3://` models. */

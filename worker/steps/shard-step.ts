@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { UpscaleError, inStep } from '../errors.ts';
+import { UpscaleError } from '../errors.ts';
 import { createEngine, type Engine, type InputFrame } from '../engine/engine.ts';
 import { outputGeometry } from '../engine/output-size.ts';
 import { encodeShard, type EncodeResult } from '../media/encode.ts';
@@ -24,6 +24,7 @@ import type { Storage } from '../storage/storage.ts';
 import type { ShardTask, UpscaleSettings } from '../task.ts';
 import { engineHooksFor, engineOptionsFor } from './engine-options.ts';
 import { planFileSchema, shardRanges } from './plan-file.ts';
+import { stepError } from './step-error.ts';
 
 export interface ShardStepResult {
   step: 'shard';
@@ -57,7 +58,7 @@ export async function runShardStep(task: ShardTask, storage: Storage, log: Logge
   try {
     return await shardStep(task, storage, log, hooks);
   } catch (error) {
-    throw inStep(error, 'shard');
+    throw stepError(error, 'shard');
   }
 }
 
@@ -72,8 +73,9 @@ export function shardIndexOf(task: ShardTask, env: Readonly<Record<string, strin
 async function shardStep(task: ShardTask, storage: Storage, log: Logger, hooks: ShardStepHooks): Promise<ShardStepResult> {
   const began = performance.now();
   const layout = jobLayout(task.output, task.jobId);
-  const plan = await storage.readJson(layout.plan, planFileSchema);
+  // The task's own problem first: a pod without an index fails on that, not on a missing plan.
   const index = shardIndexOf(task, hooks.env ?? process.env);
+  const plan = await storage.readJson(layout.plan, planFileSchema);
   const range = shardRanges(plan)[index];
   if (range === undefined) {
     throw new UpscaleError('InvalidArgument', `shard ${index} is not in the plan ${layout.plan} (${plan.shards.length} shards)`, { subject: layout.plan });
