@@ -28,6 +28,13 @@ export const upscaleSettingsSchema = z.object({
   /** One inference session per visible GPU; false uses only the first. */
   enableMultiGpu: z.boolean().default(true),
   codec: z.enum(VIDEO_CODECS).default('h264'),
+  /**
+   * Encoder hardware. `auto` is NVENC where ffmpeg and the GPU have it (H100/H200 have none), else
+   * the CPU. Every shard of a job must use the same encoder (assembly refuses mixed shards), so a
+   * driver resolves `auto` once per job (`upscale run` does at start); a shard that still sees
+   * `auto` decides for itself.
+   */
+  encoder: z.enum(['auto', 'cpu', 'nvenc']).default('auto'),
   /** Constant rate factor; default per codec (x264 18, x265 20, SVT-AV1 28; ignored by ffv1). */
   crf: z.int().min(0).max(63).optional(),
   /** Encoder preset, e.g. `medium` (x264/x265) or `8` (SVT-AV1). */

@@ -1,11 +1,11 @@
 /**
  * Bad inputs through the real command line: each must fail with the documented exit code (2:
- * permanent, retrying cannot help), a stderr line that names the input and the cause, and no output
- * (no final file or object, no job prefix left behind).
+ * permanent, retrying cannot help; 3 only for an unreachable server), a stderr line that names the
+ * input and the cause, and no output (no final file or object, no job prefix left behind).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -69,6 +69,15 @@ describe('upscale run refuses bad inputs', () => {
     assertNoLocalOutput(output);
   });
 
+  it('an existing output is not overwritten without --overwrite', async () => {
+    const output = join(dir, 'existing.mp4');
+    await writeFile(output, 'an earlier result\n');
+    const result = await run(await clip('tiny-basic'), output);
+    assertRefused(result, [output, /already exists/i]);
+    assert.equal(await readFile(output, 'utf8'), 'an earlier result\n');
+    assert.equal(existsSync(`${output}.upscale`), false, 'no job prefix left behind');
+  });
+
   it('a missing S3 object', async (t) => {
     const bucket = await s3.bucket(t);
     const input = `s3://${bucket}/nowhere/missing.mp4`;
@@ -88,6 +97,16 @@ describe('upscale run refuses bad inputs', () => {
     const result = await run(input, output, [], { ...s3Env, AWS_SECRET_ACCESS_KEY: wrong });
     assertRefused(result, [input, /credential|access denied|forbidden|signature/i]);
     assert.ok(!result.stderr.includes(wrong) && !result.stderr.includes(s3.info.secretAccessKey), 'no secret in the output');
+    assertNoLocalOutput(output);
+  });
+
+  it('an unreachable S3 endpoint is transient (exit 3)', async () => {
+    const input = 's3://any-bucket/in/source.mp4';
+    const output = join(dir, 'unreachable.mp4');
+    const result = await run(input, output, [], { ...s3Env, AWS_ENDPOINT_URL: 'http://127.0.0.1:9' });
+    assert.equal(result.code, 3, explain(result));
+    assert.ok(result.message.includes(input), `stderr names ${input}:\n${result.message}`);
+    assert.match(result.message, /unavailable|unreachable|ECONNREFUSED/i);
     assertNoLocalOutput(output);
   });
 });

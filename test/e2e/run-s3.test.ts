@@ -80,10 +80,13 @@ describe('upscale run on S3', () => {
       await sleep(100);
       seen = await manifests();
     }
-    assert.ok(child.pid !== undefined && child.exitCode === null, `the run ended before it could be killed: ${explain(await first)}`);
-    process.kill(-child.pid, 'SIGKILL');
+    try {
+      process.kill(-(child.pid ?? 0), 'SIGKILL');
+    } catch (error) {
+      assert.fail(`the run ended before it could be killed (${(error as Error).message}): ${explain(await first)}`);
+    }
     const killed = await first;
-    assert.equal(killed.signal, 'SIGKILL');
+    assert.equal(killed.signal, 'SIGKILL', explain(killed));
     const done = await manifests();
     assert.ok(done.length >= 1 && done.length < SHARDS, `killed with ${done.length} of ${SHARDS} shards done: pick a slower clip`);
 

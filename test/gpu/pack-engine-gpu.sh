@@ -40,7 +40,7 @@ pkgs=$(node -e '
   console.log([...seen].map((n) => `node_modules/${n}`).join(" "));
 ')
 # shellcheck disable=SC2086 # word splitting of the package list is intended
-tar -cf - --exclude='node_modules/onnxruntime-node/bin/napi-v6/darwin' --exclude='node_modules/onnxruntime-node/bin/napi-v6/win32' $pkgs | xz -T0 -6 >"$a/node_modules.tar.xz"
+tar -cf - --exclude='node_modules/onnxruntime-node/bin/napi-v6/darwin' --exclude='node_modules/onnxruntime-node/bin/napi-v6/win32' --exclude='node_modules/onnxruntime-node/bin/napi-v6/linux/arm64' $pkgs | xz -T0 -6 >"$a/node_modules.tar.xz"
 
 cp models/dist/realesr-general-x4v3.fp16.onnx "$a/"
 cp models/dist/RealESRGAN_x4plus.fp16.onnx "$b/"

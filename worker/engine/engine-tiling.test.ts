@@ -6,7 +6,9 @@ import { before, describe, it } from 'node:test';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import ort from 'onnxruntime-node';
 import pino from 'pino';
+import { modelPath } from '../../models/catalogue.ts';
 import { createEngine } from './engine.ts';
 import type { EngineOptionsInput, InputFrame } from './engine.ts';
 import { imageFrame, maxAbsDiff, TESTDATA_DIR } from './test-frames.ts';
@@ -105,14 +107,18 @@ describe('RealESRGAN_x4plus', () => {
     gt = new Uint8Array(stdout);
   });
 
-  it('restores the 60x90 comic close to its 240x360 ground truth', async (t) => {
+  it('gives exactly what a plain ONNX Runtime session gives on the 60x90 comic, close to its ground truth', async (t) => {
     const frame = await imageFrame('comic-lq.png', 60, 90);
     const out = await upscaleOnce({ model: { id: 'RealESRGAN_x4plus' }, tileSize: 0 }, frame);
+    const session = await ort.InferenceSession.create(modelPath('RealESRGAN_x4plus', 'fp32'), { intraOpNumThreads: 2 });
+    const plain = (await session.run({ input: new ort.Tensor('uint8', frame.data, [1, 90, 60, 3]) })).output?.data as Uint8Array;
+    await session.release();
+    assert.ok(maxAbsDiff(out, plain) <= 1, `engine vs plain session: ${maxAbsDiff(out, plain)}`);
     let sq = 0;
     for (let i = 0; i < out.length; i++) sq += ((out[i] ?? 0) - (gt[i] ?? 0)) ** 2;
     const psnr = 10 * Math.log10((255 * 255) / (sq / out.length));
     t.diagnostic(`PSNR against the ground truth: ${psnr.toFixed(2)} dB`);
-    // A wrong layout, channel order or weight (or a plain nearest upscale) falls well below this.
-    assert.ok(psnr > 19, `PSNR ${psnr.toFixed(2)} dB`);
+    // A sanity bound (19.2 dB measured): GAN restorations are not PSNR-optimal, so it stays loose.
+    assert.ok(psnr > 17, `PSNR ${psnr.toFixed(2)} dB`);
   });
 });

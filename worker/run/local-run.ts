@@ -11,6 +11,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import { discoverGpus } from '../engine/devices.ts';
+import { chooseEncoder } from '../media/encoders.ts';
 import { runAssembleStep, type AssembleStepResult } from '../steps/assemble-step.ts';
 import { checkModel, engineHooksFor, engineOptionsFor } from '../steps/engine-options.ts';
 import { runProbeStep, type ProbeStepResult } from '../steps/probe-step.ts';
@@ -69,7 +70,9 @@ export async function runLocal(options: LocalRunOptions, storage: Storage, log: 
   hooks.onPlan?.({ frames: probe.plan.frameCount, shards: ranges.length, workers: Math.min(workers, ranges.length), jobId });
 
   // With several local workers each gets one GPU (or a share of the CPU cores) and its own process.
-  const perWorker: UpscaleSettings = workers > 1 ? { ...options.settings, enableMultiGpu: false } : options.settings;
+  // One encoder for every shard (assembly refuses mixed shards): resolve `auto` once, here.
+  const encoder = options.settings.encoder === 'auto' ? await resolvedEncoder(options.settings, log) : options.settings.encoder;
+  const perWorker: UpscaleSettings = { ...options.settings, encoder, ...(workers > 1 ? { enableMultiGpu: false } : {}) };
   const tasks: ShardTask[] = ranges.map((range) => ({ ...common, step: 'shard', shard: range.index, settings: perWorker }));
   let shards: ShardStepResult[];
   if (workers > 1) {
@@ -92,6 +95,11 @@ export async function runLocal(options: LocalRunOptions, storage: Storage, log: 
 
   const assemble = await runAssembleStep({ ...common, step: 'assemble', overwrite: options.overwrite, keepIntermediates: options.keepIntermediates }, storage, log);
   return { jobId, workers, probe: probe.result, shards, assemble, seconds: (performance.now() - began) / 1000 };
+}
+
+async function resolvedEncoder(settings: UpscaleSettings, log: Logger): Promise<'cpu' | 'nvenc'> {
+  const choice = await chooseEncoder(settings.codec, 'auto', log);
+  return choice.encoder.endsWith('_nvenc') ? 'nvenc' : 'cpu';
 }
 
 /** One worker: the shards in order, on one engine created when the first shard needs it. */

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
-import { UpscaleError } from '../errors.ts';
+import { UpscaleError, inStep } from '../errors.ts';
 import { assemble, type ShardFile } from '../media/assemble.ts';
 import { probeSchema } from '../media/probe-schema.ts';
 import { jobLayout } from '../storage/job-layout.ts';
@@ -22,7 +22,6 @@ import { checkShard } from '../storage/shard-manifest.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { AssembleTask } from '../task.ts';
 import { planFileSchema, shardRanges } from './plan-file.ts';
-import { stepError } from './step-error.ts';
 
 export interface AssembleStepResult {
   step: 'assemble';
@@ -42,7 +41,7 @@ export async function runAssembleStep(task: AssembleTask, storage: Storage, log:
   try {
     return await assembleStep(task, storage, log);
   } catch (error) {
-    throw stepError(error, 'assemble');
+    throw inStep(error, 'assemble');
   }
 }
 

@@ -5,7 +5,7 @@
  * job never spends GPU time on an output it may not write. Rerunning it reuses an existing plan.
  */
 import type { Logger } from 'pino';
-import { UpscaleError } from '../errors.ts';
+import { UpscaleError, inStep } from '../errors.ts';
 import { probe, probeSummary } from '../media/probe.ts';
 import { probeSchema, type Probe } from '../media/probe-schema.ts';
 import { planShards } from '../shard-plan.ts';
@@ -13,7 +13,6 @@ import { jobLayout } from '../storage/job-layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { ProbeTask } from '../task.ts';
 import { planCoversExactly, planFileSchema, shardRanges, toPlanFile, type PlanFile } from './plan-file.ts';
-import { stepError } from './step-error.ts';
 
 export interface ProbeStepResult {
   step: 'probe';
@@ -35,7 +34,7 @@ export async function runProbeStep(task: ProbeTask, storage: Storage, log: Logge
   try {
     return await probeStep(task, storage, log);
   } catch (error) {
-    throw stepError(error, 'probe');
+    throw inStep(error, 'probe');
   }
 }
 

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { UpscaleError } from '../errors.ts';
+import { UpscaleError, inStep } from '../errors.ts';
 import { createEngine, type Engine, type InputFrame } from '../engine/engine.ts';
 import { outputGeometry } from '../engine/output-size.ts';
 import { encodeShard, type EncodeResult } from '../media/encode.ts';
@@ -24,7 +24,6 @@ import type { Storage } from '../storage/storage.ts';
 import type { ShardTask, UpscaleSettings } from '../task.ts';
 import { engineHooksFor, engineOptionsFor } from './engine-options.ts';
 import { planFileSchema, shardRanges } from './plan-file.ts';
-import { stepError } from './step-error.ts';
 
 export interface ShardStepResult {
   step: 'shard';
@@ -58,7 +57,7 @@ export async function runShardStep(task: ShardTask, storage: Storage, log: Logge
   try {
     return await shardStep(task, storage, log, hooks);
   } catch (error) {
-    throw stepError(error, 'shard');
+    throw inStep(error, 'shard');
   }
 }
 
@@ -184,6 +183,7 @@ async function upscaleRange(
     timeBase: probe.video.timeBase,
     frameRate: probe.video.rFrameRate,
     codec: task.settings.codec,
+    hardware: task.settings.encoder,
     ...(task.settings.crf !== undefined ? { crf: task.settings.crf } : {}),
     ...(task.settings.preset !== undefined ? { preset: task.settings.preset } : {}),
     // The models are 8-bit; a 10-bit source still gets a 10-bit output so the file keeps its format.
