@@ -52,6 +52,12 @@ async function shards(name: ClipName, codec: VideoCodec): Promise<{ src: string;
   return { src, p, files };
 }
 
+/** The video stream duration as ffprobe reports it (for MP4: the edit list), seconds. */
+async function videoStreamDuration(path: string): Promise<number> {
+  const s = (await ffprobeJson(path, ['-select_streams', 'v:0', '-show_entries', 'stream=duration'])) as { streams: { duration: string }[] };
+  return Number(s.streams[0]?.duration);
+}
+
 async function decodeErrors(path: string): Promise<string> {
   const { stderr } = await run('ffmpeg', ['-hide_banner', '-v', 'error', '-nostdin', '-i', path, '-f', 'null', '-']);
   return stderr;
@@ -86,7 +92,7 @@ describe('assemble', () => {
     assert.deepEqual((await readdir(dir)).filter((f) => f.includes('partial')), []);
   });
 
-  it('keeps variable frame durations through H.264 shards into MP4', async () => {
+  it('keeps variable frame durations through H.264 shards into MP4, and the source video duration', async () => {
     const v = await shards('vfr', 'h264');
     const out = join(dir, 'vfr.mp4');
     const r = await assemble({ source: v.src, probe: v.p, shards: v.files, output: out });
@@ -94,6 +100,28 @@ describe('assemble', () => {
     const src = await videoPtsSeconds(v.src);
     const got = await videoPtsSeconds(out);
     got.forEach((t, i) => assert.ok(Math.abs(t - got[0]! - (src[i]! - src[0]!)) < 1e-5, `frame ${i}`));
+    // The MP4 edit list must end where the source video does, after the last frame has been shown.
+    const [o, s] = await Promise.all([videoStreamDuration(out), videoStreamDuration(v.src)]);
+    assert.ok(o > got[got.length - 1]!, `video ends at ${o} s, before its last frame at ${got[got.length - 1]} s`);
+    assert.ok(Math.abs(o - s) < 1e-3, `output video lasts ${o} s, the source ${s} s`);
+  });
+
+  it('ends a sharded variable-rate MP4 where the source does when the last frames are B-frames of a short shard', async () => {
+    // tiny-vfr: 12 frames, durations 3003/4503 ticks; shards end off keyframes and the last is 2 frames.
+    const src = await clip('tiny-vfr');
+    const p = await probe(src);
+    const files: ShardFile[] = [];
+    for (const [i, [start, end]] of ([[0, 5], [5, 10], [10, 12]] as const).entries()) {
+      const output = join(dir, `tiny-vfr-${i}.nut`);
+      await encodeShard(extractFrames({ input: src, probe: p, start, end }), {
+        output, width: 64, height: 48, format: 'rgb24', pts: ptsList(p.frames, start, end), timeBase: p.video.timeBase, frameRate: p.video.rFrameRate, codec: 'h264', preset: 'veryfast', color: p.video,
+      });
+      files.push({ path: output, start, end });
+    }
+    const r = await assemble({ source: src, probe: p, shards: files, output: join(dir, 'tiny-vfr.mp4') });
+    const [o, s] = await Promise.all([videoStreamDuration(r.output), videoStreamDuration(src)]);
+    assert.ok(Math.abs(o - s) < 1e-3, `output video lasts ${o} s, the source ${s} s`);
+    assert.deepEqual(await videoPtsSeconds(r.output), await videoPtsSeconds(src));
   });
 
   it('converts subtitles for MP4 and both audio and subtitles for WebM, with warnings', async () => {

@@ -10,8 +10,10 @@
  *   video (shard-relative from 0) is placed at the source video's start with `-itsoffset`, so the
  *   audio/video offset of the source is kept exactly, VFR included.
  * - Streams the container cannot hold are converted or dropped with a warning (`container-policy.ts`).
- * - The result is checked against the probe: frame count, duration within one frame, stream counts
- *   and the audio/video start offset. It is written under a temporary name and renamed at the end.
+ * - The result is checked against the probe: frame count, duration within one frame (both the span
+ *   of the frames and the duration the container declares), stream counts and the audio/video start
+ *   offset. MP4/MOV get their last video packet's duration set so the edit list ends where the
+ *   source video does (`mp4-duration.ts`). It is written under a temporary name and renamed at the end.
  */
 import { mkdtemp, rename, rm, stat, writeFile, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +29,7 @@ import { classifyFailure } from './ffmpeg-errors.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
 import { displayName, ffmpegUrl, sourceInputOptions } from './input-policy.ts';
 import { inspectMedia, type Inspection } from './inspect.ts';
+import { mp4EndFilter } from './mp4-duration.ts';
 import type { Probe } from './probe-schema.ts';
 
 export type { ShardFile } from './concat-list.ts';
@@ -152,7 +155,10 @@ async function mux(opts: AssembleOptions, list: string, tmp: string, container: 
   const name = displayName(opts.source, opts.sourceName ?? probe.input);
   // Colour tags are repeated on the copied stream: FFV1 in NUT shards cannot carry them.
   const out: string[] = ['-copyts', '-map', '0:v:0', '-c:v', 'copy', ...colorTagOptions(probe.video)];
-  if (codec === 'hevc' && (container.kind === 'mp4' || container.kind === 'mov')) out.push('-tag:v', 'hvc1');
+  const mov = container.kind === 'mp4' || container.kind === 'mov';
+  if (codec === 'hevc' && mov) out.push('-tag:v', 'hvc1');
+  // The muxer ends the edit list at the decode-time span: make it the source's (see mp4-duration.ts).
+  if (mov) out.push('-bsf:v', mp4EndFilter(probe));
   const counters = { audio: 0, subtitle: 0 };
   for (const s of plan.streams) {
     const k = counters[s.kind]++;
@@ -195,6 +201,11 @@ function verify(probe: Probe, plan: StreamPlan, got: Inspection, output: string)
   const duration = ((got.video.endPts - got.video.firstPts) * tb.num) / tb.den;
   const frame = v.duration / v.frameCount;
   if (Math.abs(duration - v.duration) > frame + 1e-3) fail(`output video lasts ${duration.toFixed(4)} s, the source ${v.duration.toFixed(4)} s`);
+  // What players go by: the duration the container declares (an MP4 edit list, a Matroska tag).
+  const declared = got.video.declaredDuration;
+  if (declared !== null && Math.abs(declared - v.duration) > frame + 1e-3) {
+    fail(`output video stream declares ${declared.toFixed(4)} s, the source video lasts ${v.duration.toFixed(4)} s`);
+  }
   const wantAudio = plan.streams.filter((s) => s.kind === 'audio').length;
   const wantSubs = plan.streams.filter((s) => s.kind === 'subtitle').length;
   if (got.audio.length !== wantAudio) fail(`output has ${got.audio.length} audio streams, expected ${wantAudio}`);

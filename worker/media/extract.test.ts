@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clip, decodeAllRgb } from '../../test/fixtures/clips.ts';
 import { MediaError } from './errors.ts';
-import { extractFrames, type ExtractStats, type Frame } from './extract.ts';
-import { ptsList } from './frame-index.ts';
+import { extractFrames, seekPlan, type ExtractStats, type Frame } from './extract.ts';
+import { buildFrameIndex, ptsList } from './frame-index.ts';
 import { probe } from './probe.ts';
 import type { Probe } from './probe-schema.ts';
 
@@ -38,6 +38,35 @@ describe('extractFrames', () => {
       assert.equal(stats?.attempts, 1);
       assert.ok(stats.seekFrame <= start && p.frames.keyframes.includes(stats.seekFrame));
     }
+  });
+
+  it('delivers the last frames of a short final open GOP, which the decoder withholds when started on its I-frame', async () => {
+    // 12 frames, keyframes 0, 4, 8 (open-GOP I-frames after 0); the final GOP is I8 P11 B9 B10 in
+    // decode order. Decoding from I8, ffmpeg 5.1's H.264 decoder drops P11 at the end-of-file drain.
+    const path = await clip('tiny-bframes');
+    const p = await probe(path);
+    assert.deepEqual(p.frames.keyframes, [0, 4, 8]);
+    const whole = await decodeAllRgb(path, reference(p, 'rgb24'));
+    const size = 64 * 48 * 3;
+    for (const [start, end] of [[10, 12], [8, 12], [11, 12], [5, 12]] as const) {
+      let stats: ExtractStats | undefined;
+      const frames = await collect(extractFrames({ input: path, probe: p, start, end, onStats: (s) => (stats = s) }));
+      assert.deepEqual(frames.map((f) => f.index), Array.from({ length: end - start }, (_, i) => start + i), `[${start},${end})`);
+      assert.deepEqual(frames.map((f) => f.pts), ptsList(p.frames, start, end));
+      frames.forEach((f) => assert.ok(f.data.equals(whole.subarray(f.index * size, (f.index + 1) * size)), `frame ${f.index} of [${start},${end}) differs`));
+      assert.equal(stats?.frames, end - start);
+      // From keyframe 8 the decoder loses frame 11, so extraction resumes once from keyframe 4; from
+      // keyframe 4 ([5,12)) it has output I4 before the drain and one attempt gives every frame.
+      assert.deepEqual([stats.attempts, stats.seekFrame], start >= 8 ? [2, 4] : [1, 4], `[${start},${end})`);
+    }
+  });
+
+  it('plans seeks from the keyframe at or before the start back to frame 0, each earlier than the last', () => {
+    const index = buildFrameIndex(Array.from({ length: 120 }, (_, i) => i * 10), new Set([0, 120, 240, 360, 480, 600, 720, 840, 960, 1080]), 10);
+    assert.deepEqual(seekPlan(index, 100), [96, 84, 60, 0]);
+    assert.deepEqual(seekPlan(index, 40), [36, 24, 0]);
+    assert.deepEqual(seekPlan(index, 13), [12, 0]);
+    assert.deepEqual(seekPlan(index, 5), [0]);
   });
 
   it('keeps 10 bits: 10-bit HEVC comes out as rgb48le equal to a whole-file decode', async () => {

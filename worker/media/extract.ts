@@ -10,9 +10,18 @@
  *
  * Verification: a `showinfo` filter after the selection prints each selected frame's pts; frame i is
  * yielded only after its pts equals the index's pts for `start + i`, and the count must be exactly
- * `end - start`. If the seek landed after the first frame (a demuxer seeking by a coarser index),
- * extraction restarts from the previous keyframe, then from frame 0, before any frame is yielded.
- * Anything else is a `FrameMismatch` error: never a silently shifted or shortened shard.
+ * `end - start`. Anything else is a `FrameMismatch` error: never a silently shifted or shortened shard.
+ *
+ * Resuming from an earlier keyframe: an attempt can come out with frames missing although the index
+ * is right. A demuxer seeking by a coarser index lands after the first frame; and ffmpeg 5.1's H.264
+ * decoder, started on an open-GOP I-frame (a recovery point, not an IDR), withholds at the end-of-file
+ * drain the frames it decoded before that I-frame was output: the last P-frame of a short final GOP
+ * is lost. Seeking a little earlier lands on the same keyframe, so neither is cured by a margin.
+ * When a frame arrives later than expected (a gap) or the attempt ends short, extraction resumes at
+ * the first frame not yet delivered, decoding from an earlier keyframe: the previous one, then one at
+ * least {@link REORDER_SPAN} frames back (the decoder has output its recovery point before it reaches
+ * the frames wanted, whatever its reorder depth), then frame 0. Frames already delivered were
+ * verified and are not repeated.
  *
  * Rotation: ffmpeg's default autorotation is kept: frames come out upright, in the probe's
  * `displayWidth` x `displayHeight`, so the output plays the right way up without rotation metadata
@@ -23,7 +32,7 @@ import type { Logger } from 'pino';
 import { MediaError } from './errors.ts';
 import { classifyFailure } from './ffmpeg-errors.ts';
 import { startFfmpeg, type FfmpegJob } from './ffmpeg-run.ts';
-import { frameCount, keyframeAtOrBefore, previousKeyframe, ptsAt, ptsList } from './frame-index.ts';
+import { frameCount, keyframeAtOrBefore, previousKeyframe, ptsAt, ptsList, type FrameIndex } from './frame-index.ts';
 import { displayName, ffmpegUrl, sourceInputOptions } from './input-policy.ts';
 import type { Probe } from './probe-schema.ts';
 import { frameBytes, rgbFormatFor, swsMatrix, swsRange, type RgbFormat } from './raw-format.ts';
@@ -75,17 +84,18 @@ export async function* extractFrames(opts: ExtractOptions): AsyncGenerator<Frame
   if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && end > start && end <= total)) {
     throw new MediaError('InvalidOptions', 'extract', name, `frame range [${start},${end}) is not within the ${total} frames of the source`);
   }
-  const k = keyframeAtOrBefore(probe.frames, start);
-  const seekFrames = [...new Set([k, previousKeyframe(probe.frames, k), 0])];
-  const stats: ExtractStats = { frames: 0, wallMs: 0, waitMs: 0, seekFrame: k, attempts: 0 };
+  const seekFrames = seekPlan(probe.frames, start);
+  const stats: ExtractStats = { frames: 0, wallMs: 0, waitMs: 0, seekFrame: seekFrames[0] ?? 0, attempts: 0 };
   const began = performance.now();
+  let from = start;
   try {
     for (const [i, seekFrame] of seekFrames.entries()) {
       stats.attempts++;
       stats.seekFrame = seekFrame;
-      const retry = yield* attempt(opts, name, seekFrame, i < seekFrames.length - 1, stats);
-      if (!retry) return;
-      opts.log?.warn({ input: name, start, end, seekFrame }, 'Restarted extraction from an earlier keyframe: the seek landed after the first frame');
+      const short = yield* attempt(opts, name, seekFrame, from, i < seekFrames.length - 1, stats);
+      if (short === undefined) return;
+      opts.log?.warn({ input: name, start, end, seekFrame, resumeAt: short.resumeAt, nextSeekFrame: seekFrames[i + 1], reason: short.why }, 'Resumed extraction from an earlier keyframe');
+      from = short.resumeAt;
     }
   } finally {
     stats.wallMs = performance.now() - began;
@@ -93,20 +103,49 @@ export async function* extractFrames(opts: ExtractOptions): AsyncGenerator<Frame
   }
 }
 
-/** One decode attempt; returns true when it should be retried from an earlier keyframe. */
+/**
+ * Twice the largest reorder depth H.264 and HEVC allow (16 frames): decoding from a keyframe this far
+ * before the wanted frames, the decoder outputs that keyframe before it reaches them.
+ */
+export const REORDER_SPAN = 32;
+
+/**
+ * Keyframes to decode from, in the order tried: the one at or before `start`, the one before it, one
+ * at least {@link REORDER_SPAN} frames before `start`, and frame 0; strictly decreasing.
+ */
+export function seekPlan(index: FrameIndex, start: number): number[] {
+  const k = keyframeAtOrBefore(index, start);
+  const out: number[] = [];
+  for (const f of [k, previousKeyframe(index, k), keyframeAtOrBefore(index, Math.max(0, start - REORDER_SPAN)), 0]) {
+    if (out.length === 0 || f < (out[out.length - 1] as number)) out.push(f);
+  }
+  return out;
+}
+
+/** Why an attempt stopped early, and the first frame it did not deliver. */
+interface Short {
+  resumeAt: number;
+  why: string;
+}
+
+/**
+ * One decode attempt from keyframe `seekFrame`, delivering frames [from, end); returns how it fell
+ * short when `canRetry` and frames are missing, so the caller resumes from an earlier keyframe.
+ */
 async function* attempt(
   opts: ExtractOptions,
   name: string,
   seekFrame: number,
+  from: number,
   canRetry: boolean,
   stats: ExtractStats,
-): AsyncGenerator<Frame, boolean, undefined> {
+): AsyncGenerator<Frame, Short | undefined, undefined> {
   const { probe, start, end } = opts;
   const v = probe.video;
   const format = opts.format ?? rgbFormatFor(probe);
   const size = frameBytes(v.displayWidth, v.displayHeight, format);
-  const expected = ptsList(probe.frames, start, end);
-  const first = ptsAt(probe.frames, start);
+  const expected = ptsList(probe.frames, from, end);
+  const first = ptsAt(probe.frames, from);
   const after = ptsAt(probe.frames, end);
   const label = `frames [${start},${end})`;
 
@@ -128,7 +167,7 @@ async function* attempt(
   const job: FfmpegJob = startFfmpeg({
     inputs: [{ source: ffmpegUrl(opts.input), options: ['-copyts', ...sourceInputOptions(opts.input, probe.container.demuxer), ...seek] }],
     output: stdout,
-    outputOptions: ['-map', `0:${v.index}`, '-vf', filters, '-fps_mode', 'passthrough', '-frames:v', String(end - start), '-f', 'rawvideo'],
+    outputOptions: ['-map', `0:${v.index}`, '-vf', filters, '-fps_mode', 'passthrough', '-frames:v', String(end - from), '-f', 'rawvideo'],
     onStderrLine: (line) => {
       const m = SHOWINFO.exec(line);
       if (m) {
@@ -172,13 +211,16 @@ async function* attempt(
         if (filled < size) continue;
         const pts = await ptsOf(i);
         const want = expected[i] as number;
-        if (i === 0 && pts !== undefined && pts > want && canRetry) return true;
         if (pts !== want) {
-          throw new MediaError('FrameMismatch', 'extract', name, `${label}: frame ${start + i} decoded with pts ${pts ?? 'unknown'}, expected ${want}`);
+          // A later frame of the range: the ones before it were never output (a gap, not a wrong index).
+          if (canRetry && pts !== undefined && pts > want && expected.includes(pts)) {
+            return { resumeAt: from + i, why: `frame ${from + i} (pts ${want}) was not decoded, pts ${pts} came instead` };
+          }
+          throw new MediaError('FrameMismatch', 'extract', name, `${label}: frame ${from + i} decoded with pts ${pts ?? 'unknown'}, expected ${want}`);
         }
         stats.waitMs += performance.now() - mark;
         stats.frames++;
-        yield { data: buf, pts: want, index: start + i };
+        yield { data: buf, pts: want, index: from + i };
         mark = performance.now();
         i++;
         buf = Buffer.allocUnsafe(size);
@@ -188,11 +230,13 @@ async function* attempt(
     const ok = await exited;
     finished = true;
     if (!ok) throw classifyFailure('extract', name, job.stderr, `decoding ${label}`, failure);
-    if (i === 0 && canRetry) return true;
-    if (i !== expected.length || filled !== 0) {
-      throw new MediaError('FrameMismatch', 'extract', name, `${label}: decoded ${i} frames (${filled} stray bytes), expected ${expected.length}`);
+    if (i < expected.length && filled === 0 && canRetry) {
+      return { resumeAt: from + i, why: `decoding ended after ${i} of ${expected.length} frames from frame ${from}` };
     }
-    return false;
+    if (i !== expected.length || filled !== 0) {
+      throw new MediaError('FrameMismatch', 'extract', name, `${label}: decoded ${from - start + i} frames (${filled} stray bytes), expected ${end - start}`);
+    }
+    return undefined;
   } finally {
     finished = true;
     wake?.();

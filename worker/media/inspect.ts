@@ -30,6 +30,8 @@ export interface Inspection {
     /** Smallest pts and end of the last frame (its pts + duration), time base units. */
     firstPts: number;
     endPts: number;
+    /** The stream duration the container declares (MP4 edit list, Matroska `DURATION` tag), seconds. */
+    declaredDuration: number | null;
   };
   /** `firstPacketTime`: pts of the stream's first packet in seconds (priming included). */
   audio: { index: number; codec: string; firstPacketTime: number | null }[];
@@ -45,7 +47,7 @@ interface PacketStats {
   prevMax: number;
 }
 
-const STREAM_FIELDS = 'index,codec_type,codec_name,width,height,pix_fmt,time_base,extradata_hash,color_space,color_transfer,color_primaries,color_range';
+const STREAM_FIELDS = 'index,codec_type,codec_name,width,height,pix_fmt,time_base,extradata_hash,color_space,color_transfer,color_primaries,color_range,duration';
 
 /** Inspects a local file; throws `VerifyFailed` (naming `step`) when it has no video. */
 export async function inspectMedia(path: string, step: MediaStep): Promise<Inspection> {
@@ -55,7 +57,7 @@ export async function inspectMedia(path: string, step: MediaStep): Promise<Inspe
   const res = await runFfprobe(
     [
       '-protocol_whitelist', 'file', '-format_whitelist', SOURCE_DEMUXERS.join(','), '-show_data_hash', 'md5',
-      '-show_entries', `format=format_name:stream=${STREAM_FIELDS}:stream_side_data=rotation:packet=stream_index,pts,duration`,
+      '-show_entries', `format=format_name:stream=${STREAM_FIELDS}:stream_side_data=rotation:stream_tags=DURATION:packet=stream_index,pts,duration`,
       '-of', 'compact', '-i', ffmpegUrl(path),
     ],
     {
@@ -102,6 +104,7 @@ export async function inspectMedia(path: string, step: MediaStep): Promise<Inspe
       // Shards (NUT) and the concat demuxer carry no packet durations; then the last frame is
       // taken to last as long as the one before it.
       endPts: pk ? pk.max + (pk.lastDuration ?? (pk.count > 1 ? pk.max - pk.prevMax : 0)) : 0,
+      declaredDuration: parseNum(v['duration']) ?? hms(v['tag:DURATION']),
     },
     audio: streams
       .filter((s) => s['codec_type'] === 'audio')
@@ -128,4 +131,10 @@ function countPacket(packets: Map<number, PacketStats>, f: Record<string, string
   } else if (pts > s.prevMax) {
     s.prevMax = pts;
   }
+}
+
+/** Seconds of a Matroska `DURATION` tag (`HH:MM:SS.nnnnnnnnn`); null when absent or malformed. */
+function hms(tag: string | undefined): number | null {
+  const m = tag === undefined ? null : /^(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(tag);
+  return m ? Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) : null;
 }

@@ -1,0 +1,34 @@
+/**
+ * Makes an MP4/MOV video track last exactly as long as the source video, variable frame rate and
+ * B-frames included, on ffmpeg 5.1.
+ *
+ * Why: ffmpeg 5.1's MP4 muxer ends the video's edit list at the track's decode-time span: the last
+ * packet's dts plus that packet's duration, minus the first dts. Shards (NUT) and the concat demuxer
+ * carry no true frame durations, only a constant `1/r_frame_rate`. For a constant-rate stream the
+ * dts are the pts shifted by a constant decoding delay, so that span equals the display span. For a
+ * variable-rate stream with B-frames the dts lag the pts by a delay counted in frames, not in time:
+ * the last dts falls a few (variable) frame durations before the last pts, and the edit list ended
+ * before the last frame was shown (0.400 s for a 0.459 s source whose last frame starts at 0.417 s).
+ *
+ * Fix: a `setts` bitstream filter on the copied video gives the last packet (in decode order) the
+ * duration that makes the decode-time span equal the source's display span, `endPts - startPts` of
+ * the probe's frame index (last frame included with its true duration). Timestamps are untouched.
+ * For a constant-rate stream this is the ordinary frame duration, so nothing changes there.
+ */
+import type { Probe } from './probe-schema.ts';
+
+/**
+ * The `-bsf:v` value for the assembled MP4/MOV video of `probe`'s source (see the file comment).
+ * Works in whatever time base the copied stream has (`TB`), since the span is given in seconds as an
+ * exact fraction.
+ */
+export function mp4EndFilter(probe: Pick<Probe, 'video' | 'frames'>): string {
+  const v = probe.video;
+  const last = v.frameCount - 1;
+  // Source span in seconds as num/den, converted to the stream's ticks by the filter itself.
+  const spanTicks = probe.frames.endPts - v.startPts;
+  const span = `${spanTicks}*${v.timeBase.num}/(${v.timeBase.den}*TB)`;
+  const duration = `if(eq(N,${last}),max(1,round(${span}-(DTS-STARTDTS))),DURATION)`;
+  // Commas inside an option value must be escaped in a bitstream filter list.
+  return `setts=pts=PTS:dts=DTS:duration=${duration.replace(/,/g, '\\,')}`;
+}
