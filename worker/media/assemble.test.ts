@@ -8,11 +8,10 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { clip, ffprobeJson, videoPtsSeconds, type ClipName } from '../../test/fixtures/clips.ts';
 import { assemble, type ShardFile } from './assemble.ts';
-import { encodeShard } from './encode.ts';
+import { encodeShard, sourceTiming } from './encode.ts';
 import type { VideoCodec } from './encoders.ts';
 import { MediaError } from './errors.ts';
 import { extractFrames } from './extract.ts';
-import { ptsList } from './frame-index.ts';
 import { probe } from './probe.ts';
 import type { Probe } from './probe-schema.ts';
 import { rgbFormatFor } from './raw-format.ts';
@@ -40,12 +39,9 @@ async function shards(name: ClipName, codec: VideoCodec): Promise<{ src: string;
       width: p.video.displayWidth,
       height: p.video.displayHeight,
       format: rgbFormatFor(p),
-      pts: ptsList(p.frames, start, end),
-      timeBase: p.video.timeBase,
-      frameRate: p.video.rFrameRate,
+      ...sourceTiming(p, start, end),
       codec,
       preset: codec === 'av1' ? '12' : 'veryfast',
-      color: p.video,
     });
     files.push({ path: output, start, end });
   }
@@ -114,7 +110,7 @@ describe('assemble', () => {
     for (const [i, [start, end]] of ([[0, 5], [5, 10], [10, 12]] as const).entries()) {
       const output = join(dir, `tiny-vfr-${i}.nut`);
       await encodeShard(extractFrames({ input: src, probe: p, start, end }), {
-        output, width: 64, height: 48, format: 'rgb24', pts: ptsList(p.frames, start, end), timeBase: p.video.timeBase, frameRate: p.video.rFrameRate, codec: 'h264', preset: 'veryfast', color: p.video,
+        output, width: 64, height: 48, format: 'rgb24', ...sourceTiming(p, start, end), codec: 'h264', preset: 'veryfast',
       });
       files.push({ path: output, start, end });
     }
@@ -156,7 +152,7 @@ describe('assemble', () => {
   it('refuses shards that do not cover the source, miscount, or cannot be joined', async () => {
     const ffv1 = join(dir, 'odd-ffv1.nut');
     await encodeShard(extractFrames({ input: h264.src, probe: h264.p, start: 17, end: 31 }), {
-      output: ffv1, width: 160, height: 120, format: 'rgb24', pts: ptsList(h264.p.frames, 17, 31), timeBase: h264.p.video.timeBase, frameRate: h264.p.video.rFrameRate, codec: 'ffv1',
+      output: ffv1, width: 160, height: 120, format: 'rgb24', ...sourceTiming(h264.p, 17, 31), codec: 'ffv1',
     });
     const [a, b, c] = h264.files as [ShardFile, ShardFile, ShardFile];
     const cases: { shards: ShardFile[]; msg: RegExp }[] = [

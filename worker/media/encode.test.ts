@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { clip, ffprobeJson } from '../../test/fixtures/clips.ts';
-import { encodeShard, type EncodeOptions } from './encode.ts';
+import { encodeShard, sourceTiming, type EncodeOptions } from './encode.ts';
 import { chooseEncoder, nvencUsable, type VideoCodec } from './encoders.ts';
 import { MediaError } from './errors.ts';
 import { extractFrames, type Frame } from './extract.ts';
@@ -29,14 +29,10 @@ function options(p: Probe, start: number, end: number, output: string, codec: Vi
     width: p.video.displayWidth,
     height: p.video.displayHeight,
     format: rgbFormatFor(p),
-    pts: ptsList(p.frames, start, end),
-    timeBase: p.video.timeBase,
-    frameRate: p.video.rFrameRate,
+    ...sourceTiming(p, start, end),
     codec,
     // veryfast keeps B-frames (ultrafast has none), so shards have a decoding delay.
     preset: codec === 'av1' ? '12' : 'veryfast',
-    color: p.video,
-    sar: p.video.sar,
   };
 }
 

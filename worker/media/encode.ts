@@ -30,6 +30,7 @@ import { ffmpegUrl } from './input-policy.ts';
 import { runFfprobe } from './ffprobe-run.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
 import type { Probe, Rational } from './probe-schema.ts';
+import { ptsList } from './frame-index.ts';
 import { frameBytes, swsMatrix, swsRange, type RgbFormat } from './raw-format.ts';
 import { setptsExpression } from './setpts-expr.ts';
 
@@ -76,6 +77,20 @@ export interface EncodeResult {
   writeMs: number;
   /** Time from the last frame to ffmpeg's exit (encoder flush and muxing). */
   flushMs: number;
+}
+
+/** What every shard of a source shares with it: its timestamps, clock, colour and aspect. */
+export type SourceTiming = Pick<EncodeOptions, 'pts' | 'timeBase' | 'frameRate' | 'color' | 'sar'>;
+
+/** The source timing of frames `[start, end)`, for {@link encodeShard}. */
+export function sourceTiming(probe: Probe, start: number, end: number): SourceTiming {
+  return {
+    pts: ptsList(probe.frames, start, end),
+    timeBase: probe.video.timeBase,
+    frameRate: probe.video.rFrameRate,
+    color: probe.video,
+    sar: probe.video.sar,
+  };
 }
 
 /** Anything carrying frame bytes: a Buffer or an extracted/upscaled frame object. */

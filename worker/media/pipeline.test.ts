@@ -12,9 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { clip, ffprobeJson, videoFramemd5, videoPtsSeconds, type ClipName } from '../../test/fixtures/clips.ts';
 import { assemble, type AssembleResult } from './assemble.ts';
-import { encodeShard } from './encode.ts';
+import { encodeShard, sourceTiming } from './encode.ts';
 import { extractFrames } from './extract.ts';
-import { ptsList } from './frame-index.ts';
 import { probe } from './probe.ts';
 import type { Probe } from './probe-schema.ts';
 import { rgbFormatFor } from './raw-format.ts';
@@ -45,12 +44,8 @@ async function pipeline(src: string, p: Probe, ranges: [number, number][], out: 
       width: p.video.displayWidth,
       height: p.video.displayHeight,
       format: rgbFormatFor(p),
-      pts: ptsList(p.frames, start, end),
-      timeBase: p.video.timeBase,
-      frameRate: p.video.rFrameRate,
+      ...sourceTiming(p, start, end),
       codec: 'ffv1',
-      color: p.video,
-      sar: p.video.sar,
     });
     assert.equal(res.frames, end - start);
     assert.equal(pts.length, end - start);

@@ -13,9 +13,8 @@ import type { Logger } from 'pino';
 import { UpscaleError, inStep } from '../errors.ts';
 import { createEngine, type Engine, type InputFrame } from '../engine/engine.ts';
 import { outputGeometry } from '../engine/output-size.ts';
-import { encodeShard, type EncodeResult } from '../media/encode.ts';
+import { encodeShard, sourceTiming, type EncodeResult } from '../media/encode.ts';
 import { extractFrames, type ExtractStats } from '../media/extract.ts';
-import { ptsList } from '../media/frame-index.ts';
 import { probeSchema, type Probe } from '../media/probe-schema.ts';
 import { rgbFormatFor } from '../media/raw-format.ts';
 import { jobLayout } from '../storage/job-layout.ts';
@@ -179,17 +178,13 @@ async function upscaleRange(
     width: geometry.width,
     height: geometry.height,
     format: 'rgb24',
-    pts: ptsList(probe.frames, range.start, range.end),
-    timeBase: probe.video.timeBase,
-    frameRate: probe.video.rFrameRate,
+    ...sourceTiming(probe, range.start, range.end),
     codec: task.settings.codec,
     hardware: task.settings.encoder,
     ...(task.settings.crf !== undefined ? { crf: task.settings.crf } : {}),
     ...(task.settings.preset !== undefined ? { preset: task.settings.preset } : {}),
     // The models are 8-bit; a 10-bit source still gets a 10-bit output so the file keeps its format.
     ...(deep ? { pixFmt: deepPixFmt(task.settings) } : {}),
-    color: probe.video,
-    sar: probe.video.sar,
     log,
   });
   return { result, extract, inferenceMs };
