@@ -8,6 +8,7 @@ import { runLocal, type LocalRunHooks } from '../worker/run/local-run.ts';
 import type { ShardStepResult } from '../worker/steps/shard-step.ts';
 import { Storage } from '../worker/storage/storage.ts';
 import { parseTask, upscaleSettingsSchema } from '../worker/task.ts';
+import { handleInterrupts } from './interrupt.ts';
 import { emitFailure, emitResult } from './result.ts';
 
 export interface RunFlags {
@@ -36,9 +37,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
   const log = pino({ level: bars ? 'warn' : flags.logLevel }, pino.destination(2));
   const storage = new Storage();
   const controller = new AbortController();
-  const stop = (): void => controller.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const removeHandlers = handleInterrupts(controller, 'run');
   try {
     const settings = parseTask(
       upscaleSettingsSchema,
@@ -91,8 +90,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
     bars?.stop();
     return await emitFailure(error, 'run', log, undefined);
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    removeHandlers();
     storage.close();
   }
 }

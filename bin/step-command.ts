@@ -10,6 +10,7 @@ import { runProbeStep } from '../worker/steps/probe-step.ts';
 import { runShardStep } from '../worker/steps/shard-step.ts';
 import { Storage } from '../worker/storage/storage.ts';
 import { TASK_VERSION, assembleTaskSchema, parseTask, probeTaskSchema, shardTaskSchema, type StepName } from '../worker/task.ts';
+import { handleInterrupts } from './interrupt.ts';
 import { emitFailure, emitResult } from './result.ts';
 
 export interface StepFlags {
@@ -28,9 +29,7 @@ export async function runStepCommand(step: StepName, flags: StepFlags): Promise<
   const log = pino({ level: flags.logLevel, base: { step } }, pino.destination(2));
   const storage = new Storage();
   const controller = new AbortController();
-  const stop = (): void => controller.abort();
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  const removeHandlers = handleInterrupts(controller, step);
   try {
     const raw = { version: TASK_VERSION, ...(await loadTask(flags)), ...overrides(flags), step };
     const source = flags.taskFile ?? (flags.task !== undefined ? '--task' : 'flags');
@@ -43,8 +42,7 @@ export async function runStepCommand(step: StepName, flags: StepFlags): Promise<
   } catch (error) {
     return await emitFailure(error, step, log, flags.resultFile);
   } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
+    removeHandlers();
     storage.close();
   }
 }

@@ -165,6 +165,8 @@ async function upscaleRange(
   async function* upscaled(): AsyncGenerator<Buffer> {
     let mark = performance.now();
     for await (const out of engine.upscaleStream(inputs())) {
+      // Stopping here ends extraction and lets the engine finish its current run cleanly.
+      if (hooks.signal?.aborted) throw new UpscaleError('Cancelled', `shard ${range.index} interrupted`, { subject: `shard ${range.index}` });
       inferenceMs += performance.now() - mark;
       done++;
       hooks.onFrame?.(done);
