@@ -117,17 +117,30 @@ function progressHooks(bars: MultiBar | undefined, log: Logger): LocalRunHooks {
   const inShard = new Map<number, number>();
   let finished = 0;
   let began = 0;
+  let frames = 0;
+  let loggedAt = 0;
+  let loggedFrames = 0;
   const update = (): void => {
     const running = [...inShard.values()].reduce((a, b) => a + b, 0);
     const done = finished + running;
     const seconds = (performance.now() - began) / 1000;
     const state = [...states.entries()].map(([w, s]) => `w${w}:${s}`).join(' ');
-    total?.update(done, { fps: seconds > 0 ? (done / seconds).toFixed(2) : '0', state });
+    const fps = seconds > 0 ? done / seconds : 0;
+    total?.update(done, { fps: fps.toFixed(2), state });
+    // Without a terminal, a progress line at most every 10 s (and none while nothing moved).
+    if (bars === undefined && done > loggedFrames && performance.now() - loggedAt >= 10_000) {
+      loggedAt = performance.now();
+      loggedFrames = done;
+      const eta = fps > 0 ? Math.round((frames - done) / fps) : undefined;
+      log.info({ frames: done, total: frames, fps: Math.round(fps * 100) / 100, etaSeconds: eta, workers: state }, 'Upscaled frames');
+    }
   };
   return {
-    onPlan: ({ frames, shards, workers, jobId }) => {
+    onPlan: (plan) => {
       began = performance.now();
-      log.info({ job: jobId, frames, shards, workers }, 'Started run');
+      loggedAt = began;
+      frames = plan.frames;
+      log.info({ job: plan.jobId, frames, shards: plan.shards, workers: plan.workers }, 'Started run');
       total = bars?.create(frames, 0, { fps: '0', state: '' });
     },
     onWorkerState: (worker, state, shard) => {

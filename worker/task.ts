@@ -49,6 +49,12 @@ export const planSettingsSchema = z.object({
   workers: z.int().min(1).max(10_000).default(1),
   shardFrames: z.int().min(1).optional(),
   shardCount: z.int().min(1).optional(),
+  /**
+   * Sustained GFLOP/s of one worker and the catalogue model it runs: with both, shards are sized from
+   * the expected frames/s (a slow CPU worker gets shorter shards) instead of the planner's default.
+   */
+  workerGflops: z.number().positive().optional(),
+  model: z.string().optional(),
 });
 
 const jobId = z.string().regex(/^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/i, 'a job id is 1-64 letters, digits, ".", "_" or "-"');

@@ -62,7 +62,12 @@ export async function runLocal(options: LocalRunOptions, storage: Storage, log: 
   await checkModel(options.settings.model, storage);
 
   const probe = await runProbeStep(
-    { ...common, step: 'probe', overwrite: options.overwrite, plan: { workers, ...(options.shardFrames !== undefined ? { shardFrames: options.shardFrames } : {}) } },
+    {
+      ...common,
+      step: 'probe',
+      overwrite: options.overwrite,
+      plan: { workers, model: options.settings.model, workerGflops: workerGflops(gpus.length > 0, workers), ...(options.shardFrames !== undefined ? { shardFrames: options.shardFrames } : {}) },
+    },
     storage,
     log,
   );
@@ -100,6 +105,15 @@ export async function runLocal(options: LocalRunOptions, storage: Storage, log: 
 async function resolvedEncoder(settings: UpscaleSettings, log: Logger): Promise<'cpu' | 'nvenc'> {
   const choice = await chooseEncoder(settings.codec, 'auto', log);
   return choice.encoder.endsWith('_nvenc') ? 'nvenc' : 'cpu';
+}
+
+/**
+ * A rough sustained throughput of one local worker, for sizing shards: about 55 GFLOP/s per core
+ * with ONNX Runtime's CPU provider (measured 110-117 on 2 cores, bench:engine), and a conservative
+ * 5 TFLOP/s for a GPU (WebGPU fp32 on an H200 ran general-x4v3 at 640x360 in 81 ms: ~7 TFLOP/s).
+ */
+function workerGflops(onGpu: boolean, workers: number): number {
+  return onGpu ? 5000 : (55 * os.availableParallelism()) / workers;
 }
 
 /** One worker: the shards in order, on one engine created when the first shard needs it. */

@@ -5,6 +5,7 @@
  * job never spends GPU time on an output it may not write. Rerunning it reuses an existing plan.
  */
 import type { Logger } from 'pino';
+import { findModel } from '../../models/catalogue.ts';
 import { UpscaleError, inStep } from '../errors.ts';
 import { probe, probeSummary } from '../media/probe.ts';
 import { probeSchema, type Probe } from '../media/probe-schema.ts';
@@ -63,7 +64,7 @@ async function probeStep(task: ProbeTask, storage: Storage, log: Logger): Promis
   }
   const reused = reusedProbe && plan !== undefined;
   if (plan === undefined) {
-    const ranges = planShards({ frameCount: doc.video.frameCount, ...definedPlanOptions(task.plan) });
+    const ranges = planShards({ frameCount: doc.video.frameCount, ...definedPlanOptions(task.plan, doc) });
     plan = toPlanFile(doc.video.frameCount, ranges);
     await storage.writeJson(layout.plan, plan, { overwrite: true });
   }
@@ -75,9 +76,14 @@ async function probeStep(task: ProbeTask, storage: Storage, log: Logger): Promis
   };
 }
 
-function definedPlanOptions(plan: ProbeTask['plan']): { workers: number; shardFrames?: number; shardCount?: number } {
-  const out: { workers: number; shardFrames?: number; shardCount?: number } = { workers: plan.workers };
+function definedPlanOptions(plan: ProbeTask['plan'], doc: Probe): { workers: number; shardFrames?: number; shardCount?: number; framesPerSecond?: number } {
+  const out: { workers: number; shardFrames?: number; shardCount?: number; framesPerSecond?: number } = { workers: plan.workers };
   if (plan.shardFrames !== undefined) out.shardFrames = plan.shardFrames;
   if (plan.shardCount !== undefined) out.shardCount = plan.shardCount;
+  const model = plan.model === undefined ? undefined : findModel(plan.model);
+  if (plan.workerGflops !== undefined && model !== undefined) {
+    const flopsPerFrame = model.flopsPerInputPixel * doc.video.displayWidth * doc.video.displayHeight;
+    out.framesPerSecond = (plan.workerGflops * 1e9) / flopsPerFrame;
+  }
   return out;
 }
