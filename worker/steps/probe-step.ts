@@ -64,7 +64,7 @@ async function probeStep(task: ProbeTask, storage: Storage, log: Logger): Promis
   }
   const reused = reusedProbe && plan !== undefined;
   if (plan === undefined) {
-    const ranges = planShards({ frameCount: doc.video.frameCount, ...definedPlanOptions(task.plan, doc) });
+    const ranges = planShards({ frameCount: doc.video.frameCount, ...planOptionsFor(task.plan, doc.video) });
     plan = toPlanFile(doc.video.frameCount, ranges);
     await storage.writeJson(layout.plan, plan, { overwrite: true });
   }
@@ -76,13 +76,17 @@ async function probeStep(task: ProbeTask, storage: Storage, log: Logger): Promis
   };
 }
 
-function definedPlanOptions(plan: ProbeTask['plan'], doc: Probe): { workers: number; shardFrames?: number; shardCount?: number; framesPerSecond?: number } {
+/**
+ * The planner's options for a probed video: the task's overrides, and the expected frames/s of a
+ * worker when the task gives its throughput and a catalogue model.
+ */
+export function planOptionsFor(plan: ProbeTask['plan'], frame: { displayWidth: number; displayHeight: number }): { workers: number; shardFrames?: number; shardCount?: number; framesPerSecond?: number } {
   const out: { workers: number; shardFrames?: number; shardCount?: number; framesPerSecond?: number } = { workers: plan.workers };
   if (plan.shardFrames !== undefined) out.shardFrames = plan.shardFrames;
   if (plan.shardCount !== undefined) out.shardCount = plan.shardCount;
   const model = plan.model === undefined ? undefined : findModel(plan.model);
   if (plan.workerGflops !== undefined && model !== undefined) {
-    const flopsPerFrame = model.flopsPerInputPixel * doc.video.displayWidth * doc.video.displayHeight;
+    const flopsPerFrame = model.flopsPerInputPixel * frame.displayWidth * frame.displayHeight;
     out.framesPerSecond = (plan.workerGflops * 1e9) / flopsPerFrame;
   }
   return out;
