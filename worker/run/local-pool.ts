@@ -114,10 +114,16 @@ export async function runShardsLocally(tasks: readonly ShardTask[], options: Poo
         slot.alive = false;
         hooks.onWorkerState?.(id, 'exited');
         const shard = slot.shard;
-        if (shard === undefined || failed) return;
-        slot.shard = undefined;
         const cause = signal !== null ? `signal ${signal}` : `exit code ${code}`;
-        retryOrFail(shard, new UpscaleError('Unavailable', `shard: worker ${id} died (${cause}) while running shard ${shard}`, { subject: `shard ${shard}` }));
+        if (failed || results.size === tasks.length) return;
+        if (shard !== undefined) {
+          slot.shard = undefined;
+          retryOrFail(shard, new UpscaleError('Unavailable', `shard: worker ${id} died (${cause}) while running shard ${shard}`, { subject: `shard ${shard}` }));
+        }
+        // A worker that dies before taking work (a crash at start-up) must not leave the run waiting.
+        if (!failed && !slots.some((s) => s.alive)) {
+          finish(new UpscaleError('Unavailable', `every local worker exited (the last with ${cause}) before all shards were done`, { subject: 'run' }));
+        }
       });
     }
   });
