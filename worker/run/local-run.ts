@@ -57,7 +57,8 @@ export async function runLocal(options: LocalRunOptions, storage: Storage, log: 
   const began = performance.now();
   const jobId = localJobId(options.input, options.output, options.settings);
   const gpus = options.settings.ep === 'cpu' ? [] : (await discoverGpus()).gpus;
-  const workers = options.workers ?? Math.max(1, options.settings.enableMultiGpu ? gpus.length : Math.min(1, gpus.length));
+  // Default: one worker per GPU (only the first with multi-GPU off), else one on the CPU.
+  const workers = options.workers ?? (options.settings.enableMultiGpu ? Math.max(1, gpus.length) : 1);
   const common = { version: TASK_VERSION, jobId, input: options.input, output: options.output } as const;
   await checkModel(options.settings.model, storage);
 
