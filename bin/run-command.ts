@@ -21,6 +21,7 @@ export interface RunFlags {
   tile: number | 'auto';
   precision: string;
   ep: string;
+  multiGpu: boolean;
   codec: string;
   crf?: number;
   preset?: string;
@@ -46,6 +47,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
         tile: flags.tile,
         precision: flags.precision,
         ep: flags.ep,
+        enableMultiGpu: flags.multiGpu,
         codec: flags.codec,
         ...(flags.scale !== undefined ? { scale: Number(flags.scale) } : {}),
         ...(flags.crf !== undefined ? { crf: flags.crf } : {}),

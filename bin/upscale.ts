@@ -37,6 +37,7 @@ program
   .option('--tile <n|auto>', 'tile edge in input pixels, 0 = no tiling', tile, 'auto')
   .addOption(new Option('--precision <p>', 'model precision').choices(['auto', 'fp32', 'fp16']).default('auto'))
   .addOption(new Option('--ep <provider>', 'execution provider').choices(['auto', 'cpu', 'webgpu', 'cuda', 'tensorrt']).default('auto'))
+  .option('--no-multi-gpu', 'use only the first visible GPU')
   .addOption(new Option('--codec <codec>', 'video codec').choices(['h264', 'hevc', 'av1', 'ffv1']).default('h264'))
   .option('--crf <n>', 'constant rate factor', integer(0, 63))
   .option('--preset <name>', 'encoder preset (x264/x265 names, SVT-AV1 numbers)')
