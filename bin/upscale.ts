@@ -7,6 +7,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runStepCommand, type StepFlags } from './step-command.ts';
 import { runRunCommand, type RunFlags } from './run-command.ts';
+import { runOperatorCommand, type OperatorFlags } from './operator-command.ts';
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value) => {
@@ -65,5 +66,24 @@ for (const step of ['probe', 'shard', 'assemble'] as const) {
       process.exitCode = await runStepCommand(step, flags);
     });
 }
+
+program
+  .command('operator')
+  .description('run the UpscaleJob operator against a Kubernetes cluster')
+  .option('--kubeconfig <file>', 'kubeconfig to use (default: in-cluster ServiceAccount, else KUBECONFIG or ~/.kube/config)')
+  .option('-n, --namespace <ns>', 'watch only this namespace')
+  .option('-A, --all-namespaces', 'watch every namespace (the default)')
+  .option('--worker-image <image>', 'image of the worker pods (default: $UPSCALE_WORKER_IMAGE, else the release image)')
+  .option('--s3-endpoint <url>', 'default S3 endpoint for jobs that name none')
+  .option('--s3-region <region>', 'default S3 region')
+  .option('--s3-force-path-style', 'default to path-style S3 addressing')
+  .option('--s3-secret <name>', 'default storage Secret (in each job\'s namespace) for jobs that name none')
+  .option('--workers <n>', 'concurrent reconciles', integer(1, 64))
+  .option('--status-interval-ms <ms>', 'minimum interval between progress-only status writes of a job', integer(100))
+  .option('--http-port <port>', 'port of /healthz, /readyz and /metrics (0: any free port)', integer(0, 65535), 8080)
+  .option('--log-level <level>', 'pino log level', process.env['UPSCALE_LOG_LEVEL'] ?? 'info')
+  .action(async (flags: OperatorFlags) => {
+    process.exitCode = await runOperatorCommand(flags);
+  });
 
 await program.parseAsync(process.argv);

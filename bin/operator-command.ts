@@ -1,0 +1,102 @@
+/**
+ * `upscale operator`: runs the UpscaleJob controller against a cluster: the kubeconfig given, else
+ * the in-cluster ServiceAccount, else the default kubeconfig (KUBECONFIG, ~/.kube/config).
+ */
+import { existsSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import pino from 'pino';
+import { operatorConfigSchema, type OperatorConfigInput } from '../operator/config.ts';
+import { startOperator } from '../operator/operator.ts';
+
+export interface OperatorFlags {
+  kubeconfig?: string;
+  namespace?: string;
+  allNamespaces?: boolean;
+  workerImage?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  s3ForcePathStyle?: boolean;
+  s3Secret?: string;
+  workers?: number;
+  statusIntervalMs?: number;
+  httpPort: number;
+  logLevel: string;
+}
+
+const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+function loadKubeConfig(file: string | undefined): { kc: KubeConfig; source: string } {
+  const kc = new KubeConfig();
+  if (file !== undefined) {
+    kc.loadFromFile(file);
+    return { kc, source: file };
+  }
+  if (process.env['KUBERNETES_SERVICE_HOST'] !== undefined && existsSync(SA_TOKEN)) {
+    kc.loadFromCluster();
+    return { kc, source: 'in-cluster' };
+  }
+  kc.loadFromDefault();
+  return { kc, source: process.env['KUBECONFIG'] ?? '~/.kube/config' };
+}
+
+/** Runs until SIGTERM/SIGINT; returns the exit code. */
+export async function runOperatorCommand(flags: OperatorFlags): Promise<number> {
+  const log = pino({ level: flags.logLevel, base: { component: 'operator' } }, pino.destination(2));
+  if (flags.namespace !== undefined && flags.allNamespaces === true) {
+    process.stderr.write('upscale operator: give either --namespace or --all-namespaces, not both\n');
+    return 2;
+  }
+  const input: OperatorConfigInput = {
+    storage: {
+      ...(flags.s3Endpoint !== undefined ? { endpoint: flags.s3Endpoint } : {}),
+      ...(flags.s3Region !== undefined ? { region: flags.s3Region } : {}),
+      ...(flags.s3ForcePathStyle !== undefined ? { forcePathStyle: flags.s3ForcePathStyle } : {}),
+      ...(flags.s3Secret !== undefined ? { secretName: flags.s3Secret } : {}),
+    },
+  };
+  const image = flags.workerImage ?? process.env['UPSCALE_WORKER_IMAGE'];
+  if (image !== undefined) input.workerImage = image;
+  if (flags.namespace !== undefined) input.namespace = flags.namespace;
+  if (flags.workers !== undefined) input.workers = flags.workers;
+  if (flags.statusIntervalMs !== undefined) input.statusIntervalMs = flags.statusIntervalMs;
+  const parsed = operatorConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    process.stderr.write(`upscale operator: invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`);
+    return 2;
+  }
+  let kc: KubeConfig;
+  let source: string;
+  try {
+    ({ kc, source } = loadKubeConfig(flags.kubeconfig));
+  } catch (error) {
+    process.stderr.write(`upscale operator: cannot load the kubeconfig ${flags.kubeconfig ?? ''}: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const config = parsed.data;
+  log.info({ kubeconfig: source, server: kc.getCurrentCluster()?.server, namespace: config.namespace ?? '(all)', workerImage: config.workerImage }, 'Starting operator');
+  const running = await startOperator({ kc, config, log, httpPort: flags.httpPort });
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal }, 'Exiting at once on a second signal');
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      log.info({ signal }, 'Stopping operator');
+      running.stop().then(
+        () => {
+          log.info({}, 'Stopped operator');
+          resolve(0);
+        },
+        (error: unknown) => {
+          log.error({ err: error }, 'Failed to stop cleanly');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,29 @@
+/**
+ * The operator's own configuration: what it is started with (flags, environment, the Helm chart's
+ * values). Job specs fall back to these defaults for fields a user leaves out.
+ */
+import { z } from 'zod';
+
+export const operatorConfigSchema = z.object({
+  /** Image of every worker pod unless a job names its own. */
+  workerImage: z.string().min(1).default('ghcr.io/upscale-operator/upscale-operator:0.1.0'),
+  /** Namespace to watch; undefined: all namespaces. */
+  namespace: z.string().min(1).optional(),
+  /** Storage defaults for jobs that leave `spec.storage` fields out. */
+  storage: z
+    .object({
+      endpoint: z.string().optional(),
+      region: z.string().optional(),
+      forcePathStyle: z.boolean().optional(),
+      secretName: z.string().optional(),
+    })
+    .default({}),
+  /** Concurrent reconciles. */
+  workers: z.int().min(1).max(64).default(4),
+  /** Minimum interval between two progress-only status writes of one job. */
+  statusIntervalMs: z.int().min(100).default(5000),
+  /** Log level of the worker pods. */
+  workerLogLevel: z.string().default('info'),
+});
+export type OperatorConfig = z.output<typeof operatorConfigSchema>;
+export type OperatorConfigInput = z.input<typeof operatorConfigSchema>;

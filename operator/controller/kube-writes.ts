@@ -1,0 +1,67 @@
+/**
+ * The operator's writes to the Kubernetes API, behind one narrow interface (the adapter for the
+ * kube client): create and delete its Jobs, set a shard Job's `suspend`, write an UpscaleJob's
+ * status through the status subresource, delete a finished UpscaleJob. Reads come from the
+ * informers' caches, never from here.
+ */
+import { BatchV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job } from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION, type UpscaleJobStatus } from '../api/upscalejob.ts';
+
+export interface KubeWrites {
+  /** Creates a Job; false when one of that name already exists (deterministic names make that success). */
+  createJob(job: V1Job): Promise<boolean>;
+  /** Deletes a Job and, in the background, its pods; missing is fine. */
+  deleteJob(namespace: string, name: string): Promise<void>;
+  setJobSuspend(namespace: string, name: string, suspend: boolean): Promise<void>;
+  /** Replaces the status; throws a 409 conflict when `resourceVersion` is stale. */
+  writeStatus(namespace: string, name: string, resourceVersion: string | undefined, status: UpscaleJobStatus): Promise<void>;
+  /** Deletes an UpscaleJob (its TTL passed), guarded by its uid. */
+  deleteUpscaleJob(namespace: string, name: string, uid: string): Promise<void>;
+}
+
+/** HTTP status of a client-node error, if any. */
+export function httpStatus(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const FIELD_MANAGER = 'upscale-operator';
+
+/** {@link KubeWrites} over the real API. */
+export function kubeWrites(kc: KubeConfig): KubeWrites {
+  const batch = kc.makeApiClient(BatchV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  return {
+    async createJob(job) {
+      try {
+        await batch.createNamespacedJob({ namespace: job.metadata!.namespace!, body: job, fieldManager: FIELD_MANAGER });
+        return true;
+      } catch (error) {
+        if (httpStatus(error) === 409) return false;
+        throw error;
+      }
+    },
+    async deleteJob(namespace, name) {
+      try {
+        await batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' });
+      } catch (error) {
+        if (httpStatus(error) !== 404) throw error;
+      }
+    },
+    async setJobSuspend(namespace, name, suspend) {
+      await batch.patchNamespacedJob({ namespace, name, body: { spec: { suspend } }, fieldManager: FIELD_MANAGER }, mergePatch);
+    },
+    async writeStatus(namespace, name, resourceVersion, status) {
+      const body = { apiVersion: `${GROUP}/${VERSION}`, kind: 'UpscaleJob', metadata: { name, namespace, ...(resourceVersion ? { resourceVersion } : {}) }, status };
+      await custom.replaceNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body, fieldManager: FIELD_MANAGER });
+    },
+    async deleteUpscaleJob(namespace, name, uid) {
+      try {
+        await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { preconditions: { uid }, propagationPolicy: 'Background' } });
+      } catch (error) {
+        if (httpStatus(error) !== 404 && httpStatus(error) !== 409) throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,312 @@
+/**
+ * The pure heart of the controller: given an UpscaleJob, the children the caches hold and the
+ * time, what should exist and what the status is. No I/O, no event types: the same observation
+ * always gives the same decision, so a retried or restarted reconcile converges instead of
+ * repeating itself (it finds the children by their deterministic names).
+ *
+ * Flow: probe Job -> (plan from its pod's termination message) -> one Indexed shard Job ->
+ * assemble Job -> Succeeded. Each step's Job is created only when the one before succeeded.
+ */
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { Phase, UpscaleJob, UpscaleJobStatus } from '../api/upscalejob.ts';
+import type { OperatorConfig } from '../config.ts';
+import { framesIn, parseIndexes } from './indexes.ts';
+import { assembleJob, probeJob, queuedByKueue, shardJob, workerJobId } from './job-specs.ts';
+import { ANNOTATION_PLAN } from './names.ts';
+import { completionIndex, exitCode, jobFailure, jobSucceeded, podsOf, timeOf, unschedulableMessage, type Observed } from './observed.ts';
+import { failureFromMessage, planFromAnnotation, planFromMessage, terminationMessage, type PlanSummary } from './probe-result.ts';
+import { formatDuration, formatRate, mergeConditions, type ConditionInput } from './status.ts';
+
+export interface Decision {
+  /** Jobs to create (AlreadyExists is success: they are named deterministically). */
+  create: V1Job[];
+  /** Child Jobs to delete, with their pods. */
+  deleteJobs: string[];
+  /** The shard Job's `spec.suspend` to write (never for a Kueue-queued job). */
+  suspendShards?: boolean;
+  /** Delete the UpscaleJob itself (`ttlSecondsAfterFinished` elapsed). */
+  deleteSelf?: boolean;
+  status: UpscaleJobStatus;
+  /** Reconcile again after this long even without events (progress, deadlines, TTL). */
+  requeueAfterMs?: number;
+  /** One line for the log saying what was decided and why. */
+  summary: string;
+}
+
+/** Progress is refreshed this often while shards run, so fps and ETA stay live. */
+export const PROGRESS_REQUEUE_MS = 5000;
+
+interface Outcome {
+  phase: Phase;
+  reason: string;
+  message: string;
+  create?: V1Job[];
+  deleteJobs?: string[];
+  suspendShards?: boolean;
+  progress?: Partial<UpscaleJobStatus>;
+  unschedulable?: string;
+  requeueAfterMs?: number;
+  output?: string;
+}
+
+/** Decides what to do for `job` given what exists now. */
+export function decide(job: UpscaleJob, observed: Observed, now: Date, config: OperatorConfig): Decision {
+  const previous = job.status ?? {};
+  const startTime = previous.startTime ?? job.metadata.creationTimestamp ?? now.toISOString();
+  const terminal = previous.phase === 'Succeeded' || previous.phase === 'Failed';
+
+  // A finished job stays finished: its children may be gone (TTL, garbage collection).
+  if (terminal) return finished(job, previous, now);
+
+  let outcome = progressOf(job, observed, now, config);
+  const deadline = deadlineOf(job, startTime);
+  if (deadline !== undefined && now.getTime() >= deadline && outcome.phase !== 'Succeeded' && outcome.phase !== 'Failed') {
+    outcome = {
+      phase: 'Failed',
+      reason: 'DeadlineExceeded',
+      message: `the job ran longer than activeDeadlineSeconds (${job.spec.activeDeadlineSeconds} s)`,
+      deleteJobs: existing(observed),
+    };
+  } else if (deadline !== undefined && outcome.phase !== 'Succeeded' && outcome.phase !== 'Failed') {
+    outcome.requeueAfterMs = Math.min(outcome.requeueAfterMs ?? Infinity, Math.max(1000, deadline - now.getTime()));
+  }
+
+  const status = statusFor(job, outcome, startTime, now);
+  const decision: Decision = {
+    create: outcome.create ?? [],
+    deleteJobs: outcome.deleteJobs ?? [],
+    status,
+    summary: `${outcome.phase}: ${outcome.reason}`,
+  };
+  if (outcome.suspendShards !== undefined) decision.suspendShards = outcome.suspendShards;
+  if (status.phase === 'Succeeded' || status.phase === 'Failed') {
+    const ttl = ttlRequeue(job, status, now);
+    if (ttl !== undefined) decision.requeueAfterMs = ttl;
+  } else if (outcome.requeueAfterMs !== undefined && Number.isFinite(outcome.requeueAfterMs)) {
+    decision.requeueAfterMs = outcome.requeueAfterMs;
+  }
+  return decision;
+}
+
+function existing(observed: Observed): string[] {
+  return [observed.probe, observed.shards, observed.assemble].flatMap((j) => (j?.metadata?.name !== undefined && jobFailure(j) === undefined && !jobSucceeded(j) ? [j.metadata.name] : []));
+}
+
+function deadlineOf(job: UpscaleJob, startTime: string): number | undefined {
+  const seconds = job.spec.activeDeadlineSeconds;
+  return seconds === undefined ? undefined : timeOf(startTime) + seconds * 1000;
+}
+
+/** Where the job stands, step by step. */
+function progressOf(job: UpscaleJob, observed: Observed, now: Date, config: OperatorConfig): Outcome {
+  const suspended = job.spec.suspend;
+  // 1. Probe.
+  if (observed.shards === undefined) {
+    if (observed.probe === undefined) {
+      if (suspended) return { phase: 'Suspended', reason: 'Suspended', message: 'the job is suspended before probing' };
+      return { phase: 'Probing', reason: 'CreatedProbe', message: `probing ${job.spec.input}`, create: [probeJob(job, config)] };
+    }
+    const failed = jobFailure(observed.probe);
+    if (failed !== undefined) {
+      const worker = workerFailure(podsOf(observed.pods, observed.probe));
+      if (worker === undefined && recent(failed.lastTransitionTime, now)) return awaitingPods('Probing');
+      return { phase: 'Failed', reason: 'ProbeFailed', message: `probe of ${job.spec.input} failed: ${worker ?? failed.message ?? failed.reason ?? 'unknown error'}` };
+    }
+    if (!jobSucceeded(observed.probe)) {
+      const unschedulable = firstUnschedulable(podsOf(observed.pods, observed.probe));
+      return { phase: 'Probing', reason: 'Probing', message: `probing ${job.spec.input}`, ...(unschedulable ? { unschedulable } : {}) };
+    }
+    const plan = planOfProbe(podsOf(observed.pods, observed.probe));
+    if (plan === undefined && recent(observed.probe.status?.completionTime ?? conditionTime(observed.probe, 'Complete'), now)) return awaitingPods('Probing');
+    if (plan === undefined) {
+      // The probe pod (and its termination message) is gone before the shard Job existed: probe
+      // again; the worker reuses its stored probe and plan, so this costs seconds.
+      return { phase: 'Probing', reason: 'ProbeResultLost', message: 'the probe pod\'s result was lost; probing again', deleteJobs: [observed.probe.metadata!.name!] };
+    }
+    return { phase: suspended ? 'Suspended' : 'Running', reason: 'CreatedShards', message: `created ${plan.shards} shards of ${plan.frames} frames`, create: [shardJob(job, config, plan)], progress: progressFields(plan, observed.shards, now) };
+  }
+
+  // 2. Shards.
+  const shards = observed.shards;
+  const plan = planFromAnnotation(shards.metadata?.annotations?.[ANNOTATION_PLAN]);
+  const progress = plan === undefined ? {} : progressFields(plan, shards, now);
+  const shardPods = podsOf(observed.pods, shards);
+  const failed = jobFailure(shards);
+  if (failed !== undefined) {
+    const failure = shardFailure(failed.reason, failed.message, shards, shardPods);
+    if (!failure.fromWorker && recent(failed.lastTransitionTime, now)) return { ...awaitingPods('Running'), progress };
+    return { phase: 'Failed', reason: failure.reason, message: failure.message, progress };
+  }
+  if (!jobSucceeded(shards)) {
+    const kueue = queuedByKueue(job);
+    const suspendShards = !kueue && (shards.spec?.suspend ?? false) !== suspended ? suspended : undefined;
+    const unschedulable = firstUnschedulable(shardPods);
+    if (suspended) {
+      return { phase: 'Suspended', reason: 'Suspended', message: 'the job is suspended; finished shards are kept', progress, ...(suspendShards !== undefined ? { suspendShards } : {}) };
+    }
+    if (kueue && shards.spec?.suspend === true) {
+      return { phase: 'Running', reason: 'WaitingForQueue', message: `waiting for admission by Kueue queue ${job.spec.podTemplate?.metadata?.labels?.['kueue.x-k8s.io/queue-name'] ?? ''}`, progress, requeueAfterMs: PROGRESS_REQUEUE_MS };
+    }
+    const done = progress.shards?.succeeded ?? 0;
+    return {
+      phase: 'Running',
+      reason: 'ShardsRunning',
+      message: `${done} of ${plan?.shards ?? '?'} shards done`,
+      progress,
+      requeueAfterMs: PROGRESS_REQUEUE_MS,
+      ...(suspendShards !== undefined ? { suspendShards } : {}),
+      ...(unschedulable !== undefined ? { unschedulable } : {}),
+    };
+  }
+
+  // 3. Assemble.
+  if (observed.assemble === undefined) {
+    if (suspended) return { phase: 'Suspended', reason: 'Suspended', message: 'the job is suspended before assembly', progress };
+    return { phase: 'Assembling', reason: 'CreatedAssemble', message: `assembling ${job.spec.output}`, create: [assembleJob(job, config)], progress };
+  }
+  const assembleFailed = jobFailure(observed.assemble);
+  if (assembleFailed !== undefined) {
+    const worker = workerFailure(podsOf(observed.pods, observed.assemble));
+    if (worker === undefined && recent(assembleFailed.lastTransitionTime, now)) return { ...awaitingPods('Assembling'), progress };
+    return { phase: 'Failed', reason: 'AssembleFailed', message: `assembly of ${job.spec.output} failed: ${worker ?? assembleFailed.message ?? assembleFailed.reason ?? 'unknown error'}`, progress };
+  }
+  if (!jobSucceeded(observed.assemble)) {
+    const unschedulable = firstUnschedulable(podsOf(observed.pods, observed.assemble));
+    return { phase: 'Assembling', reason: 'Assembling', message: `assembling ${job.spec.output}`, progress, ...(unschedulable ? { unschedulable } : {}) };
+  }
+  return { phase: 'Succeeded', reason: 'Succeeded', message: `wrote ${job.spec.output}`, progress, output: job.spec.output };
+}
+
+/** The plan from the newest succeeded probe pod's termination message. */
+function planOfProbe(pods: readonly V1Pod[]): PlanSummary | undefined {
+  for (const pod of pods) {
+    if (pod.status?.phase !== 'Succeeded') continue;
+    const plan = planFromMessage(terminationMessage(pod));
+    if (plan !== undefined) return plan;
+  }
+  return undefined;
+}
+
+/** The newest failed pod's own error message (exit 2 pods first: they failed the Job). */
+function workerFailure(pods: readonly V1Pod[]): string | undefined {
+  const failedPods = pods.filter((p) => p.status?.phase === 'Failed');
+  const permanent = failedPods.find((p) => exitCode(p) === 2);
+  for (const pod of permanent ? [permanent, ...failedPods] : failedPods) {
+    const message = failureFromMessage(terminationMessage(pod));
+    if (message !== undefined) return message;
+  }
+  return undefined;
+}
+
+/**
+ * The Job and pod informers are separate streams: a Job can show `Complete` or `Failed` before
+ * its pod (with the termination message the operator needs) reaches the pod cache. A step that
+ * finished this recently is looked at again shortly instead of being judged on half the picture.
+ */
+const POD_SETTLE_MS = 10_000;
+
+function recent(time: Date | string | undefined, now: Date): boolean {
+  const at = timeOf(time);
+  return at > 0 && now.getTime() - at < POD_SETTLE_MS;
+}
+
+function conditionTime(job: V1Job, type: string): Date | string | undefined {
+  return job.status?.conditions?.find((c) => c.type === type && c.status === 'True')?.lastTransitionTime;
+}
+
+function awaitingPods(phase: Phase): Outcome {
+  return { phase, reason: 'AwaitingPodStatus', message: 'waiting for the step\'s pod status to arrive', requeueAfterMs: 2000 };
+}
+
+function shardFailure(reason: string | undefined, message: string | undefined, shards: V1Job, pods: readonly V1Pod[]): { reason: string; message: string; fromWorker: boolean } {
+  const failedIndexes = parseIndexes(shards.status?.failedIndexes);
+  const permanent = pods.find((p) => p.status?.phase === 'Failed' && exitCode(p) === 2);
+  if (reason === 'PodFailurePolicy' || permanent !== undefined) {
+    const index = permanent === undefined ? undefined : completionIndex(permanent);
+    const worker = permanent === undefined ? undefined : failureFromMessage(terminationMessage(permanent));
+    return { reason: 'ShardFailed', message: `shard ${index ?? '?'} failed permanently: ${worker ?? message ?? 'exit code 2'}`, fromWorker: worker !== undefined };
+  }
+  if (reason === 'DeadlineExceeded') return { reason: 'DeadlineExceeded', message: message ?? 'the shard Job ran past its deadline', fromWorker: true };
+  const index = failedIndexes[0];
+  const ofIndex = index === undefined ? [] : pods.filter((p) => completionIndex(p) === index);
+  const worker = workerFailure(ofIndex);
+  const shardName = index === undefined ? 'a shard' : `shard ${index}`;
+  return { reason: 'ShardFailed', message: `${shardName} failed ${ofIndex.length || 'every'} time(s), past backoffLimitPerShard: ${worker ?? message ?? reason ?? 'unknown error'}`, fromWorker: worker !== undefined };
+}
+
+function firstUnschedulable(pods: readonly V1Pod[]): string | undefined {
+  for (const pod of pods) {
+    const message = unschedulableMessage(pod);
+    if (message !== undefined) return message;
+  }
+  return undefined;
+}
+
+/** Frames and shards done, fps and ETA from the shard Job's own status (no pod or storage reads). */
+function progressFields(plan: PlanSummary, shards: V1Job | undefined, now: Date): Partial<UpscaleJobStatus> {
+  const completed = parseIndexes(shards?.status?.completedIndexes);
+  const failed = shards?.status?.failed ?? 0;
+  const running = shards?.status?.active ?? 0;
+  const done = plan.shardFrames === undefined ? Math.round((completed.length / plan.shards) * plan.frames) : framesIn(completed, plan.shardFrames);
+  const out: Partial<UpscaleJobStatus> = {
+    frames: { total: plan.frames, done },
+    shards: { total: plan.shards, succeeded: completed.length, failed, running },
+    progress: `${Math.floor((done / plan.frames) * 100)}%`,
+  };
+  const started = timeOf(shards?.status?.startTime);
+  const elapsed = (now.getTime() - started) / 1000;
+  if (started > 0 && elapsed > 0 && done > 0) {
+    const fps = done / elapsed;
+    out.fps = formatRate(fps);
+    if (done < plan.frames) out.eta = formatDuration((plan.frames - done) / fps);
+  }
+  return out;
+}
+
+function statusFor(job: UpscaleJob, outcome: Outcome, startTime: string, now: Date): UpscaleJobStatus {
+  const previous = job.status ?? {};
+  const generation = job.metadata.generation;
+  const { phase, reason, message } = outcome;
+  const conditions: ConditionInput[] = [
+    { type: 'Ready', status: phase === 'Succeeded' ? 'True' : 'False', reason, message },
+    { type: 'Complete', status: phase === 'Succeeded' ? 'True' : 'False', reason: phase === 'Succeeded' ? 'Succeeded' : 'NotComplete', message: phase === 'Succeeded' ? message : 'the job has not finished' },
+    { type: 'Failed', status: phase === 'Failed' ? 'True' : 'False', reason: phase === 'Failed' ? reason : 'NotFailed', message: phase === 'Failed' ? message : 'no step has failed' },
+    { type: 'Suspended', status: phase === 'Suspended' ? 'True' : 'False', reason: phase === 'Suspended' ? 'Suspended' : 'NotSuspended', message: phase === 'Suspended' ? message : 'the job is not suspended' },
+  ];
+  if (outcome.unschedulable !== undefined) conditions.push({ type: 'Unschedulable', status: 'True', reason: 'Unschedulable', message: outcome.unschedulable });
+  const status: UpscaleJobStatus = {
+    ...previous,
+    ...outcome.progress,
+    phase,
+    conditions: mergeConditions(previous.conditions, conditions, now, generation),
+    jobId: workerJobId(job),
+    startTime,
+    message,
+  };
+  if (generation !== undefined) status.observedGeneration = generation;
+  if (phase === 'Succeeded' || phase === 'Failed') {
+    status.completionTime = now.toISOString();
+    delete status.eta;
+  }
+  if (outcome.output !== undefined) status.output = outcome.output;
+  return status;
+}
+
+/** A finished job: nothing to create; delete it once its TTL has passed. */
+function finished(job: UpscaleJob, status: UpscaleJobStatus, now: Date): Decision {
+  const decision: Decision = { create: [], deleteJobs: [], status, summary: `${status.phase}: finished` };
+  const ttl = job.spec.ttlSecondsAfterFinished;
+  if (ttl !== undefined) {
+    const due = timeOf(status.completionTime) + ttl * 1000;
+    if (now.getTime() >= due) decision.deleteSelf = true;
+    else decision.requeueAfterMs = due - now.getTime();
+  }
+  return decision;
+}
+
+function ttlRequeue(job: UpscaleJob, status: UpscaleJobStatus, now: Date): number | undefined {
+  const ttl = job.spec.ttlSecondsAfterFinished;
+  if (ttl === undefined) return undefined;
+  return Math.max(0, timeOf(status.completionTime) + ttl * 1000 - now.getTime());
+}
+

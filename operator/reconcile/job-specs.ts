@@ -1,0 +1,209 @@
+/**
+ * The batch/v1 Jobs of an UpscaleJob, built from its spec and the worker's task contract: a probe
+ * Job, ONE Indexed Job for all shards, an assemble Job. Pure: the same inputs give the same Job, so
+ * a test can read exactly what the cluster will be asked to run.
+ *
+ * The Kubernetes Job controller does the heavy lifting: pod creation, per-index retries
+ * (`backoffLimitPerIndex`), disruption (`podFailurePolicy` ignores `DisruptionTarget`, so an evicted
+ * or preempted pod is replaced without using a retry), the worker's permanent exit code 2 failing
+ * the Job at once, and suspension.
+ */
+import type { V1EnvVar, V1Job, V1PodFailurePolicyRule, V1PodSpec, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
+import { EXIT_PERMANENT } from '../../worker/errors.ts';
+import { TASK_VERSION, type UpscaleSettingsInput } from '../../worker/task.ts';
+import { API_VERSION, KIND, type UpscaleJob } from '../api/upscalejob.ts';
+import type { OperatorConfig } from '../config.ts';
+import { ANNOTATION_PLAN, KUEUE_QUEUE_LABEL, childLabels, childName, type StepComponent } from './names.ts';
+import type { PlanSummary } from './probe-result.ts';
+
+/** The worker container's name: the pod failure policy's exit-code rule names it. */
+export const WORKER_CONTAINER = 'worker';
+export const SCRATCH_DIR = '/scratch';
+export const TERMINATION_LOG = '/dev/termination-log';
+/** Retries of the probe and assemble pods (transient failures: storage unreachable, node lost). */
+export const STEP_BACKOFF_LIMIT = 3;
+
+/** The job id of the worker's intermediates (`<output>.upscale/<id>/`): the UpscaleJob's uid. */
+export function workerJobId(job: UpscaleJob): string {
+  return job.metadata.uid;
+}
+
+/** True when the job's pods carry Kueue's queue label: Kueue then owns the shard Job's `suspend`. */
+export function queuedByKueue(job: UpscaleJob): boolean {
+  return job.spec.podTemplate?.metadata?.labels?.[KUEUE_QUEUE_LABEL] !== undefined;
+}
+
+/** The probe Job: `upscale probe`, whose summary comes back in the pod's termination message. */
+export function probeJob(job: UpscaleJob, config: OperatorConfig): V1Job {
+  const { spec } = job;
+  const plan: Record<string, unknown> = { workers: spec.sharding.parallelism, model: spec.model };
+  if (spec.sharding.framesPerShard !== undefined) plan['shardFrames'] = spec.sharding.framesPerShard;
+  if (spec.sharding.shards !== undefined) plan['shardCount'] = spec.sharding.shards;
+  const task = { version: TASK_VERSION, step: 'probe', jobId: workerJobId(job), input: spec.input, output: spec.output, overwrite: spec.overwrite, plan };
+  return stepJob(job, config, 'probe', task, { backoffLimit: STEP_BACKOFF_LIMIT });
+}
+
+/** The shard settings every pod of the job gets (the worker's `upscaleSettingsSchema`). */
+export function shardSettings(job: UpscaleJob): UpscaleSettingsInput {
+  const { spec } = job;
+  const settings: UpscaleSettingsInput = {
+    model: spec.model,
+    scale: spec.scale,
+    tile: spec.inference.tile,
+    precision: spec.inference.precision,
+    ep: spec.inference.executionProvider,
+    enableMultiGpu: true,
+    codec: spec.encode.codec,
+    // Every shard must come out of the same encoder (assembly refuses mixed shards), and pods of one
+    // job may land on GPUs with and without NVENC: `auto` is resolved once for the job, to the CPU.
+    encoder: spec.encode.encoder === 'auto' ? 'cpu' : spec.encode.encoder,
+  };
+  if (spec.encode.crf !== undefined) settings.crf = spec.encode.crf;
+  if (spec.encode.preset !== undefined) settings.preset = spec.encode.preset;
+  return settings;
+}
+
+/** The Indexed shard Job: one index per shard of the probed plan. */
+export function shardJob(job: UpscaleJob, config: OperatorConfig, plan: PlanSummary): V1Job {
+  const { spec } = job;
+  const task = { version: TASK_VERSION, step: 'shard', jobId: workerJobId(job), input: spec.input, output: spec.output, settings: shardSettings(job) };
+  const built = stepJob(job, config, 'shards', task, {});
+  const jobSpec = built.spec!;
+  jobSpec.completionMode = 'Indexed';
+  jobSpec.completions = plan.shards;
+  jobSpec.parallelism = Math.min(spec.sharding.parallelism, plan.shards);
+  jobSpec.backoffLimitPerIndex = spec.backoffLimitPerShard;
+  // One shard that keeps failing fails the whole job: its frames can never be assembled.
+  jobSpec.maxFailedIndexes = 0;
+  delete jobSpec.backoffLimit;
+  // Kueue admits a queued Job by un-suspending it; it must be created suspended and never written
+  // again (../shared/research/kueue.md). Unqueued, it starts as the UpscaleJob says.
+  jobSpec.suspend = queuedByKueue(job) ? true : spec.suspend;
+  built.metadata!.annotations = { ...built.metadata!.annotations, [ANNOTATION_PLAN]: JSON.stringify(plan) };
+  return built;
+}
+
+/** The assemble Job: concatenates the shards and writes the output. */
+export function assembleJob(job: UpscaleJob, config: OperatorConfig): V1Job {
+  const { spec } = job;
+  const task = { version: TASK_VERSION, step: 'assemble', jobId: workerJobId(job), input: spec.input, output: spec.output, overwrite: spec.overwrite, keepIntermediates: spec.keepIntermediates };
+  return stepJob(job, config, 'assemble', task, { backoffLimit: STEP_BACKOFF_LIMIT });
+}
+
+/**
+ * Pod failure policy of every step: exit 2 (the worker's permanent failure: bad input, missing
+ * object, rejected credentials) fails the Job at once; a disrupted pod (eviction, preemption, node
+ * drain, taint) is replaced without counting as a failure. Everything else uses a retry.
+ */
+export function podFailurePolicyRules(): V1PodFailurePolicyRule[] {
+  return [
+    { action: 'FailJob', onExitCodes: { containerName: WORKER_CONTAINER, operator: 'In', values: [EXIT_PERMANENT] } },
+    { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+  ];
+}
+
+function stepJob(job: UpscaleJob, config: OperatorConfig, component: StepComponent, task: object, opts: { backoffLimit?: number }): V1Job {
+  const { metadata, spec } = job;
+  const labels = { ...spec.podTemplate?.metadata?.labels, ...childLabels(metadata.name, metadata.uid, component) };
+  const annotations = { ...spec.podTemplate?.metadata?.annotations };
+  const step = component === 'shards' ? 'shard' : component;
+  const jobSpec: NonNullable<V1Job['spec']> = {
+    podFailurePolicy: { rules: podFailurePolicyRules() },
+    // Required with a pod failure policy; also keeps a retried shard from running beside the pod it
+    // replaces (two writers of one shard).
+    podReplacementPolicy: 'Failed',
+    template: {
+      metadata: { labels, annotations },
+      spec: podSpec(job, config, component, ['upscale', step, '--task', JSON.stringify(task), '--result-file', TERMINATION_LOG]),
+    },
+  };
+  if (opts.backoffLimit !== undefined) jobSpec.backoffLimit = opts.backoffLimit;
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: childName(metadata.name, component),
+      namespace: metadata.namespace,
+      labels,
+      annotations,
+      ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name: metadata.name, uid: metadata.uid, controller: true, blockOwnerDeletion: true }],
+    },
+    spec: jobSpec,
+  };
+}
+
+function podSpec(job: UpscaleJob, config: OperatorConfig, component: StepComponent, command: string[]): V1PodSpec {
+  const { spec } = job;
+  const scheduling = spec.podTemplate?.spec ?? {};
+  const pod: V1PodSpec = {
+    restartPolicy: 'Never',
+    // The worker needs no Kubernetes API access and no service links.
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
+    containers: [
+      {
+        name: WORKER_CONTAINER,
+        image: spec.image ?? config.workerImage,
+        // The image's ENTRYPOINT is `upscale`; naming it keeps the pod's command explicit.
+        command: command.slice(0, 1),
+        args: command.slice(1),
+        env: workerEnv(job, config),
+        resources: component === 'shards' ? shardResources(job) : { requests: { cpu: '500m', memory: '512Mi' } },
+        securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+        volumeMounts: [{ name: 'scratch', mountPath: SCRATCH_DIR }],
+        terminationMessagePath: TERMINATION_LOG,
+        terminationMessagePolicy: 'FallbackToLogsOnError',
+      },
+    ],
+    volumes: [{ name: 'scratch', emptyDir: {} }],
+  };
+  if (scheduling.nodeSelector !== undefined) pod.nodeSelector = scheduling.nodeSelector;
+  if (scheduling.tolerations !== undefined) pod.tolerations = scheduling.tolerations as V1Toleration[];
+  if (scheduling.affinity !== undefined) pod.affinity = scheduling.affinity;
+  if (scheduling.priorityClassName !== undefined) pod.priorityClassName = scheduling.priorityClassName;
+  if (scheduling.runtimeClassName !== undefined) pod.runtimeClassName = scheduling.runtimeClassName;
+  if (scheduling.serviceAccountName !== undefined) pod.serviceAccountName = scheduling.serviceAccountName;
+  if (scheduling.imagePullSecrets !== undefined) pod.imagePullSecrets = scheduling.imagePullSecrets;
+  return pod;
+}
+
+function shardResources(job: UpscaleJob): V1ResourceRequirements {
+  const { resources } = job.spec;
+  const limits: Record<string, string> = {};
+  const requests: Record<string, string> = {};
+  if (resources.gpusPerShard > 0) limits[resources.gpuResourceName] = String(resources.gpusPerShard);
+  if (resources.cpu !== undefined) requests['cpu'] = limits['cpu'] = String(resources.cpu);
+  if (resources.memory !== undefined) requests['memory'] = limits['memory'] = String(resources.memory);
+  const out: V1ResourceRequirements = { limits };
+  if (Object.keys(requests).length > 0) out.requests = requests;
+  return out;
+}
+
+/**
+ * Storage settings as the standard AWS environment, credentials from the job's Secret by reference
+ * (the operator never reads it), and a writable scratch for a read-only root filesystem.
+ */
+export function workerEnv(job: UpscaleJob, config: OperatorConfig): V1EnvVar[] {
+  const storage = job.spec.storage ?? {};
+  const endpoint = storage.endpoint ?? config.storage.endpoint;
+  const region = storage.region ?? config.storage.region;
+  const pathStyle = storage.forcePathStyle ?? config.storage.forcePathStyle;
+  const secret = storage.secretRef?.name ?? config.storage.secretName;
+  const env: V1EnvVar[] = [
+    { name: 'TMPDIR', value: SCRATCH_DIR },
+    { name: 'HOME', value: SCRATCH_DIR },
+    { name: 'UPSCALE_LOG_LEVEL', value: config.workerLogLevel },
+  ];
+  if (endpoint !== undefined && endpoint !== '') env.push({ name: 'AWS_ENDPOINT_URL', value: endpoint });
+  if (region !== undefined && region !== '') env.push({ name: 'AWS_REGION', value: region });
+  if (pathStyle !== undefined) env.push({ name: 'UPSCALE_S3_FORCE_PATH_STYLE', value: String(pathStyle) });
+  if (secret !== undefined && secret !== '') {
+    env.push(
+      { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: secret, key: 'AWS_ACCESS_KEY_ID' } } },
+      { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: { secretKeyRef: { name: secret, key: 'AWS_SECRET_ACCESS_KEY' } } },
+      { name: 'AWS_SESSION_TOKEN', valueFrom: { secretKeyRef: { name: secret, key: 'AWS_SESSION_TOKEN', optional: true } } },
+    );
+  }
+  return env;
+}

@@ -1,0 +1,171 @@
+/**
+ * One reconcile of one UpscaleJob: gather (from the informers' caches) -> the pure `decide` ->
+ * act (through the KubeWrites adapter) -> when to look again. It never branches on what event
+ * woke it; a thrown error retries the key with backoff.
+ */
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { upscaleJobSpecSchema, type UpscaleJob, type UpscaleJobStatus } from '../api/upscalejob.ts';
+import type { OperatorConfig } from '../config.ts';
+import { httpStatus, type KubeWrites } from '../controller/kube-writes.ts';
+import { decide } from './decide.ts';
+import { LABEL_COMPONENT, LABEL_JOB_UID } from './names.ts';
+import type { Observed } from './observed.ts';
+import { mergeConditions, statusWriteDelay } from './status.ts';
+
+/** How soon a status write that lost an optimistic-concurrency race is retried. */
+const CONFLICT_RETRY_MS = 250;
+
+/** What reconcile reads: the caches of the operator's informers. */
+export interface Caches {
+  /** The UpscaleJob as stored (spec not yet parsed). */
+  upscaleJob(namespace: string, name: string): RawUpscaleJob | undefined;
+  jobs(namespace: string): readonly V1Job[];
+  pods(namespace: string): readonly V1Pod[];
+}
+
+export interface RawUpscaleJob {
+  metadata?: { name?: string; namespace?: string; uid?: string; generation?: number; resourceVersion?: string; creationTimestamp?: string | Date; deletionTimestamp?: string | Date; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: unknown;
+  status?: UpscaleJobStatus;
+}
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+export interface Reconciler {
+  reconcile(key: string): Promise<ReconcileResult>;
+}
+
+/** Builds the reconciler; `lastStatusWrite` remembers per key when status was written (rate bound). */
+export function createReconciler(deps: { caches: Caches; writes: KubeWrites; config: OperatorConfig; log: Logger; now?: () => Date }): Reconciler {
+  const { caches, writes, config } = deps;
+  const now = deps.now ?? (() => new Date());
+  const lastStatusWrite = new Map<string, number>();
+
+  return {
+    async reconcile(key) {
+      const [namespace, name] = splitKey(key);
+      const log = deps.log.child({ upscalejob: key });
+      const raw = caches.upscaleJob(namespace, name);
+      if (raw === undefined || raw.metadata?.deletionTimestamp !== undefined) {
+        // Deleted: owner references let the garbage collector remove its Jobs and pods.
+        lastStatusWrite.delete(key);
+        return {};
+      }
+      const at = now();
+      const parsed = upscaleJobSpecSchema.safeParse(raw.spec);
+      if (!parsed.success) {
+        // The API server validated the spec; this is an object written around the CRD's schema (or
+        // by a newer API version). It is a terminal error: say so in status, do not retry.
+        const issue = parsed.error.issues[0];
+        const message = `invalid spec: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`;
+        await writeStatusIfNeeded(key, raw, invalidStatus(raw, message, at), at, 0, log);
+        log.warn({ reason: 'InvalidSpec', message }, 'Rejected UpscaleJob with an invalid spec');
+        return {};
+      }
+      const job = toJob(raw, parsed.data, namespace, name);
+      const observed = gather(job, caches);
+      const decision = decide(job, observed, at, config);
+
+      for (const child of decision.create) {
+        const created = await writes.createJob(child);
+        log.info({ job: child.metadata?.name, component: child.metadata?.labels?.[LABEL_COMPONENT], created }, created ? 'Created Job' : 'Found existing Job');
+      }
+      for (const childName of decision.deleteJobs) {
+        await writes.deleteJob(namespace, childName);
+        log.info({ job: childName, reason: decision.summary }, 'Deleted Job');
+      }
+      if (decision.suspendShards !== undefined && observed.shards?.metadata?.name !== undefined) {
+        await writes.setJobSuspend(namespace, observed.shards.metadata.name, decision.suspendShards);
+        log.info({ job: observed.shards.metadata.name, suspend: decision.suspendShards }, decision.suspendShards ? 'Suspended shard Job' : 'Resumed shard Job');
+      }
+      const statusDelay = await writeStatusIfNeeded(key, raw, decision.status, at, config.statusIntervalMs, log);
+      if (decision.deleteSelf === true) {
+        await writes.deleteUpscaleJob(namespace, name, job.metadata.uid);
+        log.info({ reason: 'TTLExpired' }, 'Deleted finished UpscaleJob');
+        return {};
+      }
+      const delays = [decision.requeueAfterMs, statusDelay].filter((d): d is number => d !== undefined && d > 0);
+      return delays.length > 0 ? { requeueAfterMs: Math.min(...delays) } : {};
+    },
+  };
+
+  /** Writes status when it changed, at most every `intervalMs` for progress-only changes; returns a delay when it waited. */
+  async function writeStatusIfNeeded(key: string, raw: RawUpscaleJob, next: UpscaleJobStatus, at: Date, intervalMs: number, log: Logger): Promise<number | undefined> {
+    const delay = statusWriteDelay(raw.status, next, lastStatusWrite.get(key), at.getTime(), intervalMs);
+    if (delay === undefined) return undefined;
+    if (delay > 0) return delay;
+    try {
+      await writes.writeStatus(raw.metadata?.namespace ?? '', raw.metadata?.name ?? '', raw.metadata?.resourceVersion, next);
+    } catch (error) {
+      // The cache has not caught up with a newer version (often our own last write): look again
+      // shortly, from the newer object, rather than count it as a failure.
+      if (httpStatus(error) === 409) {
+        log.debug({ resourceVersion: raw.metadata?.resourceVersion }, 'Deferred status write: the cached UpscaleJob is stale');
+        return CONFLICT_RETRY_MS;
+      }
+      throw error;
+    }
+    lastStatusWrite.set(key, at.getTime());
+    if (raw.status?.phase !== next.phase) log.info({ phase: next.phase, previous: raw.status?.phase, message: next.message }, 'Updated UpscaleJob phase');
+    return undefined;
+  }
+}
+
+function splitKey(key: string): [string, string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}
+
+function iso(value: string | Date | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+function toJob(raw: RawUpscaleJob, spec: UpscaleJob['spec'], namespace: string, name: string): UpscaleJob {
+  const m = raw.metadata ?? {};
+  const metadata: UpscaleJob['metadata'] = { name, namespace, uid: m.uid ?? '' };
+  if (m.generation !== undefined) metadata.generation = m.generation;
+  if (m.resourceVersion !== undefined) metadata.resourceVersion = m.resourceVersion;
+  const created = iso(m.creationTimestamp);
+  if (created !== undefined) metadata.creationTimestamp = created;
+  if (m.labels !== undefined) metadata.labels = m.labels;
+  const job: UpscaleJob = { apiVersion: 'upscale.dev/v1alpha1', kind: 'UpscaleJob', metadata, spec };
+  if (raw.status !== undefined) job.status = raw.status;
+  return job;
+}
+
+/** The job's children: the Jobs and pods labelled with its uid (a same-named earlier job's are not). */
+export function gather(job: UpscaleJob, caches: Caches): Observed {
+  const uid = job.metadata.uid;
+  const mine = <T extends { metadata?: { labels?: Record<string, string> } }>(o: T) => o.metadata?.labels?.[LABEL_JOB_UID] === uid;
+  const jobs = caches.jobs(job.metadata.namespace).filter(mine);
+  const byComponent = (c: string) => jobs.find((j) => j.metadata?.labels?.[LABEL_COMPONENT] === c);
+  const observed: Observed = { pods: caches.pods(job.metadata.namespace).filter(mine) };
+  const probe = byComponent('probe');
+  const shards = byComponent('shards');
+  const assemble = byComponent('assemble');
+  if (probe !== undefined) observed.probe = probe;
+  if (shards !== undefined) observed.shards = shards;
+  if (assemble !== undefined) observed.assemble = assemble;
+  return observed;
+}
+
+function invalidStatus(raw: RawUpscaleJob, message: string, at: Date): UpscaleJobStatus {
+  const generation = raw.metadata?.generation;
+  const status: UpscaleJobStatus = {
+    ...raw.status,
+    phase: 'Failed',
+    message,
+    conditions: mergeConditions(raw.status?.conditions, [
+      { type: 'Ready', status: 'False', reason: 'InvalidSpec', message },
+      { type: 'Complete', status: 'False', reason: 'NotComplete', message: 'the job has not finished' },
+      { type: 'Failed', status: 'True', reason: 'InvalidSpec', message },
+      { type: 'Suspended', status: 'False', reason: 'NotSuspended', message: 'the job is not suspended' },
+    ], at, generation),
+  };
+  if (generation !== undefined) status.observedGeneration = generation;
+  return status;
+}

@@ -1,0 +1,195 @@
+/**
+ * The operator end to end on the test cluster: a real kube-apiserver, Job controller and scheduler,
+ * GPU nodes whose pods are local processes running this checkout's `upscale` steps (real ffmpeg,
+ * the real ONNX model on the CPU provider), the real S3 server, and the operator started as
+ * `upscale operator` acting as its own ServiceAccount (the chart's RBAC file, not admin).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, before, type TestContext } from 'node:test';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { CLIP_FRAMES, clip } from '../fixtures/clips.ts';
+import { useCluster, waitFor } from '../cluster/harness.ts';
+import { ensureCrd } from '../cluster/crd-support.ts';
+import { useS3 } from '../s3/harness.ts';
+import { decodedFrames, psnrAgainstSource, streamKinds, videoStream } from './media-checks.ts';
+import { apply, exampleJob, operatorKubeconfig, startOperator, storageSecret, upload } from './operator-support.ts';
+
+const cluster = await useCluster();
+const s3 = await useS3();
+let kubeconfig = '';
+const INDEX = 'batch.kubernetes.io/job-completion-index';
+const FAILURES = 'batch.kubernetes.io/job-index-failure-count';
+
+before(async () => {
+  await ensureCrd(cluster);
+  kubeconfig = await operatorKubeconfig(cluster);
+});
+
+interface Uj {
+  metadata: { uid: string };
+  status?: { phase?: string; progress?: string; message?: string; frames?: { total?: number; done?: number }; shards?: { total?: number; succeeded?: number }; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>; output?: string };
+}
+
+async function getJob(ns: string, name: string): Promise<Uj> {
+  return (await cluster.custom.getNamespacedCustomObject({ group: 'upscale.dev', version: 'v1alpha1', namespace: ns, plural: 'upscalejobs', name })) as Uj;
+}
+
+async function waitPhase(ns: string, name: string, phases: string[], timeoutMs = 240_000): Promise<Uj> {
+  return waitFor(`UpscaleJob ${ns}/${name} in phase ${phases.join('|')}`, async () => {
+    const j = await getJob(ns, name);
+    if (j.status?.phase === 'Failed' && !phases.includes('Failed')) throw new Error(`job failed: ${j.status.message}`);
+    return phases.includes(j.status?.phase ?? '') ? j : undefined;
+  }, timeoutMs, 500);
+}
+
+async function jobsOf(ns: string): Promise<V1Job[]> {
+  return (await cluster.batch.listNamespacedJob({ namespace: ns })).items;
+}
+async function podsOf(ns: string, selector = 'app.kubernetes.io/component=shards'): Promise<V1Pod[]> {
+  return (await cluster.core.listNamespacedPod({ namespace: ns, labelSelector: selector })).items;
+}
+
+async function setUp(t: TestContext, clipName: 'tiny-basic' | 'basic'): Promise<{ ns: string; bucket: string; source: string }> {
+  await cluster.waitGpusIdle();
+  const ns = await cluster.namespace(t);
+  const bucket = await s3.bucket(t);
+  const source = await clip(clipName);
+  await upload(s3, bucket, 'in.mp4', source);
+  await storageSecret(cluster, ns, s3);
+  return { ns, bucket, source };
+}
+
+async function download(bucket: string, key: string): Promise<string> {
+  const res = await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const file = join(await mkdtemp(join(tmpdir(), 'upscale-op-out-')), key.replace(/\//g, '_'));
+  await writeFile(file, await res.Body!.transformToByteArray());
+  return file;
+}
+
+test('the example UpscaleJob runs end to end: progress, Succeeded, every frame at 4x with audio, GPUs never shared', { timeout: 600_000 }, async (t) => {
+  const { ns, bucket, source } = await setUp(t, 'tiny-basic');
+  const op = startOperator(t, kubeconfig, ns);
+  const frames = CLIP_FRAMES['tiny-basic'];
+  await apply(cluster, ns, await exampleJob('trailer-x4', bucket, s3, { sharding: { framesPerShard: 2, parallelism: 6 } }));
+
+  // Sample the shard pods while they run: at most 4 per node (its GPUs), spread over both nodes.
+  const perNodePeak = new Map<string, number>();
+  const progressSeen = new Set<string>();
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const running = (await podsOf(ns)).filter((p) => p.status?.phase === 'Running' || p.status?.phase === 'Pending');
+      const byNode = new Map<string, number>();
+      for (const p of running) if (p.spec?.nodeName) byNode.set(p.spec.nodeName, (byNode.get(p.spec.nodeName) ?? 0) + 1);
+      for (const [node, n] of byNode) perNodePeak.set(node, Math.max(perNodePeak.get(node) ?? 0, n));
+      const got = await cluster.kubectl(['get', 'uj', '-n', ns]);
+      for (const line of got.stdout.split('\n').slice(1)) if (line.trim()) progressSeen.add(line.replace(/\s+/g, ' ').trim());
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  })();
+  const done = await cluster.kubectl(['wait', '-n', ns, '--for=condition=Complete', 'upscalejob/trailer-x4', '--timeout=300s']);
+  sampling = false;
+  await sampler;
+  assert.equal(done.code, 0, `kubectl wait failed: ${done.stderr}\noperator log:\n${op.logs().slice(-4000)}`);
+
+  const job = await getJob(ns, 'trailer-x4');
+  assert.equal(job.status?.phase, 'Succeeded');
+  assert.equal(job.status?.output, `s3://${bucket}/out.mp4`);
+  assert.deepEqual(job.status?.frames, { total: frames, done: frames });
+  const header = (await cluster.kubectl(['get', 'uj', '-n', ns])).stdout.split('\n')[0] ?? '';
+  assert.match(header, /NAME\s+PHASE\s+PROGRESS\s+FPS\s+ETA\s+AGE/);
+  assert.ok([...progressSeen].some((l) => / Running /.test(l)), `kubectl get uj never showed Running: ${[...progressSeen].join(' / ')}`);
+  assert.ok([...progressSeen].some((l) => / Succeeded 100% /.test(l)), `kubectl get uj never showed Succeeded 100%: ${[...progressSeen].join(' / ')}`);
+
+  for (const [node, peak] of perNodePeak) assert.ok(peak <= 4, `node ${node} ran ${peak} GPU pods at once, more than its 4 GPUs`);
+  assert.equal(perNodePeak.size, 2, `shards ran on ${[...perNodePeak.keys()].join(', ')}: expected both nodes`);
+
+  const out = await download(bucket, 'out.mp4');
+  assert.equal(await decodedFrames(out), frames);
+  const v = await videoStream(out);
+  assert.equal(v.width, 256);
+  assert.equal(v.height, 192);
+  assert.deepEqual((await streamKinds(out)).sort(), ['audio', 'video']);
+  const psnr = await psnrAgainstSource(out, source, { width: 64, height: 48 });
+  assert.ok(psnr.min > 20, `output frames do not match the source frame for frame (min PSNR ${psnr.min} dB)`);
+  const left = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'out.mp4.upscale/' }));
+  assert.equal(left.KeyCount ?? 0, 0, 'intermediates are deleted after success');
+
+  // Every child has owner references and the app.kubernetes.io labels.
+  for (const j of await jobsOf(ns)) {
+    assert.equal(j.metadata?.ownerReferences?.[0]?.uid, job.metadata.uid);
+    assert.equal(j.metadata?.labels?.['app.kubernetes.io/managed-by'], 'upscale-operator');
+  }
+  assert.doesNotMatch(op.logs(), new RegExp(s3.info.secretAccessKey), 'the operator never logs credentials');
+});
+
+test('the operator SIGKILLed mid-job and restarted: the job completes, no child created twice, no finished shard run again', { timeout: 600_000 }, async (t) => {
+  const { ns, bucket } = await setUp(t, 'basic');
+  const first = startOperator(t, kubeconfig, ns);
+  await apply(cluster, ns, await exampleJob('killed', bucket, s3, { sharding: { framesPerShard: 8, parallelism: 2 } }));
+  // Kill it once some shards finished and others have not.
+  await waitFor('a finished shard', async () => ((await getJob(ns, 'killed')).status?.shards?.succeeded ?? 0) >= 1, 240_000, 300);
+  const before = await jobsOf(ns);
+  await first.kill();
+  await new Promise((r) => setTimeout(r, 2000));
+  startOperator(t, kubeconfig, ns);
+  await waitPhase(ns, 'killed', ['Succeeded']);
+
+  const after = await jobsOf(ns);
+  for (const component of ['probe', 'shards', 'assemble']) {
+    assert.equal(after.filter((j) => j.metadata?.labels?.['app.kubernetes.io/component'] === component).length, 1, `one ${component} Job`);
+  }
+  for (const j of before) assert.ok(after.some((a) => a.metadata?.uid === j.metadata?.uid), `Job ${j.metadata?.name} was not recreated`);
+  const pods = await podsOf(ns);
+  const perIndex = new Map<string, number>();
+  for (const p of pods) perIndex.set(p.metadata?.annotations?.[INDEX] ?? '?', (perIndex.get(p.metadata?.annotations?.[INDEX] ?? '?') ?? 0) + 1);
+  assert.equal(perIndex.size, 6);
+  for (const [index, n] of perIndex) assert.equal(n, 1, `shard ${index} ran ${n} times`);
+  const out = await download(bucket, 'out.mp4');
+  assert.equal(await decodedFrames(out), CLIP_FRAMES['basic']);
+});
+
+test('a deleted shard pod is replaced; an evicted one is replaced without using a retry', { timeout: 600_000 }, async (t) => {
+  const { ns, bucket } = await setUp(t, 'basic');
+  startOperator(t, kubeconfig, ns);
+  await apply(cluster, ns, await exampleJob('disrupted', bucket, s3, { sharding: { framesPerShard: 24, parallelism: 2 }, backoffLimitPerShard: 1 }));
+  const running = await waitFor('two running shard pods', async () => {
+    const pods = (await podsOf(ns)).filter((p) => p.status?.phase === 'Running');
+    return pods.length === 2 ? pods : undefined;
+  }, 240_000, 200);
+  const deleted = running.find((p) => p.metadata?.annotations?.[INDEX] === '0')!;
+  const evicted = running.find((p) => p.metadata?.annotations?.[INDEX] === '1')!;
+  await cluster.core.deleteNamespacedPod({ namespace: ns, name: deleted.metadata!.name! });
+  await cluster.core.createNamespacedPodEviction({ namespace: ns, name: evicted.metadata!.name!, body: { metadata: { name: evicted.metadata!.name!, namespace: ns } } });
+  const done = await waitPhase(ns, 'disrupted', ['Succeeded']);
+  assert.equal(done.status?.phase, 'Succeeded');
+  const pods = await podsOf(ns);
+  const replacements = (index: string) => pods.filter((p) => p.metadata?.annotations?.[INDEX] === index && p.metadata?.uid !== deleted.metadata?.uid && p.metadata?.uid !== evicted.metadata?.uid);
+  assert.ok(replacements('0').length >= 1, 'the deleted pod was replaced');
+  assert.ok(replacements('1').length >= 1, 'the evicted pod was replaced');
+  const evictedReplacement = replacements('1').at(-1)!;
+  assert.equal(evictedReplacement.metadata?.annotations?.[FAILURES], '0', 'an eviction does not count against the shard\'s retries');
+  const out = await download(bucket, 'out.mp4');
+  assert.equal(await decodedFrames(out), CLIP_FRAMES['basic']);
+});
+
+test('a text file as input fails the job at once with the worker\'s message and no retries', { timeout: 300_000 }, async (t) => {
+  const ns = await cluster.namespace(t);
+  const bucket = await s3.bucket(t);
+  const file = join(await mkdtemp(join(tmpdir(), 'upscale-text-')), 'notes.txt');
+  await writeFile(file, 'this is not a video\n'.repeat(100));
+  await upload(s3, bucket, 'in.mp4', file);
+  await storageSecret(cluster, ns, s3);
+  startOperator(t, kubeconfig, ns);
+  await apply(cluster, ns, await exampleJob('text-input', bucket, s3));
+  const failed = await waitPhase(ns, 'text-input', ['Failed'], 120_000);
+  assert.equal(failed.status?.conditions?.find((c) => c.type === 'Failed')?.status, 'True');
+  assert.match(failed.status?.message ?? '', /probe of s3:\/\/.*\/in\.mp4 failed: .*(not a video|no video|Invalid data|could not)/i);
+  const probePods = await podsOf(ns, 'app.kubernetes.io/component=probe');
+  assert.equal(probePods.length, 1, 'a permanent error is not retried');
+  assert.equal((await jobsOf(ns)).filter((j) => j.metadata?.labels?.['app.kubernetes.io/component'] === 'shards').length, 0);
+});
