@@ -110,7 +110,7 @@ function progressOf(job: UpscaleJob, observed: Observed, now: Date, config: Oper
     if (failed !== undefined) {
       const worker = workerFailure(podsOf(observed.pods, observed.probe));
       if (worker === undefined && recent(failed.lastTransitionTime, now)) return awaitingPods('Probing');
-      return { phase: 'Failed', reason: 'ProbeFailed', message: `probe of ${job.spec.input} failed: ${worker ?? failed.message ?? failed.reason ?? 'unknown error'}` };
+      return { phase: 'Failed', reason: 'ProbeFailed', message: worker ?? `probe of ${job.spec.input} failed: ${failed.message ?? failed.reason ?? 'unknown error'}` };
     }
     if (!jobSucceeded(observed.probe)) {
       const unschedulable = firstUnschedulable(podsOf(observed.pods, observed.probe));
@@ -168,7 +168,7 @@ function progressOf(job: UpscaleJob, observed: Observed, now: Date, config: Oper
   if (assembleFailed !== undefined) {
     const worker = workerFailure(podsOf(observed.pods, observed.assemble));
     if (worker === undefined && recent(assembleFailed.lastTransitionTime, now)) return { ...awaitingPods('Assembling'), progress };
-    return { phase: 'Failed', reason: 'AssembleFailed', message: `assembly of ${job.spec.output} failed: ${worker ?? assembleFailed.message ?? assembleFailed.reason ?? 'unknown error'}`, progress };
+    return { phase: 'Failed', reason: 'AssembleFailed', message: worker ?? `assembly of ${job.spec.output} failed: ${assembleFailed.message ?? assembleFailed.reason ?? 'unknown error'}`, progress };
   }
   if (!jobSucceeded(observed.assemble)) {
     const unschedulable = firstUnschedulable(podsOf(observed.pods, observed.assemble));
