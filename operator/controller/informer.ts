@@ -208,7 +208,7 @@ export class Informer<T extends KubernetesObject> {
   on(event: 'change', cb: (obj: Wire<T>) => void): void;
   on(event: 'error', cb: (err: unknown) => void): void;
   on(event: 'change' | 'error', cb: ((obj: Wire<T>) => void) | ((err: unknown) => void)): void {
-    if (event === 'change') this.#changeListeners.push(cb as (obj: Wire<T>) => void);
+    if (event === 'change') this.#changeListeners.push(cb);
     else this.#errorListeners.push(cb as (err: unknown) => void);
   }
 

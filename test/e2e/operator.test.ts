@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test, before, type TestContext } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -197,10 +198,9 @@ test('a text file as input fails the job at once with the worker\'s message and 
 
 /** A TCP proxy to the S3 server that can start refusing connections: storage lost mid-job. */
 async function flakyProxy(t: TestContext, target: string): Promise<{ endpoint: string; refuse(): void }> {
-  const { createServer, connect } = await import('node:net');
   const url = new URL(target);
   let refusing = false;
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   const server = createServer((client) => {
     if (refusing) {
       client.destroy();
@@ -221,7 +221,7 @@ async function flakyProxy(t: TestContext, target: string): Promise<{ endpoint: s
     for (const s of sockets) s.destroy();
     server.close(() => resolve());
   }));
-  const address = server.address() as import('node:net').AddressInfo;
+  const address = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     refuse() {
