@@ -11,6 +11,7 @@ import type { OperatorConfig } from './config.ts';
 import { Informer } from './controller/informer.ts';
 import { kubeWrites, type KubeWrites } from './controller/kube-writes.ts';
 import { createControllerMetrics, initControllerMetrics, observeReconcile, workqueueMetrics } from './controller/metrics.ts';
+import { createJobMetrics } from './controller/job-metrics.ts';
 import { jobs, pods, upscaleJobs } from './controller/resources.ts';
 import { WorkQueue } from './controller/workqueue.ts';
 import { KIND } from './api/upscalejob.ts';
@@ -66,6 +67,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     if (key !== undefined) queue.add(key);
   });
 
+  const jobMetrics = createJobMetrics(registry, () => ujInformer.list());
   const reconciler = createReconciler({
     caches: {
       upscaleJob: (ns, name) => ujInformer.get(ns, name),
@@ -75,6 +77,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     writes: opts.writes ?? kubeWrites(kc),
     config,
     log,
+    onFinished: (phase, seconds) => jobMetrics.observeFinished(phase, seconds),
   });
 
   for (const informer of informers) informer.start();

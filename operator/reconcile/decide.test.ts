@@ -158,11 +158,15 @@ test('a shard that failed every retry fails the job naming the shard', () => {
 });
 
 test('all shards done creates the assemble Job', () => {
-  const shards = shardsWith({ completedIndexes: '0-3', succeeded: 4, startTime: new Date(NOW.getTime() - 100_000) }, [{ type: 'Complete' }]);
+  const shards = shardsWith({ completedIndexes: '0-3', succeeded: 4, startTime: new Date(NOW.getTime() - 100_000), completionTime: new Date(NOW.getTime() - 1000) }, [{ type: 'Complete' }]);
   const d = decide(job(), { shards, pods: [] }, NOW, config);
   assert.equal(d.create[0]?.metadata?.name, 'trailer-assemble');
   assert.equal(d.status.phase, 'Assembling');
   assert.equal(d.status.progress, '100%');
+  assert.equal(d.status.eta, undefined);
+  const assembling = decide(job({}, { ...d.status, eta: '40s' }), { shards, pods: [] }, new Date(NOW.getTime() + 30_000), config);
+  assert.equal(assembling.status.eta, undefined, 'no stale ETA while assembling');
+  assert.equal(assembling.status.fps, d.status.fps);
 });
 
 test('a finished assembly makes the job Succeeded, Complete and Ready, with the output', () => {

@@ -254,7 +254,9 @@ function progressFields(plan: PlanSummary, shards: V1Job | undefined, now: Date)
     progress: `${Math.floor((done / plan.frames) * 100)}%`,
   };
   const started = timeOf(shards?.status?.startTime);
-  const elapsed = (now.getTime() - started) / 1000;
+  // Once the shards are done the rate is final: it does not decay while the job assembles.
+  const ended = timeOf(shards?.status?.completionTime) || now.getTime();
+  const elapsed = (ended - started) / 1000;
   if (started > 0 && elapsed > 0 && done > 0) {
     const fps = done / elapsed;
     out.fps = formatRate(fps);
@@ -284,6 +286,8 @@ function statusFor(job: UpscaleJob, outcome: Outcome, startTime: string, now: Da
     message,
   };
   if (generation !== undefined) status.observedGeneration = generation;
+  // An ETA from an earlier status must not outlive the work it estimated.
+  if (outcome.progress !== undefined && outcome.progress.eta === undefined) delete status.eta;
   if (phase === 'Succeeded' || phase === 'Failed') {
     status.completionTime = now.toISOString();
     delete status.eta;

@@ -39,7 +39,17 @@ export interface Reconciler {
 }
 
 /** Builds the reconciler; `lastStatusWrite` remembers per key when status was written (rate bound). */
-export function createReconciler(deps: { caches: Caches; writes: KubeWrites; config: OperatorConfig; log: Logger; now?: () => Date }): Reconciler {
+export interface ReconcilerDeps {
+  caches: Caches;
+  writes: KubeWrites;
+  config: OperatorConfig;
+  log: Logger;
+  now?: () => Date;
+  /** Told once per job that reaches Succeeded or Failed, with its running time (metrics). */
+  onFinished?: (phase: 'Succeeded' | 'Failed', seconds: number) => void;
+}
+
+export function createReconciler(deps: ReconcilerDeps): Reconciler {
   const { caches, writes, config } = deps;
   const now = deps.now ?? (() => new Date());
   const lastStatusWrite = new Map<string, number>();
@@ -109,7 +119,12 @@ export function createReconciler(deps: { caches: Caches; writes: KubeWrites; con
       throw error;
     }
     lastStatusWrite.set(key, at.getTime());
-    if (raw.status?.phase !== next.phase) log.info({ phase: next.phase, previous: raw.status?.phase, message: next.message }, 'Updated UpscaleJob phase');
+    if (raw.status?.phase !== next.phase) {
+      log.info({ phase: next.phase, previous: raw.status?.phase, message: next.message }, 'Updated UpscaleJob phase');
+      if ((next.phase === 'Succeeded' || next.phase === 'Failed') && next.startTime !== undefined && next.completionTime !== undefined) {
+        deps.onFinished?.(next.phase, (Date.parse(next.completionTime) - Date.parse(next.startTime)) / 1000);
+      }
+    }
     return undefined;
   }
 }

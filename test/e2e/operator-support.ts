@@ -51,6 +51,8 @@ export interface RunningOperator {
   child: ChildProcess;
   /** Everything the operator logged so far (JSON lines). */
   logs(): string;
+  /** The port of /healthz, /readyz and /metrics, from the operator's log. */
+  port(): Promise<number>;
   /** SIGTERM, then wait for exit. */
   stop(): Promise<number | null>;
   /** SIGKILL, then wait for exit. */
@@ -59,7 +61,7 @@ export interface RunningOperator {
 
 /** Starts `upscale operator` for one namespace with the given kubeconfig; stopped after the test. */
 export function startOperator(t: TestContext, kubeconfig: string, namespace: string, extra: string[] = []): RunningOperator {
-  const child = spawn(process.execPath, [UPSCALE_BIN, 'operator', '--kubeconfig', kubeconfig, '--namespace', namespace, '--worker-image', WORKER_IMAGE, '--status-interval-ms', '1000', ...extra], {
+  const child = spawn(process.execPath, [UPSCALE_BIN, 'operator', '--kubeconfig', kubeconfig, '--namespace', namespace, '--worker-image', WORKER_IMAGE, '--status-interval-ms', '1000', '--http-port', '0', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, UPSCALE_LOG_LEVEL: 'debug' },
   });
@@ -70,6 +72,14 @@ export function startOperator(t: TestContext, kubeconfig: string, namespace: str
   const op: RunningOperator = {
     child,
     logs: () => output,
+    async port() {
+      for (let i = 0; i < 200; i++) {
+        const m = /"port":(\d+),"msg":"Serving health and metrics"/.exec(output);
+        if (m) return Number(m[1]);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`the operator never said which port it serves:\n${output.slice(-2000)}`);
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       return exited;

@@ -95,6 +95,7 @@ test('the example UpscaleJob runs end to end: progress, Succeeded, every frame a
   const done = await cluster.kubectl(['wait', '-n', ns, '--for=condition=Complete', 'upscalejob/trailer-x4', '--timeout=300s']);
   sampling = false;
   await sampler;
+  for (const line of (await cluster.kubectl(['get', 'uj', '-n', ns])).stdout.split('\n').slice(1)) if (line.trim()) progressSeen.add(line.replace(/\s+/g, ' ').trim());
   assert.equal(done.code, 0, `kubectl wait failed: ${done.stderr}\noperator log:\n${op.logs().slice(-4000)}`);
 
   const job = await getJob(ns, 'trailer-x4');
@@ -126,6 +127,17 @@ test('the example UpscaleJob runs end to end: progress, Succeeded, every frame a
     assert.equal(j.metadata?.labels?.['app.kubernetes.io/managed-by'], 'upscale-operator');
   }
   assert.doesNotMatch(op.logs(), new RegExp(s3.info.secretAccessKey), 'the operator never logs credentials');
+
+  // Health, readiness and the controller-runtime and domain metrics.
+  const base = `http://127.0.0.1:${await op.port()}`;
+  assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  assert.equal((await fetch(`${base}/readyz`)).status, 200);
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  assert.match(metrics, /controller_runtime_reconcile_total\{controller="upscalejob",result="(success|requeue_after)"\} [1-9]/);
+  assert.match(metrics, /workqueue_adds_total\{name="upscalejob",controller="upscalejob"\} [1-9]/);
+  assert.match(metrics, /upscale_operator_jobs\{phase="Succeeded"\} 1/);
+  assert.match(metrics, new RegExp(`upscale_operator_job_frames_done\\{namespace="${ns}",upscalejob="trailer-x4"\\} ${frames}`));
+  assert.match(metrics, /upscale_operator_job_duration_seconds_count\{phase="Succeeded"\} 1/);
 });
 
 test('the operator SIGKILLed mid-job and restarted: the job completes, no child created twice, no finished shard run again', { timeout: 600_000 }, async (t) => {
