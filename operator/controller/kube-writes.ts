@@ -12,7 +12,8 @@ export interface KubeWrites {
   createJob(job: V1Job): Promise<boolean>;
   /** Deletes a Job and, in the background, its pods; missing is fine. */
   deleteJob(namespace: string, name: string): Promise<void>;
-  setJobSuspend(namespace: string, name: string, suspend: boolean): Promise<void>;
+  /** Merge-patches a Job's `spec.suspend` and/or `spec.parallelism`. */
+  patchJob(namespace: string, name: string, spec: { suspend?: boolean; parallelism?: number }): Promise<void>;
   /** Replaces the status; throws a 409 conflict when `resourceVersion` is stale. */
   writeStatus(namespace: string, name: string, resourceVersion: string | undefined, status: UpscaleJobStatus): Promise<void>;
   /** Deletes an UpscaleJob (its TTL passed), guarded by its uid. */
@@ -49,8 +50,8 @@ export function kubeWrites(kc: KubeConfig): KubeWrites {
         if (httpStatus(error) !== 404) throw error;
       }
     },
-    async setJobSuspend(namespace, name, suspend) {
-      await batch.patchNamespacedJob({ namespace, name, body: { spec: { suspend } }, fieldManager: FIELD_MANAGER }, mergePatch);
+    async patchJob(namespace, name, spec) {
+      await batch.patchNamespacedJob({ namespace, name, body: { spec }, fieldManager: FIELD_MANAGER }, mergePatch);
     },
     async writeStatus(namespace, name, resourceVersion, status) {
       const body = { apiVersion: `${GROUP}/${VERSION}`, kind: 'UpscaleJob', metadata: { name, namespace, ...(resourceVersion ? { resourceVersion } : {}) }, status };

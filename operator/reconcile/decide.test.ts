@@ -194,11 +194,11 @@ test('a succeeded job stays succeeded when its children are gone, and is deleted
 test('suspending a running job suspends its shard Job; resuming un-suspends it', () => {
   const running = shardsWith({ active: 2, completedIndexes: '0' });
   const d = decide(job({ suspend: true }), { shards: running, pods: [] }, NOW, config);
-  assert.equal(d.suspendShards, true);
+  assert.deepEqual(d.patchShards, { suspend: true });
   assert.equal(d.status.phase, 'Suspended');
   const suspended = shardsWith({ completedIndexes: '0' }, [], { suspend: true });
   const r = decide(job(), { shards: suspended, pods: [] }, NOW, config);
-  assert.equal(r.suspendShards, false);
+  assert.deepEqual(r.patchShards, { suspend: false });
 });
 
 test('a Kueue-queued shard Job is created suspended and its suspend is never written', () => {
@@ -209,7 +209,7 @@ test('a Kueue-queued shard Job is created suspended and its suspend is never wri
   const waiting = shardsWith({}, [], { ...queued });
   waiting.spec!.suspend = true;
   const w = decide(job(queued), { shards: waiting, pods: [] }, NOW, config);
-  assert.equal(w.suspendShards, undefined);
+  assert.equal(w.patchShards, undefined);
   assert.match(w.status.message ?? '', /Kueue/);
 });
 
@@ -250,4 +250,11 @@ test('a probe that just completed is not re-run while its pod has not reached th
   const d = decide(job(), { probe, pods: [] }, NOW, config);
   assert.deepEqual(d.deleteJobs, []);
   assert.equal(d.requeueAfterMs, 2000);
+});
+
+test('a changed parallelism reaches the running shard Job, capped at its shard count', () => {
+  const running = shardsWith({ active: 4 });
+  assert.equal(running.spec?.parallelism, 4);
+  assert.deepEqual(decide(job({ sharding: { parallelism: 2 } }), { shards: running, pods: [] }, NOW, config).patchShards, { parallelism: 2 });
+  assert.equal(decide(job({ sharding: { parallelism: 64 } }), { shards: running, pods: [] }, NOW, config).patchShards, undefined, 'already at the shard count');
 });

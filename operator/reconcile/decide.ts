@@ -22,8 +22,12 @@ export interface Decision {
   create: V1Job[];
   /** Child Jobs to delete, with their pods. */
   deleteJobs: string[];
-  /** The shard Job's `spec.suspend` to write (never for a Kueue-queued job). */
-  suspendShards?: boolean;
+  /**
+   * Changes to the running shard Job that the UpscaleJob's spec asks for (`suspend`, `parallelism`).
+   * Never for a Kueue-queued job: Kueue owns its `suspend`, and a changed pod count would no
+   * longer match its Workload.
+   */
+  patchShards?: ShardPatch;
   /** Delete the UpscaleJob itself (`ttlSecondsAfterFinished` elapsed). */
   deleteSelf?: boolean;
   status: UpscaleJobStatus;
@@ -31,6 +35,11 @@ export interface Decision {
   requeueAfterMs?: number;
   /** One line for the log saying what was decided and why. */
   summary: string;
+}
+
+export interface ShardPatch {
+  suspend?: boolean;
+  parallelism?: number;
 }
 
 /** Progress is refreshed this often while shards run, so fps and ETA stay live. */
@@ -42,7 +51,7 @@ interface Outcome {
   message: string;
   create?: V1Job[];
   deleteJobs?: string[];
-  suspendShards?: boolean;
+  patchShards?: ShardPatch;
   progress?: Partial<UpscaleJobStatus>;
   unschedulable?: string;
   requeueAfterMs?: number;
@@ -78,7 +87,7 @@ export function decide(job: UpscaleJob, observed: Observed, now: Date, config: O
     status,
     summary: `${outcome.phase}: ${outcome.reason}`,
   };
-  if (outcome.suspendShards !== undefined) decision.suspendShards = outcome.suspendShards;
+  if (outcome.patchShards !== undefined) decision.patchShards = outcome.patchShards;
   if (status.phase === 'Succeeded' || status.phase === 'Failed') {
     const ttl = ttlRequeue(job, status, now);
     if (ttl !== undefined) decision.requeueAfterMs = ttl;
@@ -139,10 +148,10 @@ function progressOf(job: UpscaleJob, observed: Observed, now: Date, config: Oper
   }
   if (!jobSucceeded(shards)) {
     const kueue = queuedByKueue(job);
-    const suspendShards = !kueue && (shards.spec?.suspend ?? false) !== suspended ? suspended : undefined;
+    const patchShards = kueue ? undefined : shardPatch(job, shards);
     const unschedulable = firstUnschedulable(shardPods);
     if (suspended) {
-      return { phase: 'Suspended', reason: 'Suspended', message: 'the job is suspended; finished shards are kept', progress, ...(suspendShards !== undefined ? { suspendShards } : {}) };
+      return { phase: 'Suspended', reason: 'Suspended', message: 'the job is suspended; finished shards are kept', progress, ...(patchShards !== undefined ? { patchShards } : {}) };
     }
     if (kueue && shards.spec?.suspend === true) {
       return { phase: 'Running', reason: 'WaitingForQueue', message: `waiting for admission by Kueue queue ${job.spec.podTemplate?.metadata?.labels?.['kueue.x-k8s.io/queue-name'] ?? ''}`, progress, requeueAfterMs: PROGRESS_REQUEUE_MS };
@@ -154,7 +163,7 @@ function progressOf(job: UpscaleJob, observed: Observed, now: Date, config: Oper
       message: `${done} of ${plan?.shards ?? '?'} shards done`,
       progress,
       requeueAfterMs: PROGRESS_REQUEUE_MS,
-      ...(suspendShards !== undefined ? { suspendShards } : {}),
+      ...(patchShards !== undefined ? { patchShards } : {}),
       ...(unschedulable !== undefined ? { unschedulable } : {}),
     };
   }
@@ -175,6 +184,16 @@ function progressOf(job: UpscaleJob, observed: Observed, now: Date, config: Oper
     return { phase: 'Assembling', reason: 'Assembling', message: `assembling ${job.spec.output}`, progress, ...(unschedulable ? { unschedulable } : {}) };
   }
   return { phase: 'Succeeded', reason: 'Succeeded', message: `wrote ${job.spec.output}`, progress, output: job.spec.output };
+}
+
+/** What to change on an unqueued shard Job so it matches the spec; undefined when it does. */
+function shardPatch(job: UpscaleJob, shards: V1Job): ShardPatch | undefined {
+  const patch: ShardPatch = {};
+  if ((shards.spec?.suspend ?? false) !== job.spec.suspend) patch.suspend = job.spec.suspend;
+  const completions = shards.spec?.completions ?? 1;
+  const parallelism = Math.min(job.spec.sharding.parallelism, completions);
+  if (shards.spec?.parallelism !== undefined && shards.spec.parallelism !== parallelism) patch.parallelism = parallelism;
+  return Object.keys(patch).length > 0 ? patch : undefined;
 }
 
 /** The plan from the newest succeeded probe pod's termination message. */

@@ -87,9 +87,9 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         await writes.deleteJob(namespace, childName);
         log.info({ job: childName, reason: decision.summary }, 'Deleted Job');
       }
-      if (decision.suspendShards !== undefined && observed.shards?.metadata?.name !== undefined) {
-        await writes.setJobSuspend(namespace, observed.shards.metadata.name, decision.suspendShards);
-        log.info({ job: observed.shards.metadata.name, suspend: decision.suspendShards }, decision.suspendShards ? 'Suspended shard Job' : 'Resumed shard Job');
+      if (decision.patchShards !== undefined && observed.shards?.metadata?.name !== undefined) {
+        await writes.patchJob(namespace, observed.shards.metadata.name, decision.patchShards);
+        log.info({ job: observed.shards.metadata.name, ...decision.patchShards }, 'Updated shard Job');
       }
       const statusDelay = await writeStatusIfNeeded(key, raw, decision.status, at, config.statusIntervalMs, log);
       if (decision.deleteSelf === true) {

@@ -276,3 +276,35 @@ test('shard pods no node can take (more GPUs than any node has) show an Unschedu
   await cluster.custom.deleteNamespacedCustomObject({ group: 'upscale.dev', version: 'v1alpha1', namespace: ns, plural: 'upscalejobs', name: 'too-big' });
   await waitFor('the job\'s pods to be garbage-collected', async () => (await podsOf(ns)).length === 0, 120_000, 500);
 });
+
+test('suspend mid-job stops the shard pods and keeps finished shards; resume runs only the rest, and a changed parallelism applies', { timeout: 600_000 }, async (t) => {
+  const { ns, bucket, source } = await setUp(t, 'basic');
+  startOperator(t, kubeconfig, ns);
+  await apply(cluster, ns, await exampleJob('paused', bucket, s3, { sharding: { framesPerShard: 8, parallelism: 1 } }));
+  const patch = (spec: Record<string, unknown>) =>
+    cluster.kubectl(['patch', 'upscalejob', 'paused', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec })]);
+  await waitFor('a finished shard', async () => ((await getJob(ns, 'paused')).status?.shards?.succeeded ?? 0) >= 1, 240_000, 300);
+  assert.equal((await patch({ suspend: true })).code, 0);
+  await waitPhase(ns, 'paused', ['Suspended'], 60_000);
+  await waitFor('no running shard pods', async () => (await podsOf(ns)).every((p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' || p.metadata?.deletionTimestamp !== undefined) || undefined, 60_000, 300);
+  const shardJob = (await jobsOf(ns)).find((j) => j.metadata?.labels?.['app.kubernetes.io/component'] === 'shards')!;
+  const doneBefore = shardJob.status?.completedIndexes ?? '';
+  assert.notEqual(doneBefore, '');
+  const succeededPods = new Set((await podsOf(ns)).filter((p) => p.status?.phase === 'Succeeded').map((p) => p.metadata?.annotations?.[INDEX]));
+
+  assert.equal((await patch({ suspend: false, sharding: { parallelism: 3 } })).code, 0);
+  await waitFor('the shard Job resumed with parallelism 3', async () => {
+    const j = (await jobsOf(ns)).find((x) => x.metadata?.labels?.['app.kubernetes.io/component'] === 'shards');
+    return j?.spec?.suspend === false && j.spec.parallelism === 3;
+  }, 60_000, 300);
+  await waitPhase(ns, 'paused', ['Succeeded']);
+  const pods = await podsOf(ns);
+  for (const index of succeededPods) {
+    const runs = pods.filter((p) => p.metadata?.annotations?.[INDEX] === index && p.status?.phase === 'Succeeded').length;
+    assert.equal(runs, 1, `shard ${index}, finished before the suspension, ran again`);
+  }
+  const out = await download(bucket, 'out.mp4');
+  assert.equal(await decodedFrames(out), CLIP_FRAMES['basic']);
+  const psnr = await psnrAgainstSource(out, source, { width: 160, height: 120 });
+  assert.ok(psnr.min > 20, `min PSNR ${psnr.min} dB`);
+});
