@@ -21,6 +21,7 @@
 import { ListWatch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { keyOf } from './keys.ts';
+import { ObjectCache } from './object-cache.ts';
 import type { ListPage, Resource, ResourceFactory } from './resources.ts';
 import { SupervisedWatch } from './supervised-watch.ts';
 import { toWire, type Wire } from './wire.ts';
@@ -72,17 +73,6 @@ export interface InformerStats {
 
 const noLog: InformerLogger = { info: () => undefined, warn: () => undefined };
 
-/** The part of an object the cache compares; holds for typed and wire objects alike. */
-interface Versioned {
-  metadata?: { resourceVersion?: string | undefined } | undefined;
-}
-
-function sameVersion(a: Versioned, b: Versioned): boolean {
-  // resourceVersions are opaque: compared for equality only, never ordered.
-  const rv = a.metadata?.resourceVersion;
-  return rv !== undefined && rv !== '' && rv === b.metadata?.resourceVersion;
-}
-
 /** A supervised, cached list+watch of one collection; see the module comment. */
 export class Informer<T extends KubernetesObject> {
   readonly #kc: KubeConfig;
@@ -97,7 +87,7 @@ export class Informer<T extends KubernetesObject> {
   readonly #log: InformerLogger;
   readonly #backoff: Backoff;
 
-  readonly #cache = new Map<string, Wire<T>>();
+  readonly #cache: ObjectCache<Wire<T>>;
   readonly #changeListeners: ((obj: Wire<T>) => void)[] = [];
   readonly #errorListeners: ((err: unknown) => void)[] = [];
   readonly #stats: InformerStats = { lists: 0, watches: 0, events: 0, bookmarks: 0, errorRestarts: 0, silenceRestarts: 0 };
@@ -129,6 +119,7 @@ export class Informer<T extends KubernetesObject> {
     this.#now = opts.now ?? Date.now;
     this.#log = opts.log ?? noLog;
     this.#backoff = new Backoff(opts.backoff);
+    this.#cache = new ObjectCache<Wire<T>>((obj) => this.#emit(obj));
     this.#synced = new Promise<void>((resolve, reject) => {
       this.#resolveSynced = resolve;
       this.#rejectSynced = reject;
@@ -186,13 +177,12 @@ export class Informer<T extends KubernetesObject> {
 
   /** The cached objects, of one namespace or of all. Read-only: they are shared, not copies. */
   list(namespace?: string): Wire<T>[] {
-    const all = [...this.#cache.values()];
-    return namespace === undefined ? all : all.filter((o) => (o.metadata?.namespace ?? '') === namespace);
+    return this.#cache.list(namespace);
   }
 
   /** The cached object, or undefined. Pass namespace undefined for a cluster-scoped object. */
   get(namespace: string | undefined, name: string): Wire<T> | undefined {
-    return this.#cache.get(namespace ? `${namespace}/${name}` : name);
+    return this.#cache.get(namespace, name);
   }
 
   /** Counters for tests and debugging. */
@@ -203,7 +193,8 @@ export class Informer<T extends KubernetesObject> {
   /**
    * `change`: an object was added, updated or deleted (for a delete, its last state). Handlers
    * run synchronously and must not throw; a handler that throws is logged and skipped.
-   * `error`: ListWatch failed and will be restarted (for logging and metrics).
+   * `error`: ListWatch failed and a restart is scheduled (for logging and metrics); a throwing
+   * listener is logged and skipped.
    */
   on(event: 'change', cb: (obj: Wire<T>) => void): void;
   on(event: 'error', cb: (err: unknown) => void): void;
@@ -237,9 +228,9 @@ export class Informer<T extends KubernetesObject> {
       this.#inactivityMs,
     );
     const lw = new ListWatch<KubernetesObject>(this.#resource.path, watch, () => this.#list(current), false, this.#labelSelector, this.#fieldSelector);
-    lw.on('add', (obj) => current() && this.#store(toWire(obj as T)));
-    lw.on('update', (obj) => current() && this.#store(toWire(obj as T)));
-    lw.on('delete', (obj) => current() && this.#remove(toWire(obj as T)));
+    lw.on('add', (obj) => current() && this.#cache.store(toWire(obj as T)));
+    lw.on('update', (obj) => current() && this.#cache.store(toWire(obj as T)));
+    lw.on('delete', (obj) => current() && this.#cache.remove(toWire(obj as T)));
     lw.on('error', (err) => current() && this.#failed(err, lw, current));
     this.#listWatch = lw;
     this.#lastSeen = this.#now();
@@ -256,8 +247,7 @@ export class Informer<T extends KubernetesObject> {
     this.#failingSince ??= this.#now();
     this.#stats.errorRestarts++;
     const delayMs = Math.round(this.#backoff.next());
-    this.#log.warn({ resource: this.description, err, retryInMs: delayMs }, 'Watch failed, restart scheduled');
-    for (const cb of this.#errorListeners) cb(err);
+    this.#log.warn({ resource: this.description, err, retryInMs: delayMs }, 'Watch failed, scheduled restart');
     clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = undefined;
@@ -268,6 +258,14 @@ export class Informer<T extends KubernetesObject> {
       // none (the LIST failed) or the server answers 410 Gone.
       this.#run(lw, current);
     }, delayMs);
+    // After the restart is scheduled, so a throwing listener cannot prevent it.
+    for (const cb of this.#errorListeners) {
+      try {
+        cb(err);
+      } catch (listenerErr) {
+        this.#log.warn({ resource: this.description, err: listenerErr }, 'Error listener failed');
+      }
+    }
   }
 
   #checkSilence(): void {
@@ -309,39 +307,13 @@ export class Informer<T extends KubernetesObject> {
     });
     this.#stats.lists++;
     this.#lastSeen = this.#now();
-    this.#replace(wire);
+    // ListWatch then reports these same items again; the cache takes them as no change.
+    this.#cache.replace(wire);
     if (!this.#hasSynced) {
       this.#hasSynced = true;
       this.#resolveSynced();
     }
     return { metadata: { resourceVersion }, items: wire as KubernetesObject[] };
-  }
-
-  /** Makes the cache exactly `objects`, reporting what was added, changed or removed. */
-  #replace(objects: Wire<T>[]): void {
-    const seen = new Set<string>();
-    for (const obj of objects) {
-      seen.add(keyOf(obj));
-      this.#store(obj);
-    }
-    for (const [key, old] of this.#cache) {
-      if (seen.has(key)) continue;
-      this.#cache.delete(key);
-      this.#emit(old);
-    }
-  }
-
-  #store(obj: Wire<T>): void {
-    const key = keyOf(obj);
-    const old = this.#cache.get(key);
-    // ListWatch reports the items of a list we already applied; same version: nothing changed.
-    if (old !== undefined && sameVersion(old, obj)) return;
-    this.#cache.set(key, obj);
-    this.#emit(obj);
-  }
-
-  #remove(obj: Wire<T>): void {
-    if (this.#cache.delete(keyOf(obj))) this.#emit(obj);
   }
 
   #emit(obj: Wire<T>): void {

@@ -130,10 +130,12 @@ test('shutDownWithDrain resolves only after the keys in flight are done', async 
   const b = await q.get();
   q.add('a'); // re-added while in flight: dropped by the shutdown, not requeued
   const drained = q.shutDownWithDrain();
+  const drainedToo = q.shutDownWithDrain();
   q.done(a as string);
   assert.equal(await settled(drained), false);
   q.done(b as string);
   assert.equal(await settled(drained), true);
+  assert.equal(await settled(drainedToo), true, 'every caller is told');
   assert.equal(q.len(), 0);
 });
 

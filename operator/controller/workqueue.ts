@@ -62,7 +62,8 @@ export class WorkQueue {
   readonly #metrics: QueueMetrics | undefined;
   readonly #now: Clock;
   #shuttingDown = false;
-  #drained: (() => void) | undefined;
+  /** Callers of shutDownWithDrain waiting for the keys in flight. */
+  readonly #drainWaiters: (() => void)[] = [];
 
   constructor(opts: WorkQueueOptions = {}) {
     this.#limiter = opts.rateLimiter ?? defaultControllerRateLimiter();
@@ -146,7 +147,7 @@ export class WorkQueue {
       this.#queue.push(key);
       this.#dispatch();
     }
-    if (this.#processing.size === 0) this.#drained?.();
+    if (this.#processing.size === 0) for (const resolve of this.#drainWaiters.splice(0)) resolve();
   }
 
   /** The number of keys waiting to be handed out (not counting keys being processed). */
@@ -172,9 +173,7 @@ export class WorkQueue {
   async shutDownWithDrain(): Promise<void> {
     this.shutDown();
     if (this.#processing.size === 0) return;
-    await new Promise<void>((resolve) => {
-      this.#drained = resolve;
-    });
+    await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
   }
 
   /** Hands waiting keys to waiting workers, oldest first on both sides. */

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ObjectCache, type Cacheable } from './object-cache.ts';
+
+const obj = (ns: string | undefined, name: string, rv: string): Cacheable => ({ metadata: { namespace: ns, name, resourceVersion: rv } });
+const tag = (o: Cacheable): string => `${o.metadata?.name}@${o.metadata?.resourceVersion}`;
+
+function cache(): { c: ObjectCache<Cacheable>; changes: string[] } {
+  const changes: string[] = [];
+  return { c: new ObjectCache<Cacheable>((o) => changes.push(tag(o))), changes };
+}
+
+test('a new object and a new version are changes; the same version again is not', () => {
+  const { c, changes } = cache();
+  c.store(obj('ns', 'a', '1'));
+  c.store(obj('ns', 'a', '1'));
+  c.store(obj('ns', 'a', '2'));
+  assert.deepEqual(changes, ['a@1', 'a@2']);
+  assert.equal(c.get('ns', 'a')?.metadata?.resourceVersion, '2');
+});
+
+test('an object without a resourceVersion is always taken as changed', () => {
+  const { c, changes } = cache();
+  c.store(obj('ns', 'a', ''));
+  c.store(obj('ns', 'a', ''));
+  assert.equal(changes.length, 2);
+});
+
+test('removing reports the object once; removing what is not held reports nothing', () => {
+  const { c, changes } = cache();
+  c.store(obj('ns', 'a', '1'));
+  c.remove(obj('ns', 'a', '3'));
+  c.remove(obj('ns', 'a', '3'));
+  assert.deepEqual(changes, ['a@1', 'a@3']);
+  assert.equal(c.get('ns', 'a'), undefined);
+});
+
+test('replace reports what is new, what changed and what vanished, and nothing else', () => {
+  const { c, changes } = cache();
+  c.replace([obj('ns', 'kept', '1'), obj('ns', 'changed', '1'), obj('ns', 'vanished', '1')]);
+  changes.length = 0;
+  c.replace([obj('ns', 'kept', '1'), obj('ns', 'changed', '2'), obj('ns', 'new', '5')]);
+  assert.deepEqual(changes.sort(), ['changed@2', 'new@5', 'vanished@1']);
+  assert.deepEqual(c.list().map(tag).sort(), ['changed@2', 'kept@1', 'new@5']);
+});
+
+test('list filters by namespace, and cluster-scoped objects are keyed by name', () => {
+  const { c } = cache();
+  c.replace([obj('a', 'x', '1'), obj('b', 'x', '1'), obj(undefined, 'node-1', '1')]);
+  assert.deepEqual(c.list('a').map(tag), ['x@1']);
+  assert.equal(c.list().length, 3);
+  assert.equal(c.get(undefined, 'node-1')?.metadata?.name, 'node-1');
+  assert.equal(c.get('a', 'x') !== c.get('b', 'x'), true);
+});
