@@ -2,7 +2,7 @@
  * `upscale operator`: runs the UpscaleJob controller against a cluster: the kubeconfig given, else
  * the in-cluster ServiceAccount, else the default kubeconfig (KUBECONFIG, ~/.kube/config).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { operatorConfigSchema, type OperatorConfigInput } from '../operator/config.ts';
@@ -19,11 +19,29 @@ export interface OperatorFlags {
   s3Secret?: string;
   workers?: number;
   statusIntervalMs?: number;
+  cleanupTimeoutSeconds?: number;
   httpPort: number;
+  leaderElect: boolean;
+  leaderElectionNamespace?: string;
+  leaderElectionId: string;
+  leaseDuration: number;
+  renewDeadline: number;
+  retryPeriod: number;
   logLevel: string;
 }
 
 const SA_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/** Where the Lease lives: the flag, else the operator's own namespace in a pod, else the watched one, else default. */
+function leaseNamespace(flags: OperatorFlags): string {
+  if (flags.leaderElectionNamespace !== undefined) return flags.leaderElectionNamespace;
+  if (existsSync(SA_NAMESPACE)) {
+    const own = readFileSync(SA_NAMESPACE, 'utf8').trim();
+    if (own !== '') return own;
+  }
+  return flags.namespace ?? 'default';
+}
 
 function loadKubeConfig(file: string | undefined): { kc: KubeConfig; source: string } {
   const kc = new KubeConfig();
@@ -59,6 +77,7 @@ export async function runOperatorCommand(flags: OperatorFlags): Promise<number> 
   if (flags.namespace !== undefined) input.namespace = flags.namespace;
   if (flags.workers !== undefined) input.workers = flags.workers;
   if (flags.statusIntervalMs !== undefined) input.statusIntervalMs = flags.statusIntervalMs;
+  if (flags.cleanupTimeoutSeconds !== undefined) input.cleanupTimeoutSeconds = flags.cleanupTimeoutSeconds;
   const parsed = operatorConfigSchema.safeParse(input);
   if (!parsed.success) {
     process.stderr.write(`upscale operator: invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`);
@@ -74,7 +93,17 @@ export async function runOperatorCommand(flags: OperatorFlags): Promise<number> 
   }
   const config = parsed.data;
   log.info({ kubeconfig: source, server: kc.getCurrentCluster()?.server, namespace: config.namespace ?? '(all)', workerImage: config.workerImage }, 'Starting operator');
-  const running = await startOperator({ kc, config, log, httpPort: flags.httpPort });
+  const leaderElection = flags.leaderElect
+    ? { namespace: leaseNamespace(flags), name: flags.leaderElectionId, leaseDurationMs: flags.leaseDuration * 1000, renewDeadlineMs: flags.renewDeadline * 1000, retryPeriodMs: flags.retryPeriod * 1000 }
+    : undefined;
+  let running;
+  try {
+    running = await startOperator({ kc, config, log, httpPort: flags.httpPort, ...(leaderElection ? { leaderElection } : {}) });
+  } catch (error) {
+    process.stderr.write(`upscale operator: ${(error as Error).message}\n`);
+    return 2;
+  }
+  installTestHooks(log);
   return await new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -98,5 +127,23 @@ export async function runOperatorCommand(flags: OperatorFlags): Promise<number> 
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+  });
+}
+
+/**
+ * Fault injection for the end-to-end tests, off unless UPSCALE_OPERATOR_TEST_HOOKS=1: SIGUSR2 blocks
+ * the event loop for UPSCALE_TEST_BLOCK_MS (default 10 s), as a long GC pause or a CPU-starved
+ * node would, to prove a leader that missed its renew deadline never acts again.
+ */
+function installTestHooks(log: pino.Logger): void {
+  if (process.env['UPSCALE_OPERATOR_TEST_HOOKS'] !== '1') return;
+  process.on('SIGUSR2', () => {
+    const ms = Number(process.env['UPSCALE_TEST_BLOCK_MS'] ?? 10_000);
+    log.warn({ ms }, 'Blocking the event loop (test hook)');
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      // Busy: nothing else runs, timers included.
+    }
+    log.warn({ ms }, 'Unblocked the event loop (test hook)');
   });
 }

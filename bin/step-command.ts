@@ -6,10 +6,11 @@ import { readFile } from 'node:fs/promises';
 import pino from 'pino';
 import { UpscaleError } from '../worker/errors.ts';
 import { runAssembleStep } from '../worker/steps/assemble-step.ts';
+import { runCleanupStep } from '../worker/steps/cleanup-step.ts';
 import { runProbeStep } from '../worker/steps/probe-step.ts';
 import { runShardStep } from '../worker/steps/shard-step.ts';
 import { Storage } from '../worker/storage/storage.ts';
-import { TASK_VERSION, assembleTaskSchema, parseTask, probeTaskSchema, shardTaskSchema, type StepName } from '../worker/task.ts';
+import { TASK_VERSION, assembleTaskSchema, cleanupTaskSchema, parseTask, probeTaskSchema, shardTaskSchema, type StepName } from '../worker/task.ts';
 import { handleInterrupts } from './interrupt.ts';
 import { emitFailure, emitResult } from './result.ts';
 
@@ -36,7 +37,8 @@ export async function runStepCommand(step: StepName, flags: StepFlags): Promise<
     let result: object;
     if (step === 'probe') result = (await runProbeStep(parseTask(probeTaskSchema, raw, source), storage, log)).result;
     else if (step === 'shard') result = await runShardStep(parseTask(shardTaskSchema, raw, source), storage, log, { signal: controller.signal });
-    else result = await runAssembleStep(parseTask(assembleTaskSchema, raw, source), storage, log);
+    else if (step === 'assemble') result = await runAssembleStep(parseTask(assembleTaskSchema, raw, source), storage, log);
+    else result = await runCleanupStep(parseTask(cleanupTaskSchema, raw, source), storage, log);
     await emitResult({ ok: true, ...result }, flags.resultFile);
     return 0;
   } catch (error) {

@@ -17,6 +17,12 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) =>
   };
 }
 
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n <= 0) throw new InvalidArgumentError('expected a positive number of seconds');
+  return n;
+}
+
 function tile(value: string): number | 'auto' {
   return value === 'auto' ? 'auto' : integer(0, 16384)(value);
 }
@@ -50,7 +56,7 @@ program
     process.exitCode = await runRunCommand(flags);
   });
 
-for (const step of ['probe', 'shard', 'assemble'] as const) {
+for (const step of ['probe', 'shard', 'assemble', 'cleanup'] as const) {
   program
     .command(step)
     .description(`run the ${step} step of a job (as a cluster pod does) from a JSON task`)
@@ -80,6 +86,13 @@ program
   .option('--s3-secret <name>', 'default storage Secret (in each job\'s namespace) for jobs that name none')
   .option('--workers <n>', 'concurrent reconciles', integer(1, 64))
   .option('--status-interval-ms <ms>', 'minimum interval between progress-only status writes of a job', integer(100))
+  .option('--cleanup-timeout-seconds <s>', 'how long a deleted job\'s cleanup may take before its finalizer is removed anyway', integer(1))
+  .option('--no-leader-elect', 'reconcile without a leader-election Lease (only one replica may run)')
+  .option('--leader-election-namespace <ns>', 'namespace of the Lease (default: the operator\'s own, else --namespace, else default)')
+  .option('--leader-election-id <name>', 'name of the Lease', 'upscale-operator')
+  .option('--lease-duration <s>', 'leader lease duration, seconds', integer(1), 15)
+  .option('--renew-deadline <s>', 'a leader that cannot renew within this many seconds stops', seconds, 10)
+  .option('--retry-period <s>', 'seconds between lease attempts', seconds, 2)
   .option('--http-port <port>', 'port of /healthz, /readyz and /metrics (0: any free port)', integer(0, 65535), 8080)
   .option('--log-level <level>', 'pino log level', process.env['UPSCALE_LOG_LEVEL'] ?? 'info')
   .action(async (flags: OperatorFlags) => {

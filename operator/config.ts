@@ -22,6 +22,8 @@ export const operatorConfigSchema = z.object({
   workers: z.int().min(1).max(64).default(4),
   /** Minimum interval between two progress-only status writes of one job. */
   statusIntervalMs: z.int().min(100).default(5000),
+  /** How long a deleted job's cleanup may take before the finalizer is removed anyway. */
+  cleanupTimeoutSeconds: z.int().min(1).default(300),
   /** Log level of the worker pods. */
   workerLogLevel: z.string().default('info'),
 });

@@ -4,7 +4,7 @@
  * workers, a periodic resync, and `/healthz`, `/readyz`, `/metrics` on one HTTP port.
  */
 import { createServer, type Server } from 'node:http';
-import type { KubernetesObject, KubeConfig, V1Job, V1Pod } from '@kubernetes/client-node';
+import { CoordinationV1Api, type KubernetesObject, type KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { OperatorConfig } from './config.ts';
@@ -14,7 +14,9 @@ import { createControllerMetrics, initControllerMetrics, observeReconcile, workq
 import { createJobMetrics } from './controller/job-metrics.ts';
 import { jobs, pods, upscaleJobs } from './controller/resources.ts';
 import { WorkQueue } from './controller/workqueue.ts';
-import { KIND } from './api/upscalejob.ts';
+import { API_VERSION, KIND } from './api/upscalejob.ts';
+import { LeaderElector, createLeaderElectionMetrics, defaultIdentity, leaseStore, type LeaderElectionTimings } from './controller/leader-election.ts';
+import { EventRecorder, eventMetrics, kubeEventSink } from './controller/events.ts';
 import { LABEL_JOB, OWNED_SELECTOR, jobKey } from './reconcile/names.ts';
 import { createReconciler } from './reconcile/reconcile.ts';
 
@@ -29,6 +31,12 @@ export interface OperatorOptions {
   /** Port of /healthz, /readyz and /metrics; 0 picks a free one; undefined serves none. */
   httpPort?: number;
   writes?: KubeWrites;
+  /** Who this process is, in events and the leader-election Lease; default hostname_uuid. */
+  identity?: string;
+  /** Leader election: only the holder of this Lease reconciles; undefined: this process always leads. */
+  leaderElection?: { namespace: string; name: string } & Partial<LeaderElectionTimings>;
+  /** Called when leadership is lost involuntarily; the process must exit (default: exit 1 at once). */
+  onLostLeadership?: () => void;
 }
 
 export interface RunningOperator {
@@ -67,17 +75,32 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     if (key !== undefined) queue.add(key);
   });
 
+  const identity = opts.identity ?? defaultIdentity();
+  const recorder = new EventRecorder({ sink: kubeEventSink(kc), reportingInstance: identity, metrics: eventMetrics(registry), log: log.child({ component: 'events' }) });
   const jobMetrics = createJobMetrics(registry, () => ujInformer.list());
+  // Leading: reconciles run and writes go out. A follower keeps warm caches and a full queue, so a
+  // hand-over costs one lease acquisition, not a relist.
+  let leading = opts.leaderElection === undefined;
+  let startLeading: () => void = () => undefined;
+  const becameLeader = leading ? Promise.resolve() : new Promise<void>((resolve) => (startLeading = resolve));
+  let elector: LeaderElector | undefined;
+  const isLeader = () => (elector === undefined ? leading : elector.isLeader());
   const reconciler = createReconciler({
     caches: {
       upscaleJob: (ns, name) => ujInformer.get(ns, name),
       jobs: (ns) => jobInformer.list(ns) as unknown as V1Job[],
       pods: (ns) => podInformer.list(ns) as unknown as V1Pod[],
     },
-    writes: opts.writes ?? kubeWrites(kc),
+    // Every write checks the lease first: a leader whose renew deadline passed (a blocked event loop,
+    // a partitioned API server) stops acting at once, even in the middle of a reconcile.
+    writes: guardedWrites(opts.writes ?? kubeWrites(kc), isLeader),
     config,
     log,
     onFinished: (phase, seconds) => jobMetrics.observeFinished(phase, seconds),
+    event: (job, e) => {
+      const regarding = { apiVersion: API_VERSION, kind: KIND, name: job.metadata.name, namespace: job.metadata.namespace, uid: job.metadata.uid, ...(job.metadata.resourceVersion !== undefined ? { resourceVersion: job.metadata.resourceVersion } : {}) };
+      recorder.event(regarding, e.type, e.reason, e.action, e.note);
+    },
   });
 
   for (const informer of informers) informer.start();
@@ -89,6 +112,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const inFlight = new Set<Promise<void>>();
   async function worker(): Promise<void> {
     await synced;
+    await becameLeader;
     for (;;) {
       const key = await queue.get();
       if (key === undefined) return;
@@ -108,6 +132,32 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
         queue.done(key);
       }
     }
+  }
+  if (opts.leaderElection !== undefined) {
+    const { namespace, name, ...timings } = opts.leaderElection;
+    elector = new LeaderElector({
+      store: leaseStore(kc.makeApiClient(CoordinationV1Api), namespace, name),
+      identity,
+      ...timings,
+      log: log.child({ component: 'leader-election' }),
+      metrics: createLeaderElectionMetrics(registry, name),
+      callbacks: {
+        onStartedLeading: () => {
+          leading = true;
+          log.info({ identity, lease: `${namespace}/${name}` }, 'Became leader');
+          // Everything is looked at once by the new leader.
+          for (const obj of ujInformer.list()) queue.add(jobKey(obj.metadata?.namespace ?? '', obj.metadata?.name ?? ''));
+          startLeading();
+        },
+        onStoppedLeading: () => {
+          leading = false;
+          log.error({ identity, lease: `${namespace}/${name}` }, 'Lost leadership; exiting');
+          (opts.onLostLeadership ?? (() => process.exit(1)))();
+        },
+        onNewLeader: (holder) => log.info({ leader: holder }, 'Observed new leader'),
+      },
+    });
+    elector.start();
   }
   const workers = Array.from({ length: config.workers }, () => {
     const p = worker().catch((error: unknown) => log.error({ err: describe(error) }, 'Reconcile worker stopped'));
@@ -157,8 +207,15 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       // In-flight reconciles finish (each is short); then nothing more is handed out.
       await Promise.race([queue.shutDownWithDrain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
       queue.shutDown();
+      startLeading();
       await Promise.race([Promise.all(workers), new Promise((r) => setTimeout(r, 1000).unref())]);
+      // Released only once nothing acts any more, so the next leader can start at once.
+      if (elector !== undefined) {
+        const released = elector.isLeader() ? await elector.release() : (elector.stop(), false);
+        if (released) log.info({ identity }, 'Released leader lease');
+      }
       await Promise.all(informers.map((informer) => informer.stop()));
+      await Promise.race([recorder.flush(), new Promise((r) => setTimeout(r, 3000).unref())]);
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     },
   };
@@ -166,6 +223,30 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
 
 interface Owned {
   metadata?: { namespace?: string; labels?: Record<string, string>; ownerReferences?: Array<{ kind: string; name: string; controller?: boolean }> };
+}
+
+/** Writes that refuse to go out unless this process leads now. */
+function guardedWrites(writes: KubeWrites, isLeader: () => boolean): KubeWrites {
+  const guard = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
+    if (!isLeader()) throw new NotLeaderError();
+    return fn(...args);
+  };
+  return {
+    createJob: guard((job) => writes.createJob(job)),
+    deleteJob: guard((ns, name) => writes.deleteJob(ns, name)),
+    patchJob: guard((ns, name, spec) => writes.patchJob(ns, name, spec)),
+    writeStatus: guard((ns, name, rv, status) => writes.writeStatus(ns, name, rv, status)),
+    setFinalizers: guard((ns, name, rv, finalizers) => writes.setFinalizers(ns, name, rv, finalizers)),
+    deleteUpscaleJob: guard((ns, name, uid) => writes.deleteUpscaleJob(ns, name, uid)),
+  };
+}
+
+/** A write was refused because this replica no longer holds the lease. */
+export class NotLeaderError extends Error {
+  override readonly name = 'NotLeaderError';
+  constructor() {
+    super('not the leader: write refused');
+  }
 }
 
 function ownerKey(obj: Owned): string | undefined {

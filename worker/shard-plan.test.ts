@@ -15,7 +15,7 @@ describe('planShards', () => {
     { name: 'a shard length that divides the count leaves no stub', opts: { frameCount: 48, shardFrames: 16 }, want: [[0, 16], [16, 32], [32, 48]] },
     { name: 'a shard length beyond the video gives one shard', opts: { frameCount: 48, shardFrames: 1000 }, want: [[0, 48]] },
     { name: 'an explicit count spreads frames evenly', opts: { frameCount: 48, shardCount: 3 }, want: [[0, 16], [16, 32], [32, 48]] },
-    { name: 'uneven counts differ by at most one frame', opts: { frameCount: 10, shardCount: 3 }, want: [[0, 3], [3, 6], [6, 10]] },
+    { name: 'uneven counts differ by at most one frame', opts: { frameCount: 10, shardCount: 3 }, want: [[0, 4], [4, 7], [7, 10]] },
     { name: 'a count equal to the frames gives one frame each', opts: { frameCount: 3, shardCount: 3 }, want: [[0, 1], [1, 2], [2, 3]] },
     {
       name: 'a long film gets four shards per worker',

@@ -12,7 +12,7 @@
  *   `maxStartupFraction` (default 10%) of its processing time:
  *   `minFrames = startupSeconds * framesPerSecond / maxStartupFraction`.
  *   When `frameCount / (workers * shardsPerWorker)` is below that, use fewer, longer shards.
- * - Frames are spread evenly: shard lengths differ by at most one frame.
+ * - Frames are spread evenly: shard lengths differ by at most one frame, the longer ones first.
  * Overrides: `shardFrames` fixes the length (the last shard takes the remainder); `shardCount` fixes
  * the count (lengths even). They are mutually exclusive.
  */
@@ -64,7 +64,11 @@ export function planShards(opts: ShardPlanOptions): ShardRange[] {
     return ranges(Math.ceil(n / len), (i) => Math.min(n, i * len));
   }
   const count = opts.shardCount !== undefined ? checkedCount(opts.shardCount, n) : defaultShardCount(opts);
-  return ranges(count, (i) => Math.floor((i * n) / count));
+  // The longer shards (one frame more) come first, so the sizes are at most two runs: a controller
+  // can carry the whole plan's sizes in a few bytes (the probe's termination message).
+  const base = Math.floor(n / count);
+  const longer = n % count;
+  return ranges(count, (i) => i * base + Math.min(i, longer));
 }
 
 /** The default number of shards (see the file comment), between 1 and `frameCount`. */

@@ -11,7 +11,7 @@ import { VIDEO_CODECS } from './media/encoders.ts';
 
 export const TASK_VERSION = 1;
 export const DEFAULT_MODEL = 'realesr-general-x4v3';
-export const STEPS = ['probe', 'shard', 'assemble'] as const;
+export const STEPS = ['probe', 'shard', 'assemble', 'cleanup'] as const;
 export type StepName = (typeof STEPS)[number];
 
 // Choices and bounds shared with the operator's UpscaleJob API (operator/api/), so the CRD and the
@@ -104,10 +104,17 @@ export const assembleTaskSchema = z.object({
   keepIntermediates: z.boolean().default(false),
 });
 
-export const taskSchema = z.discriminatedUnion('step', [probeTaskSchema, shardTaskSchema, assembleTaskSchema]);
+/** Deletes a job's intermediates (`<output>.upscale/<job-id>/`), e.g. when a cluster job is deleted half-way. */
+export const cleanupTaskSchema = z.object({
+  ...common,
+  step: z.literal('cleanup'),
+});
+
+export const taskSchema = z.discriminatedUnion('step', [probeTaskSchema, shardTaskSchema, assembleTaskSchema, cleanupTaskSchema]);
 export type ProbeTask = z.output<typeof probeTaskSchema>;
 export type ShardTask = z.output<typeof shardTaskSchema>;
 export type AssembleTask = z.output<typeof assembleTaskSchema>;
+export type CleanupTask = z.output<typeof cleanupTaskSchema>;
 export type Task = z.output<typeof taskSchema>;
 
 /**

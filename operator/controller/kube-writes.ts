@@ -16,6 +16,8 @@ export interface KubeWrites {
   patchJob(namespace: string, name: string, spec: { suspend?: boolean; parallelism?: number }): Promise<void>;
   /** Replaces the status; throws a 409 conflict when `resourceVersion` is stale. */
   writeStatus(namespace: string, name: string, resourceVersion: string | undefined, status: UpscaleJobStatus): Promise<void>;
+  /** Sets an UpscaleJob's finalizers; the resourceVersion makes it conditional (409 when stale). */
+  setFinalizers(namespace: string, name: string, resourceVersion: string | undefined, finalizers: string[]): Promise<string | undefined>;
   /** Deletes an UpscaleJob (its TTL passed), guarded by its uid. */
   deleteUpscaleJob(namespace: string, name: string, uid: string): Promise<void>;
 }
@@ -56,6 +58,11 @@ export function kubeWrites(kc: KubeConfig): KubeWrites {
     async writeStatus(namespace, name, resourceVersion, status) {
       const body = { apiVersion: `${GROUP}/${VERSION}`, kind: 'UpscaleJob', metadata: { name, namespace, ...(resourceVersion ? { resourceVersion } : {}) }, status };
       await custom.replaceNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body, fieldManager: FIELD_MANAGER });
+    },
+    async setFinalizers(namespace, name, resourceVersion, finalizers) {
+      const body = { metadata: { finalizers, ...(resourceVersion ? { resourceVersion } : {}) } };
+      const updated = (await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body, fieldManager: FIELD_MANAGER }, mergePatch)) as { metadata?: { resourceVersion?: string } };
+      return updated.metadata?.resourceVersion;
     },
     async deleteUpscaleJob(namespace, name, uid) {
       try {

@@ -91,6 +91,24 @@ export function assembleJob(job: UpscaleJob, config: OperatorConfig): V1Job {
 }
 
 /**
+ * The cleanup Job of a deleted UpscaleJob: `upscale cleanup` deletes `<output>.upscale/<uid>/`
+ * with the job's own storage Secret. It is never queued by Kueue (no podTemplate labels): a
+ * deletion must not wait for GPU quota.
+ */
+export function cleanupJob(job: UpscaleJob, config: OperatorConfig): V1Job {
+  const { spec } = job;
+  const task = { version: TASK_VERSION, step: 'cleanup', jobId: workerJobId(job), input: spec.input, output: spec.output };
+  const built = stepJob(job, config, 'cleanup', task, { backoffLimit: 1 });
+  const labels = childLabels(job.metadata.name, job.metadata.uid, 'cleanup');
+  built.metadata!.labels = labels;
+  built.metadata!.annotations = {};
+  built.spec!.template.metadata = { labels };
+  // Bounded: the operator abandons the cleanup after its own timeout anyway.
+  built.spec!.activeDeadlineSeconds = 120;
+  return built;
+}
+
+/**
  * Pod failure policy of every step: exit 2 (the worker's permanent failure: bad input, missing
  * object, rejected credentials) fails the Job at once; a disrupted pod (eviction, preemption, node
  * drain, taint) is replaced without counting as a failure. Everything else uses a retry.

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 
-export const STEP_COMPONENTS = ['probe', 'shards', 'assemble'] as const;
+export const STEP_COMPONENTS = ['probe', 'shards', 'assemble', 'cleanup'] as const;
 export type StepComponent = (typeof STEP_COMPONENTS)[number];
 
 export const MANAGED_BY = 'upscale-operator';
@@ -22,6 +22,8 @@ export const OWNED_SELECTOR = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
 /** On the shard Job: the probe's plan summary (frames, shard sizes), so progress survives the probe pod. */
 export const ANNOTATION_PLAN = 'upscale.dev/plan';
 export const KUEUE_QUEUE_LABEL = 'kueue.x-k8s.io/queue-name';
+/** Held on an UpscaleJob until its intermediates are deleted (or the cleanup was abandoned). */
+export const CLEANUP_FINALIZER = 'upscale.dev/cleanup';
 
 /**
  * Job names are capped well under 63 characters: an Indexed Job's pods get the hostname

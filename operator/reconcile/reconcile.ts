@@ -9,8 +9,10 @@ import { upscaleJobSpecSchema, type UpscaleJob, type UpscaleJobStatus } from '..
 import type { OperatorConfig } from '../config.ts';
 import { httpStatus, type KubeWrites } from '../controller/kube-writes.ts';
 import { decide } from './decide.ts';
-import { LABEL_COMPONENT, LABEL_JOB_UID } from './names.ts';
-import type { Observed } from './observed.ts';
+import { decideDeletion, wantsFinalizer } from './deletion.ts';
+import { CLEANUP_FINALIZER, LABEL_COMPONENT, LABEL_JOB_UID } from './names.ts';
+import { createdEvent, transitionEvents, type JobEvent } from './job-events.ts';
+import { podsOf, type Observed } from './observed.ts';
 import { mergeConditions, statusWriteDelay } from './status.ts';
 
 /** How soon a status write that lost an optimistic-concurrency race is retried. */
@@ -25,7 +27,7 @@ export interface Caches {
 }
 
 export interface RawUpscaleJob {
-  metadata?: { name?: string; namespace?: string; uid?: string; generation?: number; resourceVersion?: string; creationTimestamp?: string | Date; deletionTimestamp?: string | Date; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata?: { name?: string; namespace?: string; uid?: string; generation?: number; resourceVersion?: string; creationTimestamp?: string | Date; deletionTimestamp?: string | Date; labels?: Record<string, string>; annotations?: Record<string, string>; finalizers?: string[] };
   spec?: unknown;
   status?: UpscaleJobStatus;
 }
@@ -45,6 +47,10 @@ export interface ReconcilerDeps {
   config: OperatorConfig;
   log: Logger;
   now?: () => Date;
+  /** Records an event on the UpscaleJob (fire-and-forget). */
+  event?: (job: UpscaleJob, event: JobEvent) => void;
+  /** Told when a deleted job's finalizer is released, with why (events). */
+  onDeletion?: (job: UpscaleJob, reason: string, message: string) => void;
   /** Told once per job that reaches Succeeded or Failed, with its running time (metrics). */
   onFinished?: (phase: 'Succeeded' | 'Failed', seconds: number) => void;
 }
@@ -59,12 +65,13 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       const [namespace, name] = splitKey(key);
       const log = deps.log.child({ upscalejob: key });
       const raw = caches.upscaleJob(namespace, name);
-      if (raw === undefined || raw.metadata?.deletionTimestamp !== undefined) {
-        // Deleted: owner references let the garbage collector remove its Jobs and pods.
+      if (raw === undefined) {
+        // Gone: owner references let the garbage collector remove its Jobs and pods.
         lastStatusWrite.delete(key);
         return {};
       }
       const at = now();
+      if (raw.metadata?.deletionTimestamp !== undefined) return await deleting(raw, namespace, name, at, log);
       const parsed = upscaleJobSpecSchema.safeParse(raw.spec);
       if (!parsed.success) {
         // The API server validated the spec; this is an object written around the CRD's schema (or
@@ -79,9 +86,29 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       const observed = gather(job, caches);
       const decision = decide(job, observed, at, config);
 
+      // The finalizer goes on before the first child exists, and comes off once nothing is left
+      // to clean (the job succeeded, or keeps its intermediates).
+      const finalizers = raw.metadata?.finalizers ?? [];
+      const want = wantsFinalizer({ ...job, status: decision.status });
+      let current = raw;
+      if (want !== finalizers.includes(CLEANUP_FINALIZER)) {
+        let resourceVersion: string | undefined;
+        try {
+          resourceVersion = await writes.setFinalizers(namespace, name, raw.metadata?.resourceVersion, want ? [...finalizers, CLEANUP_FINALIZER] : finalizers.filter((f) => f !== CLEANUP_FINALIZER));
+        } catch (error) {
+          if (httpStatus(error) === 409) return { requeueAfterMs: CONFLICT_RETRY_MS };
+          throw error;
+        }
+        log.info({ finalizer: CLEANUP_FINALIZER }, want ? 'Added finalizer' : 'Removed finalizer');
+        // The status write below is conditional on the version the finalizer write produced.
+        current = { ...raw, metadata: { ...raw.metadata, ...(resourceVersion !== undefined ? { resourceVersion } : {}) } };
+      }
+
       for (const child of decision.create) {
         const created = await writes.createJob(child);
-        log.info({ job: child.metadata?.name, component: child.metadata?.labels?.[LABEL_COMPONENT], created }, created ? 'Created Job' : 'Found existing Job');
+        const component = child.metadata?.labels?.[LABEL_COMPONENT] ?? '';
+        log.info({ job: child.metadata?.name, component, created }, created ? 'Created Job' : 'Found existing Job');
+        if (created) deps.event?.(job, createdEvent(component, child.metadata?.name ?? ''));
       }
       for (const childName of decision.deleteJobs) {
         await writes.deleteJob(namespace, childName);
@@ -91,7 +118,11 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         await writes.patchJob(namespace, observed.shards.metadata.name, decision.patchShards);
         log.info({ job: observed.shards.metadata.name, ...decision.patchShards }, 'Updated shard Job');
       }
-      const statusDelay = await writeStatusIfNeeded(key, raw, decision.status, at, config.statusIntervalMs, log);
+      const statusDelay = await writeStatusIfNeeded(key, current, decision.status, at, config.statusIntervalMs, log);
+      if (statusDelay === undefined && deps.event !== undefined) {
+        // Written (or unchanged): the events say what changed, once.
+        for (const e of transitionEvents(raw.status, decision.status, observed.shards === undefined ? [] : podsOf(observed.pods, observed.shards))) deps.event(job, e);
+      }
       if (decision.deleteSelf === true) {
         await writes.deleteUpscaleJob(namespace, name, job.metadata.uid);
         log.info({ reason: 'TTLExpired' }, 'Deleted finished UpscaleJob');
@@ -101,6 +132,41 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       return delays.length > 0 ? { requeueAfterMs: Math.min(...delays) } : {};
     },
   };
+
+  /** A job being deleted: stop its Jobs, clean its intermediates, release the finalizer. */
+  async function deleting(raw: RawUpscaleJob, namespace: string, name: string, at: Date, log: Logger): Promise<ReconcileResult> {
+    const finalizers = raw.metadata?.finalizers ?? [];
+    if (!finalizers.includes(CLEANUP_FINALIZER)) return {};
+    const parsed = upscaleJobSpecSchema.safeParse(raw.spec);
+    if (!parsed.success) {
+      await writes.setFinalizers(namespace, name, raw.metadata?.resourceVersion, finalizers.filter((f) => f !== CLEANUP_FINALIZER));
+      return {};
+    }
+    const job = toJob(raw, parsed.data, namespace, name);
+    const observed = gather(job, caches);
+    const d = decideDeletion(job, observed, iso(raw.metadata?.deletionTimestamp) ?? at.toISOString(), at, config);
+    for (const childName of d.deleteJobs) {
+      await writes.deleteJob(namespace, childName);
+      log.info({ job: childName }, 'Deleted Job of a deleted UpscaleJob');
+    }
+    for (const child of d.create) {
+      const created = await writes.createJob(child);
+      log.info({ job: child.metadata?.name, component: 'cleanup', created }, created ? 'Created Job' : 'Found existing Job');
+      if (created) deps.event?.(job, createdEvent('cleanup', child.metadata?.name ?? ''));
+    }
+    if (d.releaseFinalizer) {
+      // A stale resourceVersion fails with 409 and the key is retried with backoff.
+      await writes.setFinalizers(namespace, name, raw.metadata?.resourceVersion, finalizers.filter((f) => f !== CLEANUP_FINALIZER));
+      const fields = { finalizer: CLEANUP_FINALIZER, reason: d.reason, message: d.message };
+      if (d.reason === 'CleanedUp' || d.reason === 'CleanupNotNeeded') log.info(fields, 'Removed finalizer');
+      else log.warn(fields, 'Removed finalizer without cleaning up');
+      deps.onDeletion?.(job, d.reason ?? 'CleanedUp', d.message ?? '');
+      deps.event?.(job, { type: d.reason === 'CleanedUp' || d.reason === 'CleanupNotNeeded' ? 'Normal' : 'Warning', reason: d.reason ?? 'CleanedUp', action: 'Cleanup', note: d.message ?? '' });
+      lastStatusWrite.delete(`${namespace}/${name}`);
+      return {};
+    }
+    return d.requeueAfterMs !== undefined ? { requeueAfterMs: Math.max(1, d.requeueAfterMs) } : {};
+  }
 
   /** Writes status when it changed, at most every `intervalMs` for progress-only changes; returns a delay when it waited. */
   async function writeStatusIfNeeded(key: string, raw: RawUpscaleJob, next: UpscaleJobStatus, at: Date, intervalMs: number, log: Logger): Promise<number | undefined> {
@@ -142,6 +208,7 @@ function iso(value: string | Date | undefined): string | undefined {
 function toJob(raw: RawUpscaleJob, spec: UpscaleJob['spec'], namespace: string, name: string): UpscaleJob {
   const m = raw.metadata ?? {};
   const metadata: UpscaleJob['metadata'] = { name, namespace, uid: m.uid ?? '' };
+  if (m.finalizers !== undefined) metadata.finalizers = m.finalizers;
   if (m.generation !== undefined) metadata.generation = m.generation;
   if (m.resourceVersion !== undefined) metadata.resourceVersion = m.resourceVersion;
   const created = iso(m.creationTimestamp);
@@ -153,15 +220,17 @@ function toJob(raw: RawUpscaleJob, spec: UpscaleJob['spec'], namespace: string, 
 }
 
 /** The job's children: the Jobs and pods labelled with its uid (a same-named earlier job's are not). */
-export function gather(job: UpscaleJob, caches: Caches): Observed {
+export function gather(job: UpscaleJob, caches: Caches): Observed & { cleanup?: V1Job } {
   const uid = job.metadata.uid;
   const mine = <T extends { metadata?: { labels?: Record<string, string> } }>(o: T) => o.metadata?.labels?.[LABEL_JOB_UID] === uid;
   const jobs = caches.jobs(job.metadata.namespace).filter(mine);
   const byComponent = (c: string) => jobs.find((j) => j.metadata?.labels?.[LABEL_COMPONENT] === c);
-  const observed: Observed = { pods: caches.pods(job.metadata.namespace).filter(mine) };
+  const observed: Observed & { cleanup?: V1Job } = { pods: caches.pods(job.metadata.namespace).filter(mine) };
   const probe = byComponent('probe');
   const shards = byComponent('shards');
   const assemble = byComponent('assemble');
+  const cleanup = byComponent('cleanup');
+  if (cleanup !== undefined) observed.cleanup = cleanup;
   if (probe !== undefined) observed.probe = probe;
   if (shards !== undefined) observed.shards = shards;
   if (assemble !== undefined) observed.assemble = assemble;

@@ -5,6 +5,7 @@
  * derived from `examples/upscalejob.yaml`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,11 +61,11 @@ export interface RunningOperator {
 }
 
 /** Starts `upscale operator` for one namespace with the given kubeconfig; stopped after the test. */
-export function startOperator(t: TestContext, kubeconfig: string, namespace: string, extra: string[] = []): RunningOperator {
-  const child = spawn(process.execPath, [UPSCALE_BIN, 'operator', '--kubeconfig', kubeconfig, '--namespace', namespace, '--worker-image', WORKER_IMAGE, '--status-interval-ms', '1000', '--http-port', '0', ...extra], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, UPSCALE_LOG_LEVEL: 'debug' },
-  });
+export function startOperator(t: TestContext, kubeconfig: string, namespace: string, extra: string[] = [], env: Record<string, string> = {}): RunningOperator {
+  // Short leader-election timings (the Lease is in the test's namespace), so a restart after a
+  // SIGKILL waits 4 s for the dead leader's lease, not 15.
+  const args = [UPSCALE_BIN, 'operator', '--kubeconfig', kubeconfig, '--namespace', namespace, '--worker-image', WORKER_IMAGE, '--status-interval-ms', '1000', '--http-port', '0', '--lease-duration', '4', '--renew-deadline', '3', '--retry-period', '0.5', ...extra];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, UPSCALE_LOG_LEVEL: 'debug', ...env } });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -141,3 +142,43 @@ export async function tempFile(name: string, text: string): Promise<string> {
   await writeFile(file, text);
   return file;
 }
+
+/** A TCP proxy to a server (S3, the API server) that can refuse connections: a network fault on demand. */
+export async function flakyProxy(t: TestContext, target: string): Promise<{ endpoint: string; port: number; refuse(): void; accept(): void }> {
+  const url = new URL(target);
+  let refusing = false;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(Number(url.port), url.hostname);
+    sockets.add(client).add(upstream);
+    client.pipe(upstream).pipe(client);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => {
+    for (const s of sockets) s.destroy();
+    server.close(() => resolve());
+  }));
+  const address = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    port: address.port,
+    refuse() {
+      refusing = true;
+      for (const s of sockets) s.destroy();
+    },
+    accept() {
+      refusing = false;
+    },
+  };
+}
+

@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test, before, type TestContext } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -17,7 +16,7 @@ import { useCluster, waitFor } from '../cluster/harness.ts';
 import { ensureCrd } from '../cluster/crd-support.ts';
 import { useS3 } from '../s3/harness.ts';
 import { decodedFrames, psnrAgainstSource, streamKinds, videoStream } from './media-checks.ts';
-import { apply, exampleJob, operatorKubeconfig, startOperator, storageSecret, upload } from './operator-support.ts';
+import { apply, exampleJob, flakyProxy, operatorKubeconfig, startOperator, storageSecret, upload } from './operator-support.ts';
 
 const cluster = await useCluster();
 const s3 = await useS3();
@@ -184,6 +183,11 @@ test('a deleted shard pod is replaced; an evicted one is replaced without using 
   const replacements = (index: string) => pods.filter((p) => p.metadata?.annotations?.[INDEX] === index && p.metadata?.uid !== deleted.metadata?.uid && p.metadata?.uid !== evicted.metadata?.uid);
   assert.ok(replacements('0').length >= 1, 'the deleted pod was replaced');
   assert.ok(replacements('1').length >= 1, 'the evicted pod was replaced');
+  const story = await cluster.kubectl(['events', '-n', ns, '--for', 'upscalejob/disrupted']);
+  t.diagnostic(story.stdout);
+  for (const reason of ['ProbeStarted', 'Probed', 'ShardsStarted', 'ShardRetried', 'ShardsSucceeded', 'AssembleStarted', 'Succeeded']) {
+    assert.match(story.stdout, new RegExp(`\\b${reason}\\b`), `kubectl events --for upscalejob/disrupted lacks ${reason}:\n${story.stdout}${story.stderr}`);
+  }
   const evictedReplacement = replacements('1').at(-1)!;
   assert.equal(evictedReplacement.metadata?.annotations?.[FAILURES], '0', 'an eviction does not count against the shard\'s retries');
   const out = await download(bucket, 'out.mp4');
@@ -207,41 +211,6 @@ test('a text file as input fails the job at once with the worker\'s message and 
   assert.equal(probePods.length, 1, 'a permanent error is not retried');
   assert.equal((await jobsOf(ns)).filter((j) => j.metadata?.labels?.['app.kubernetes.io/component'] === 'shards').length, 0);
 });
-
-/** A TCP proxy to the S3 server that can start refusing connections: storage lost mid-job. */
-async function flakyProxy(t: TestContext, target: string): Promise<{ endpoint: string; refuse(): void }> {
-  const url = new URL(target);
-  let refusing = false;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    if (refusing) {
-      client.destroy();
-      return;
-    }
-    const upstream = connect(Number(url.port), url.hostname);
-    sockets.add(client).add(upstream);
-    client.pipe(upstream).pipe(client);
-    const close = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
-    server.close(() => resolve());
-  }));
-  const address = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${address.port}`,
-    refuse() {
-      refusing = true;
-      for (const s of sockets) s.destroy();
-    },
-  };
-}
 
 test('a shard that fails every time (storage gone) fails the job after its retries, naming the shard', { timeout: 600_000 }, async (t) => {
   const { ns, bucket } = await setUp(t, 'tiny-basic');
@@ -307,4 +276,32 @@ test('suspend mid-job stops the shard pods and keeps finished shards; resume run
   assert.equal(await decodedFrames(out), CLIP_FRAMES['basic']);
   const psnr = await psnrAgainstSource(out, source, { width: 160, height: 120 });
   assert.ok(psnr.min > 20, `min PSNR ${psnr.min} dB`);
+});
+
+test('deleting a running job leaves no pods, Jobs or intermediates; with storage unreachable the finalizer still goes', { timeout: 600_000 }, async (t) => {
+  const { ns, bucket } = await setUp(t, 'basic');
+  const proxy = await flakyProxy(t, s3.info.endpoint);
+  startOperator(t, kubeconfig, ns, ['--cleanup-timeout-seconds', '60']);
+  const ok = await exampleJob('deleted', bucket, s3, { sharding: { framesPerShard: 8, parallelism: 1 } });
+  const lost = await exampleJob('deleted-offline', bucket, s3, { output: `s3://${bucket}/other.mp4`, sharding: { framesPerShard: 8, parallelism: 1 } });
+  (lost['spec'] as { storage: { endpoint: string } }).storage.endpoint = proxy.endpoint;
+  await apply(cluster, ns, ok, lost);
+  const finished = async (name: string) => ((await getJob(ns, name)).status?.shards?.succeeded ?? 0) >= 1;
+  await waitFor('a finished shard of each job', async () => (await finished('deleted')) && (await finished('deleted-offline')), 300_000, 300);
+  const listed = async (prefix: string) => (await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }))).KeyCount ?? 0;
+  assert.ok((await listed('out.mp4.upscale/')) > 0, 'the running job has intermediates');
+
+  proxy.refuse();
+  const started = Date.now();
+  for (const name of ['deleted', 'deleted-offline']) {
+    await cluster.custom.deleteNamespacedCustomObject({ group: 'upscale.dev', version: 'v1alpha1', namespace: ns, plural: 'upscalejobs', name });
+  }
+  await waitFor('both UpscaleJobs to be gone', async () => {
+    const list = (await cluster.custom.listNamespacedCustomObject({ group: 'upscale.dev', version: 'v1alpha1', namespace: ns, plural: 'upscalejobs' })) as { items: unknown[] };
+    return list.items.length === 0;
+  }, 120_000, 500);
+  t.diagnostic(`both deletions finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  await waitFor('no Jobs or pods left', async () => (await jobsOf(ns)).length === 0 && (await cluster.core.listNamespacedPod({ namespace: ns })).items.length === 0, 120_000, 500);
+  assert.equal(await listed('out.mp4.upscale/'), 0, 'the intermediates of the deleted job are gone');
+  assert.equal(await listed('out.mp4'), 0, 'no output was published');
 });

@@ -6,6 +6,8 @@
  *
  *   npm run bench:engine [-- --models realesr-general-x4v3 --sizes 160x120 --frames 4]
  */
+// Before onnxruntime-node: it reads these settings when it loads.
+import './ort-env.ts';
 import { parseArgs } from 'node:util';
 import ort from 'onnxruntime-node';
 import pino from 'pino';

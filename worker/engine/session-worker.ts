@@ -4,6 +4,8 @@
  * otherwise block the main event loop (microsoft/onnxruntime#19611); with one session per thread,
  * sessions on different GPUs really run at the same time.
  */
+// Before onnxruntime-node: it reads these settings when it loads.
+import './ort-env.ts';
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../../models/io-contract.ts';

@@ -3,6 +3,8 @@
  * one uint8 input and one uint8 output, both rank 4 NHWC with 3 channels and free height and width,
  * and an integer scale, found by running a tiny image through it on the CPU.
  */
+// Before onnxruntime-node: it reads these settings when it loads.
+import './ort-env.ts';
 import ort from 'onnxruntime-node';
 import { MODEL_IO_CHANNELS, MODEL_IO_ELEMENT_TYPE, MODEL_IO_RANK } from '../../models/io-contract.ts';
 import { UpscaleError } from '../errors.ts';

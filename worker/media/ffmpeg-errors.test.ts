@@ -14,6 +14,10 @@ describe('classifyFailure', () => {
     { stderr: 'https://h/k?X-Amz-Signature=s: Server returned 403 Forbidden (access denied)', code: 'InputForbidden', permanent: true },
     { stderr: 'Connection to tcp://h:443 failed: Connection refused', code: 'InputUnreachable', permanent: false },
     { stderr: 'Server returned 503 Service Unavailable', code: 'InputUnreachable', permanent: false },
+    { stderr: 'https://h/in.mp4: Server returned 5XX Server Error reply', code: 'InputUnreachable', permanent: false },
+    { stderr: 'https://h/in.mp4: Server returned 401 Unauthorized (authorization failed)', code: 'InputForbidden', permanent: true },
+    { stderr: 'https://h/in.mp4: Server returned 404 Not Found', code: 'InputNotFound', permanent: true },
+    { stderr: '[tls @ 0x1] Peer certificate failed verification\nhttps://h/in.mp4: Input/output error', code: 'InputForbidden', permanent: true },
     { stderr: "[libx264 @ 0x1] Error setting preset/tune nonsense/(null).", code: 'InvalidOptions', permanent: true },
     { stderr: '[h264_nvenc @ 0x1] OpenEncodeSessionEx failed: out of memory (10)', code: 'FfmpegFailed', permanent: false },
     { stderr: 'Conversion failed!', code: 'FfmpegFailed', permanent: false },
@@ -40,5 +44,6 @@ describe('redaction', () => {
     assert.equal(displayName('https://h/k.mp4?sig', 's3://b/k.mp4'), 's3://b/k.mp4');
     assert.equal(displayName('/local/in.mp4'), '/local/in.mp4');
     assert.equal(redactUrls('see http://a:b@h/x and https://h/y?s=1'), 'see http://<redacted>@h/x and https://h/y?<redacted>');
+    assert.equal(redactUrls('Opening https://TOKEN@h/x.mp4 failed'), 'Opening https://<redacted>@h/x.mp4 failed');
   });
 });

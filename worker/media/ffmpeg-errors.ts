@@ -16,7 +16,12 @@ const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatch
   { re: /not in allowed_segment_extensions/, code: 'UnsafeInput', cause: () => 'the input is a playlist that refers to other files' },
   { re: /No such file or directory/, code: 'InputNotFound', cause: () => 'the file does not exist' },
   { re: /Server returned 404|HTTP error 404/, code: 'InputNotFound', cause: () => 'the object does not exist (HTTP 404)' },
-  { re: /Server returned 403|HTTP error 403|Server returned 401/, code: 'InputForbidden', cause: () => 'access denied (HTTP 403: wrong credentials or an expired presigned URL)' },
+  { re: /Server returned 403|HTTP error 403|Server returned 401/, code: 'InputForbidden', cause: (m) => `access denied (${m[0]}: wrong credentials or an expired presigned URL)` },
+  {
+    re: /Peer certificate failed verification|certificate's owner does not match hostname|Unable to verify peer certificate/,
+    code: 'InputForbidden',
+    cause: () => "the server's TLS certificate failed verification (untrusted, expired or for another host; a private CA needs SSL_CERT_FILE)",
+  },
   { re: /moov atom not found/, code: 'TruncatedInput', cause: () => 'the file is truncated or incomplete (no moov index: was the upload or recording interrupted?)' },
   { re: /partial file|File ended prematurely|ended prematurely|Truncating packet|end of file reached before/i, code: 'TruncatedInput', cause: () => 'the file is truncated (it ends in the middle of the media data)' },
   {
@@ -32,7 +37,7 @@ const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatch
     cause: (m) => `the encoder rejected its settings (${m[0]})`,
   },
   {
-    re: /Connection refused|Connection timed out|timed out|Network is unreachable|Server returned 5\d\d|Temporary failure in name resolution|Connection reset/,
+    re: /Connection refused|Connection timed out|timed out|Network is unreachable|Server returned 5(?:\d\d|XX)|Temporary failure in name resolution|Connection reset/,
     code: 'InputUnreachable',
     cause: () => 'network error while reading the input',
   },

@@ -4,6 +4,10 @@
  * a source therefore gets a protocol whitelist (local files only, or the network protocols only for
  * a presigned URL, never both) and a demuxer whitelist that excludes playlist-like demuxers
  * (hls, concat, dash, image2 patterns, tee...). After probing, the demuxer is also forced with `-f`.
+ *
+ * ffmpeg does not verify TLS certificates unless asked, so https sources get `-tls_verify 1`: the
+ * system's CA store, or the bundle `SSL_CERT_FILE` names (the same variable the storage room's own
+ * https client honours). Redirects stay within http(s): the protocol whitelist admits no other.
  */
 import { resolve } from 'node:path';
 
@@ -15,7 +19,7 @@ export const SOURCE_DEMUXERS: readonly string[] = [
   'm4v', 'h264', 'hevc', 'yuv4mpegpipe', 'gif', 'apng',
 ];
 
-/** True when the input is an http(s) URL (a presigned object URL). */
+/** True when the input is an http(s) URL (a presigned object URL or an https input). */
 export function isUrlInput(input: string): boolean {
   return /^https?:\/\//i.test(input);
 }
@@ -35,9 +39,9 @@ export function displayName(input: string, name?: string): string {
   }
 }
 
-/** Replaces every URL query string in free text (ffmpeg's stderr) so signatures never leak. */
+/** Replaces every URL query string and user info in free text (ffmpeg's stderr) so secrets never leak. */
 export function redactUrls(text: string): string {
-  return text.replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*/gi, '$1?<redacted>').replace(/\/\/[^/\s:@]+:[^/\s@]+@/g, '//<redacted>@');
+  return text.replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*/gi, '$1?<redacted>').replace(/\/\/[^/\s@'"]+@/g, '//<redacted>@');
 }
 
 /**
@@ -62,10 +66,16 @@ export function isAllowedDemuxer(formatName: string): boolean {
  * ffmpeg/ffprobe input options for reading a source safely. `demuxer` (from a previous probe) forces
  * the demuxer instead of letting ffmpeg guess from the content.
  */
-export function sourceInputOptions(input: string, demuxer?: string): string[] {
+export function sourceInputOptions(input: string, demuxer?: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const opts = isUrlInput(input)
     ? ['-protocol_whitelist', 'http,https,tcp,tls', '-reconnect', '1', '-reconnect_on_network_error', '1', '-reconnect_delay_max', '8']
     : ['-protocol_whitelist', 'file'];
+  // Only for https: ffmpeg refuses options no protocol of the input consumed.
+  if (/^https:\/\//i.test(input)) {
+    opts.push('-tls_verify', '1');
+    const bundle = env['SSL_CERT_FILE'];
+    if (bundle !== undefined && bundle !== '') opts.push('-ca_file', bundle);
+  }
   opts.push('-format_whitelist', SOURCE_DEMUXERS.join(','));
   if (demuxer !== undefined) opts.push('-f', demuxer);
   return opts;

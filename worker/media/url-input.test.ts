@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { clip } from '../../test/fixtures/clips.ts';
+import { startTestHttpServer } from '../storage/test-http-server.ts';
+import { MediaError } from './errors.ts';
 import { extractFrames, type Frame } from './extract.ts';
 import { probe } from './probe.ts';
 
@@ -55,6 +57,28 @@ describe('URL and unusual local inputs', () => {
     assert.equal(a.length, 14);
     a.forEach((f, i) => assert.ok(f.data.equals(b[i]?.data ?? Buffer.alloc(0)), `frame ${f.index}`));
     assert.ok(ranged > 0, 'ffmpeg used range requests');
+  });
+
+  it('verifies https certificates: refuses an untrusted one, accepts it from SSL_CERT_FILE', async (t) => {
+    const tls = await startTestHttpServer({ '/clip.mp4': { body: await readFile(await clip('basic')) } }, { tls: true });
+    const saved = process.env['SSL_CERT_FILE'];
+    t.after(async () => {
+      if (saved === undefined) delete process.env['SSL_CERT_FILE'];
+      else process.env['SSL_CERT_FILE'] = saved;
+      await tls.close();
+    });
+    delete process.env['SSL_CERT_FILE'];
+    const refused = await probe(`${tls.base}/clip.mp4?sig=SECRET`).then(
+      () => assert.fail('expected an untrusted certificate to be refused'),
+      (error: unknown) => error,
+    );
+    assert.ok(refused instanceof MediaError);
+    assert.equal(refused.reason, 'InputForbidden');
+    assert.equal(refused.permanent, true);
+    assert.match(refused.message, /TLS certificate failed verification/);
+    assert.doesNotMatch(refused.message, /SECRET/);
+    process.env['SSL_CERT_FILE'] = tls.certificate?.file ?? '';
+    assert.equal((await probe(`${tls.base}/clip.mp4?sig=SECRET`)).video.frameCount, 48);
   });
 
   it('reads a local path that looks like a protocol (a colon in the name)', async () => {

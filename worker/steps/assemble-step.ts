@@ -17,7 +17,7 @@ import { UpscaleError, inStep } from '../errors.ts';
 import { assemble, type ShardFile } from '../media/assemble.ts';
 import { probeSchema } from '../media/probe-schema.ts';
 import { jobLayout } from '../storage/job-layout.ts';
-import { parseLocation } from '../storage/location.ts';
+import { parseLocation, requireWritable } from '../storage/location.ts';
 import { checkShard } from '../storage/shard-manifest.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { AssembleTask } from '../task.ts';
@@ -76,6 +76,7 @@ async function assembleStep(task: AssembleTask, storage: Storage, log: Logger): 
     }
     const source = await storage.mediaSource(task.input);
     const output = parseLocation(task.output);
+    requireWritable(output, 'writing');
     const localOutput = output.kind === 'file' ? output.path : join(work, `output${extname(output.key)}`);
     const result = await assemble({ source: source.url, sourceName: source.display, probe, shards, output: localOutput, overwrite: task.overwrite, log });
     if (output.kind === 's3') await storage.upload(task.output, { path: localOutput }, { overwrite: task.overwrite });

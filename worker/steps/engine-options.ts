@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { MODEL_IDS, findModel } from '../../models/catalogue.ts';
 import { UpscaleError } from '../errors.ts';
 import type { EngineHooks, EngineOptionsInput } from '../engine/engine.ts';
-import { parseLocation } from '../storage/location.ts';
+import { parseLocation, type FileLocation, type S3Location } from '../storage/location.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { UpscaleSettings } from '../task.ts';
 
@@ -17,7 +17,7 @@ export function engineOptionsFor(settings: UpscaleSettings, extra: { cpuThreads?
   if (catalogued !== undefined) model = { id: catalogued.id };
   else {
     if (!looksLikeModelFile(settings.model)) throw unknownModel(settings.model);
-    const location = parseLocation(settings.model);
+    const location = modelLocation(settings.model);
     model = location.kind === 's3' ? { uri: location.uri } : { path: location.path };
   }
   const options: EngineOptionsInput = {
@@ -40,6 +40,7 @@ export function engineOptionsFor(settings: UpscaleSettings, extra: { cpuThreads?
 export async function checkModel(model: string, storage: Storage): Promise<void> {
   if (findModel(model) !== undefined) return;
   if (!looksLikeModelFile(model)) throw unknownModel(model);
+  modelLocation(model);
   if (!(await storage.exists(model))) {
     throw new UpscaleError('NotFound', `model ${model} does not exist (expected an .onnx file or object)`, { subject: model });
   }
@@ -48,6 +49,17 @@ export async function checkModel(model: string, storage: Storage): Promise<void>
 // A bare word like `realesr-general-x4` is a mistyped id, not a file in the current directory.
 function looksLikeModelFile(model: string): boolean {
   return model.includes('/') || model.toLowerCase().endsWith('.onnx');
+}
+
+/** Where a model file is; models are read from local paths, `file://` and `s3://`, not from http(s). */
+function modelLocation(model: string): FileLocation | S3Location {
+  const location = parseLocation(model);
+  if (location.kind === 'http') {
+    throw new UpscaleError('Unsupported', `model ${location.uri}: models are read from a local path, file:// or s3://, not http(s): copy the file to object storage`, {
+      subject: location.uri,
+    });
+  }
+  return location;
 }
 
 function unknownModel(model: string): UpscaleError {

@@ -13,16 +13,10 @@ import { planShards } from '../shard-plan.ts';
 import { jobLayout } from '../storage/job-layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { ProbeTask } from '../task.ts';
-import { planCoversExactly, planFileSchema, shardRanges, toPlanFile, type PlanFile } from './plan-file.ts';
+import { planCoversExactly, planFileSchema, toPlanFile, type PlanFile } from './plan-file.ts';
+import { probeStepResult, type ProbeStepResult } from './probe-result.ts';
 
-export interface ProbeStepResult {
-  step: 'probe';
-  jobId: string;
-  shards: number;
-  /** True when an earlier run's probe and plan were reused. */
-  reused: boolean;
-  summary: Record<string, string | number | boolean>;
-}
+export type { ProbeStepResult } from './probe-result.ts';
 
 export interface ProbeStepOutput {
   result: ProbeStepResult;
@@ -72,7 +66,7 @@ async function probeStep(task: ProbeTask, storage: Storage, log: Logger): Promis
   return {
     probe: doc,
     plan,
-    result: { step: 'probe', jobId: task.jobId, shards: shardRanges(plan).length, reused, summary: probeSummary(doc) },
+    result: probeStepResult(task.jobId, plan, reused, probeSummary(doc)),
   };
 }
 

@@ -101,8 +101,9 @@ test('a concurrent writer that wins keeps its file; the loser gets AlreadyExists
 
 test('missing files are permanent errors naming the path', async (t) => {
   const file = path.join(await scratch(t), 'none.mp4');
-  for (const attempt of [storage.read(file), storage.openRead(file), storage.mediaSource(file)]) {
-    const error = await rejection(attempt);
+  // One at a time: a rejection nobody awaits yet counts as unhandled and fails the test.
+  for (const attempt of [() => storage.read(file), () => storage.openRead(file), () => storage.mediaSource(file)]) {
+    const error = await rejection(attempt());
     assert.equal(error.code, 'NotFound');
     assert.equal(exitCodeFor(error), 2);
     assert.match(error.message, new RegExp(file));

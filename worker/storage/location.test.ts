@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { UpscaleError } from '../errors.ts';
-import { parseLocation, redactUrl, redactUrlsIn } from './location.ts';
+import { isLoopbackHost, parseLocation, redactUrl, redactUrlsIn, requireWritable } from './location.ts';
 
 test('parses local paths, file:// and s3:// URIs', () => {
   assert.deepEqual(parseLocation('/data/in.mp4'), { kind: 'file', path: '/data/in.mp4', uri: '/data/in.mp4' });
@@ -22,10 +22,44 @@ test('parses local paths, file:// and s3:// URIs', () => {
   assert.deepEqual(parseLocation('s3://videos'), { kind: 's3', bucket: 'videos', key: '', uri: 's3://videos/' });
 });
 
+test('parses https:// (and loopback http://) as read-only locations whose uri hides user info and query', () => {
+  assert.deepEqual(parseLocation('https://cdn.example/videos/in.mp4'), {
+    kind: 'http',
+    url: 'https://cdn.example/videos/in.mp4',
+    uri: 'https://cdn.example/videos/in.mp4',
+  });
+  const secret = parseLocation('https://user:pa55@cdn.example/in.mp4?X-Goog-Signature=s3cr3t');
+  assert.equal(secret.kind, 'http');
+  assert.equal(secret.uri, 'https://cdn.example/in.mp4?<redacted>');
+  assert.equal(secret.kind === 'http' ? secret.url : '', 'https://user:pa55@cdn.example/in.mp4?X-Goog-Signature=s3cr3t');
+  for (const loopback of ['http://127.0.0.1:8080/a.mp4', 'http://localhost/a.mp4', 'http://[::1]:9/a.mp4', 'HTTP://127.1.2.3/a.mp4']) {
+    assert.equal(parseLocation(loopback).kind, 'http', loopback);
+  }
+  const tricky = parseLocation('https://evil.example\\@good.example/my clip.mp4');
+  assert.deepEqual(tricky, { kind: 'http', url: 'https://evil.example/@good.example/my%20clip.mp4', uri: 'https://evil.example/@good.example/my%20clip.mp4' }, 'one parse for every reader');
+  assert.equal(isLoopbackHost('127.0.0.1.example.com'), false);
+  assert.equal(isLoopbackHost('localhost.example.com'), false);
+});
+
+test('refuses writes to http(s) locations, naming the redacted URI', () => {
+  const location = parseLocation('https://u:p@cdn.example/out.mp4?sig=SECRET');
+  assert.throws(
+    () => requireWritable(location, 'writing'),
+    (error: unknown) =>
+      error instanceof UpscaleError &&
+      error.code === 'Unsupported' &&
+      error.permanent &&
+      error.message === 'writing https://cdn.example/out.mp4?<redacted>: http(s) locations are read-only (inputs only); write outputs to s3://bucket/key or a local path',
+  );
+  requireWritable(parseLocation('s3://bucket/out.mp4'), 'writing');
+});
+
 test('rejects unsupported schemes and malformed URIs with a permanent error naming them', () => {
   const cases: [string, string, RegExp][] = [
     ['gs://bucket/in.mp4', 'Unsupported', /unsupported storage location gs:\/\/bucket\/in\.mp4/],
-    ['https://host/in.mp4?X-Amz-Signature=abc', 'Unsupported', /https:\/\/host\/in\.mp4\?<redacted>/],
+    ['ftp://host/in.mp4', 'Unsupported', /unsupported storage location ftp:\/\/host\/in\.mp4/],
+    ['http://example.com/in.mp4?X-Amz-Signature=abc', 'Unsupported', /refusing plain http:\/\/ for http:\/\/example\.com\/in\.mp4\?<redacted>: use https:\/\//],
+    ['https://user:pw@[bad/in.mp4?sig=abc', 'InvalidArgument', /^invalid URL https:\/\/\[bad\/in\.mp4\?<redacted>$/],
     ['s3:///in.mp4', 'InvalidArgument', /invalid S3 bucket name "" in s3:\/\/\/in\.mp4/],
     ['file://otherhost/in.mp4', 'InvalidArgument', /invalid file URI file:\/\/otherhost\/in\.mp4/],
     ['', 'InvalidArgument', /empty storage location/],
@@ -37,12 +71,15 @@ test('rejects unsupported schemes and malformed URIs with a permanent error nami
       input,
     );
   }
-  assert.throws(() => parseLocation('https://host/x?sig=SECRET'), (error: Error) => !error.message.includes('SECRET'));
+  assert.throws(() => parseLocation('http://user:SECRET@host/x?sig=SECRET'), (error: Error) => !error.message.includes('SECRET'));
 });
 
 test('redacts presigned query strings', () => {
   assert.equal(redactUrl('http://127.0.0.1:9000/b/k.mp4?X-Amz-Credential=AK%2F&X-Amz-Signature=ff'), 'http://127.0.0.1:9000/b/k.mp4?<redacted>');
   assert.equal(redactUrl('/local/path.mp4'), '/local/path.mp4');
+  assert.equal(redactUrl('https://user:p@ss@h/my clip.mp4#t=1'), 'https://h/my clip.mp4?<redacted>');
+  assert.equal(redactUrl('https://token@h/a.mp4'), 'https://h/a.mp4');
+  assert.equal(redactUrlsIn('GET https://u:pw@h/a.mp4 failed'), 'GET https://<redacted>@h/a.mp4 failed');
   assert.equal(
     redactUrlsIn('Opening "https://h/b/k?X-Amz-Signature=ff" failed; see http://h/x?a=1 too'),
     'Opening "https://h/b/k?<redacted>" failed; see http://h/x?<redacted> too',

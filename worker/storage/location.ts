@@ -1,7 +1,12 @@
 /**
- * Parses the locations users and tasks give us: local paths, `file://` URIs and `s3://bucket/key`
- * URIs. Everything in `worker/storage` works on parsed {@link Location}s; `uri` is the canonical
- * spelling used in messages (an absolute path for local files, `s3://bucket/key` for S3).
+ * Parses the locations users and tasks give us: local paths, `file://` URIs, `s3://bucket/key` URIs
+ * and read-only `https://` URLs. Everything in `worker/storage` works on parsed {@link Location}s;
+ * `uri` is the canonical spelling used in messages (an absolute path for local files,
+ * `s3://bucket/key` for S3, the URL without user info and query for http(s)).
+ *
+ * Plain `http://` is accepted only for loopback hosts (`localhost`, 127.0.0.0/8, `[::1]`): it is
+ * what tests and a node-local proxy use, while a remote server over plain http would expose the
+ * input, and any credentials in its URL, to the network. Redirects are held to the same rule.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +27,16 @@ export interface S3Location {
   uri: string;
 }
 
-export type Location = FileLocation | S3Location;
+/** A read-only input on a web server (`https://`, or `http://` on loopback). */
+export interface HttpLocation {
+  kind: 'http';
+  /** The URL, normalised (WHATWG `href`), user info and query included: what requests go to. Never log it. */
+  url: string;
+  /** The URL without user info, query or fragment (`?<redacted>` marks a dropped query): safe to log. */
+  uri: string;
+}
+
+export type Location = FileLocation | S3Location | HttpLocation;
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//;
 // Loose on purpose: S3-compatible servers differ (legacy AWS buckets allow capitals and `_`); the
@@ -63,11 +77,45 @@ export function parseLocation(input: string): Location {
     }
     return { kind: 's3', bucket, key, uri: `s3://${bucket}/${key}` };
   }
+  if (scheme === 'https' || scheme === 'http') return httpLocation(input);
   throw new UpscaleError(
     'Unsupported',
-    `unsupported storage location ${redactUrl(input)}: use a local path, file:// or s3://bucket/key`,
+    `unsupported storage location ${redactUrl(input)}: use a local path, file://, s3://bucket/key or https://`,
     { subject: redactUrl(input) },
   );
+}
+
+/**
+ * Parses an http(s) URL into a location, or throws a permanent error naming it (redacted): not a
+ * valid URL, no host, or plain http to a host that is not loopback. Also checks redirect targets.
+ */
+export function httpLocation(url: string): HttpLocation {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UpscaleError('InvalidArgument', `invalid URL ${redactUrl(url)}`, { subject: redactUrl(url) });
+  }
+  // From the parsed URL, so the name shows the host requests really go to (`\` and `@` tricks aside).
+  const uri = `${parsed.protocol}//${parsed.host}${parsed.pathname}${parsed.search === '' && parsed.hash === '' ? '' : '?<redacted>'}`;
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new UpscaleError('Unsupported', `unsupported URL scheme in ${uri}: only https:// (and http:// on loopback) is read`, { subject: uri });
+  }
+  if (parsed.hostname === '') throw new UpscaleError('InvalidArgument', `invalid URL ${uri}: no host`, { subject: uri });
+  if (parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname)) {
+    throw new UpscaleError('Unsupported', `refusing plain http:// for ${uri}: use https:// (plain http is accepted only for loopback hosts)`, {
+      subject: uri,
+    });
+  }
+  // `href`, not the text given: ffmpeg splits URLs its own way (`https://a\@b/` is host b to it, a
+  // to WHATWG), so both readers get the normalised form and reach the host that was checked.
+  return { kind: 'http', url: parsed.href, uri };
+}
+
+/** True for `localhost` (and `*.localhost`), 127.0.0.0/8 and `[::1]`: names that never leave the machine. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/\.$/, '');
+  return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host) || host === '[::1]';
 }
 
 function fileLocation(input: string): FileLocation {
@@ -76,8 +124,9 @@ function fileLocation(input: string): FileLocation {
   return { kind: 'file', path: withSlash, uri: withSlash };
 }
 
-/** True for an object location (an S3 key or file path that does not end in `/`). */
+/** True for an object location (an S3 key or file path that does not end in `/`; any http(s) URL). */
 export function isObjectLocation(location: Location): boolean {
+  if (location.kind === 'http') return true;
   return location.kind === 's3' ? location.key.length > 0 && !location.key.endsWith('/') : !location.path.endsWith('/');
 }
 
@@ -91,15 +140,39 @@ export function requireObject(location: Location, doing: string): void {
 }
 
 /**
- * Drops the query string and fragment of an http(s) URL so presigned signatures and credential scopes
- * never reach logs or messages. Non-URLs are returned unchanged.
+ * Throws a permanent `Unsupported` error naming the URI when `location` is an http(s) URL, which is
+ * read-only: outputs and intermediates go to local paths or S3.
  */
-export function redactUrl(url: string): string {
-  const match = /^(https?:\/\/[^?#\s]*)[?#]\S*/i.exec(url);
-  return match?.[1] === undefined ? url : `${match[1]}?<redacted>`;
+export function requireWritable(location: Location, doing: string): asserts location is FileLocation | S3Location {
+  if (location.kind === 'http') throw readOnlyError(location, doing);
 }
 
-/** Replaces every http(s) URL query string inside free text (ffmpeg stderr, SDK messages). */
+/** The permanent error for a write, listing or delete at an http(s) location. */
+export function readOnlyError(location: HttpLocation, doing: string): UpscaleError {
+  return new UpscaleError(
+    'Unsupported',
+    `${doing} ${location.uri}: http(s) locations are read-only (inputs only); write outputs to s3://bucket/key or a local path`,
+    { subject: location.uri },
+  );
+}
+
+/**
+ * Drops the user info (`user:password@`), query string and fragment of an http(s) URL so passwords,
+ * presigned signatures and credential scopes never reach logs or messages; a dropped query or
+ * fragment is marked `?<redacted>`. Non-URLs are returned unchanged.
+ */
+export function redactUrl(url: string): string {
+  const match = /^(https?:\/\/)([^/?#]*)([^?#]*)([?#][\s\S]*)?$/i.exec(url);
+  if (match === null) return url;
+  const [, scheme = '', authority = '', path = '', query] = match;
+  // WHATWG URL parsers split user info at the last `@` of the authority.
+  const host = authority.slice(authority.lastIndexOf('@') + 1);
+  return `${scheme}${host}${path}${query === undefined ? '' : '?<redacted>'}`;
+}
+
+/** Redacts every http(s) URL's user info and query string inside free text (ffmpeg stderr, SDK messages). */
 export function redactUrlsIn(text: string): string {
-  return text.replace(/(https?:\/\/[^?#\s"'<>]*)[?#][^\s"'<>]*/gi, '$1?<redacted>');
+  return text
+    .replace(/(https?:\/\/[^?#\s"'<>]*)[?#][^\s"'<>]*/gi, '$1?<redacted>')
+    .replace(/(https?:\/\/)[^/?#\s"'<>]*@/gi, '$1<redacted>@');
 }

@@ -22,6 +22,20 @@ test('uses path-style and a default region for custom endpoints, not for AWS', (
   assert.equal(s3ClientConfig({}, { AWS_DEFAULT_REGION: 'ap-south-1', AWS_ENDPOINT_URL: 'http://h:1' }).region, 'ap-south-1');
 });
 
+test('forces path-style either way from UPSCALE_S3_FORCE_PATH_STYLE, below an explicit option', () => {
+  const custom = { AWS_ENDPOINT_URL: 'http://127.0.0.1:7070' };
+  assert.equal(s3ClientConfig({}, { ...custom, UPSCALE_S3_FORCE_PATH_STYLE: 'false' }).forcePathStyle, false);
+  assert.equal(s3ClientConfig({}, { ...custom, UPSCALE_S3_FORCE_PATH_STYLE: 'TRUE ' }).forcePathStyle, true);
+  assert.equal(s3ClientConfig({}, { AWS_REGION: 'eu-west-1', UPSCALE_S3_FORCE_PATH_STYLE: 'true' }).forcePathStyle, true);
+  assert.equal(s3ClientConfig({ forcePathStyle: false }, { UPSCALE_S3_FORCE_PATH_STYLE: 'true' }).forcePathStyle, false);
+  assert.equal(s3ClientConfig({}, { ...custom, UPSCALE_S3_FORCE_PATH_STYLE: '' }).forcePathStyle, true, 'empty counts as unset');
+  assert.throws(
+    () => s3ClientConfig({}, { UPSCALE_S3_FORCE_PATH_STYLE: 'yes' }),
+    (e: unknown) =>
+      e instanceof UpscaleError && e.code === 'InvalidArgument' && e.permanent && /UPSCALE_S3_FORCE_PATH_STYLE: must be true or false/.test(e.message),
+  );
+});
+
 test('computes checksums only when required and retries in standard mode', () => {
   const config = s3ClientConfig({ maxAttempts: 5, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }, {});
   assert.equal(config.requestChecksumCalculation, 'WHEN_REQUIRED');

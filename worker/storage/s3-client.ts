@@ -7,8 +7,9 @@
  *   for the region.
  * - region: `options.region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the shared config file (SDK), else
  *   `us-east-1` when a custom endpoint is set (S3-compatible servers mostly ignore it).
- * - path-style addressing: `options.forcePathStyle`, else on when a custom endpoint is set (MinIO,
- *   Ceph and versitygw need it by default; R2 accepts it), off for AWS.
+ * - path-style addressing: `options.forcePathStyle`, `UPSCALE_S3_FORCE_PATH_STYLE` (`true` or
+ *   `false`: a pod forces it either way), else on when a custom endpoint is set (MinIO, Ceph and
+ *   versitygw need it by default; R2 accepts it), off for AWS.
  * - credentials: `options.credentials`, else the SDK's default chain (env, profile, web identity /
  *   IRSA, container and instance metadata).
  * - retries: the SDK's `standard` retry mode; attempts from `options.maxAttempts`, else
@@ -44,11 +45,19 @@ const httpUrl = z
   .trim()
   .refine((value) => /^https?:\/\/[^/]/i.test(value) && URL.canParse(value), 'must be an http(s) URL');
 
+const boolean = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false'], 'must be true or false'))
+  .transform((value) => value === 'true');
+
 const S3EnvSchema = z.object({
   AWS_ENDPOINT_URL_S3: httpUrl.optional(),
   AWS_ENDPOINT_URL: httpUrl.optional(),
   AWS_REGION: z.string().trim().min(1).optional(),
   AWS_DEFAULT_REGION: z.string().trim().min(1).optional(),
+  UPSCALE_S3_FORCE_PATH_STYLE: boolean.optional(),
 });
 
 /** Reads the S3 settings from `env`; empty variables count as unset. */
@@ -84,7 +93,7 @@ export function s3ClientConfig(options: S3Options = {}, env: NodeJS.ProcessEnv =
     retryMode: 'standard',
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    forcePathStyle: options.forcePathStyle ?? endpoint !== undefined,
+    forcePathStyle: options.forcePathStyle ?? fromEnv.UPSCALE_S3_FORCE_PATH_STYLE ?? endpoint !== undefined,
     requestHandler: {
       connectionTimeout: options.connectionTimeoutMs ?? 10_000,
       requestTimeout: options.requestTimeoutMs ?? 120_000,

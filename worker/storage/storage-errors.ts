@@ -34,7 +34,8 @@ const THROTTLED = new Set([
   'InternalError',
   'ConditionalRequestConflict', // a concurrent conditional write; a retry will see the winner
 ]);
-const NETWORK_CODES = new Set([
+/** Node socket error codes that mean the server could not be reached (transient). */
+export const NETWORK_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ECONNABORTED',

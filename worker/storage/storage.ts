@@ -1,13 +1,16 @@
 /**
  * The storage room's entry point: one object that reads and writes local paths, `file://` and
  * `s3://bucket/key` URIs alike, so a step can read its input from S3 and write its output locally
- * (or the reverse) without caring. The S3 client is created on first use, so local-only runs need no
+ * (or the reverse) without caring. `https://` URLs (and `http://` on loopback) are read-only inputs
+ * (see http-store.ts). The S3 and http clients are created on first use, so local-only runs need no
  * AWS configuration.
  *
- * Errors are {@link UpscaleError}s naming the URI: `NotFound` and `AccessDenied` (credentials
- * rejected) are permanent, `Unavailable` (network, 5xx, throttling) is transient, `AlreadyExists`
- * when a write would replace an object without `overwrite`.
+ * Errors are {@link UpscaleError}s naming the URI (http(s): without user info or query): `NotFound`
+ * and `AccessDenied` (credentials rejected) are permanent, `Unavailable` (network, 5xx, throttling)
+ * is transient, `AlreadyExists` when a write would replace an object without `overwrite`,
+ * `Unsupported` for a write to an http(s) location.
  */
+import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import { UpscaleError } from '../errors.ts';
@@ -17,9 +20,12 @@ import { createFileStore } from './file-store.ts';
 import { createS3Store } from './s3-store.ts';
 import { createS3Client } from './s3-client.ts';
 import type { S3Options } from './s3-client.ts';
+import { createHttpStore } from './http-store.ts';
+import type { HttpClientOptions } from './http-client.ts';
 import type {
   ByteRange,
   FileStore,
+  HttpStore,
   MediaSource,
   ObjectInfo,
   ObjectStore,
@@ -33,12 +39,14 @@ import type {
 export interface StorageOptions {
   /** S3 settings; anything left out comes from the AWS environment (see s3-client.ts). */
   s3?: S3Options;
-  /** Environment to read AWS_* variables from; default `process.env`. */
+  /** http(s) input settings; the CA bundle defaults to the file `SSL_CERT_FILE` names, when set. */
+  http?: HttpClientOptions;
+  /** Environment to read AWS_* (and SSL_CERT_FILE, UPSCALE_S3_FORCE_PATH_STYLE) from; default `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
 
 export interface MediaSourceOptions {
-  /** Lifetime of a presigned URL; it must outlast the ffmpeg run that reads it. Default 6 hours. */
+  /** Lifetime of a presigned S3 URL; it must outlast the ffmpeg run that reads it. Default 6 hours. */
   expiresInSeconds?: number;
 }
 
@@ -47,6 +55,7 @@ export class Storage {
   readonly #options: StorageOptions;
   readonly #files: FileStore = createFileStore();
   #s3: S3Store | undefined;
+  #http: HttpStore | undefined;
 
   constructor(options: StorageOptions = {}) {
     this.#options = options;
@@ -94,8 +103,9 @@ export class Storage {
   }
 
   /**
-   * How ffmpeg should open the object without downloading it first: the local path, or a presigned
-   * GET URL for S3 (never log `url`; log `display`). Fails with `NotFound` when the object is missing.
+   * How ffmpeg should open the object without downloading it first: the local path, a presigned GET
+   * URL for S3, or an http(s) input's own URL (never log `url`; log `display`). Fails with `NotFound`
+   * when the object is missing.
    */
   async mediaSource(uri: string, options: MediaSourceOptions = {}): Promise<MediaSource> {
     const expires = options.expiresInSeconds ?? 6 * 3600;
@@ -137,10 +147,12 @@ export class Storage {
     return this.#on(prefixUri, (store, location) => store.deletePrefix(location));
   }
 
-  /** Closes the S3 client's sockets; the Storage can still be used (it reconnects). */
+  /** Closes the S3 and http clients' sockets; the Storage can still be used (it reconnects). */
   close(): void {
     this.#s3?.close();
     this.#s3 = undefined;
+    this.#http?.close();
+    this.#http = undefined;
   }
 
   // ObjectStore's methods are bivariant in their location parameter, so each backend passes as an
@@ -148,7 +160,27 @@ export class Storage {
   async #on<T>(uri: string, action: (store: ObjectStore<Location>, location: Location) => Promise<T>): Promise<T> {
     const location = parseLocation(uri);
     if (location.kind === 'file') return action(this.#files, location);
+    if (location.kind === 'http') {
+      this.#http ??= createHttpStore(this.#httpOptions());
+      return action(this.#http, location);
+    }
     this.#s3 ??= createS3Store(createS3Client(this.#options.s3, this.#options.env));
     return action(this.#s3, location);
+  }
+
+  #httpOptions(): HttpClientOptions {
+    const options = { ...this.#options.http };
+    const bundle = (this.#options.env ?? process.env)['SSL_CERT_FILE'];
+    if (options.ca === undefined && bundle !== undefined && bundle !== '') {
+      try {
+        options.ca = readFileSync(bundle);
+      } catch (cause) {
+        throw new UpscaleError('InvalidArgument', `cannot read the CA bundle SSL_CERT_FILE=${bundle}: ${(cause as Error).message}`, {
+          subject: 'SSL_CERT_FILE',
+          cause,
+        });
+      }
+    }
+    return options;
   }
 }

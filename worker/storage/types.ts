@@ -3,13 +3,14 @@
  * which takes URI strings; the local and S3 backends implement {@link ObjectStore} on parsed locations.
  */
 import type { Readable } from 'node:stream';
-import type { FileLocation, Location, S3Location } from './location.ts';
+import type { FileLocation, HttpLocation, Location, S3Location } from './location.ts';
 
 export interface ObjectInfo {
-  /** Canonical URI (absolute path for local files). */
+  /** Canonical URI (absolute path for local files; redacted for http(s)). */
   uri: string;
+  /** Bytes; -1 for an http(s) object whose server states no length. */
   size: number;
-  /** S3 ETag without quotes; absent for local files. */
+  /** S3 (or http) ETag without quotes; absent for local files. */
   etag?: string;
   lastModified?: Date;
 }
@@ -46,20 +47,20 @@ export interface UploadResult extends ObjectInfo {
 export type UploadSource = Readable | { path: string };
 
 /**
- * How ffmpeg reaches an object without a full download: a local path, or a short-lived presigned
- * HTTP(S) GET URL (ffmpeg issues ranged requests itself). `url` carries the signature: never log it,
- * log `display` instead.
+ * How ffmpeg reaches an object without a full download: a local path, a short-lived presigned
+ * HTTP(S) GET URL, or an https input's own URL (ffmpeg issues ranged requests itself). `url` may
+ * carry a signature or a password: never log it, log `display` instead.
  */
 export interface MediaSource {
   kind: 'file' | 'http';
   url: string;
   /** The URI, safe to log. */
   display: string;
-  /** When the presigned URL stops working. */
+  /** When the presigned URL stops working (S3 only). */
   expiresAt?: Date;
 }
 
-/** One backend (local files or S3). Missing objects give `undefined` from stat, errors elsewhere. */
+/** One backend (local files, S3, read-only http(s)). Missing objects give `undefined` from stat, errors elsewhere. */
 export interface ObjectStore<L extends Location> {
   stat(location: L): Promise<ObjectInfo | undefined>;
   read(location: L, range?: ByteRange): Promise<Buffer>;
@@ -75,3 +76,4 @@ export interface ObjectStore<L extends Location> {
 
 export type FileStore = ObjectStore<FileLocation>;
 export type S3Store = ObjectStore<S3Location>;
+export type HttpStore = ObjectStore<HttpLocation>;

@@ -1,0 +1,13 @@
+/**
+ * Settings ONNX Runtime reads from the environment when it starts. Import this module before
+ * `onnxruntime-node` wherever that is imported: ES modules run in import order, and a variable set
+ * on the main thread's `process.env` reaches native code and the session threads started later.
+ *
+ * onnxruntime-node 1.30 on Linux ships Microsoft's 1DS telemetry: it sends usage events to
+ * mobile.events.data.microsoft.com and writes an offline store to
+ * `~/.cache/Microsoft/DeveloperTools/.onnxruntime/` plus `mat-debug-<pid>.log` and `.ses` in the
+ * temporary directory. A pod with a read-only root cannot write the first, should not call out to
+ * the internet, and would leave the others behind in its scratch volume, so it is off unless
+ * `ORT_DISABLE_TELEMETRY` is set explicitly (`0` turns it back on).
+ */
+process.env['ORT_DISABLE_TELEMETRY'] ??= '1';
