@@ -237,6 +237,7 @@ function guardedWrites(writes: KubeWrites, isLeader: () => boolean): KubeWrites 
     patchJob: guard((ns, name, spec) => writes.patchJob(ns, name, spec)),
     writeStatus: guard((ns, name, rv, status) => writes.writeStatus(ns, name, rv, status)),
     setFinalizers: guard((ns, name, rv, finalizers) => writes.setFinalizers(ns, name, rv, finalizers)),
+    setWorkloadActive: guard((ns, uid, active) => writes.setWorkloadActive(ns, uid, active)),
     deleteUpscaleJob: guard((ns, name, uid) => writes.deleteUpscaleJob(ns, name, uid)),
   };
 }

@@ -18,6 +18,11 @@ export interface KubeWrites {
   writeStatus(namespace: string, name: string, resourceVersion: string | undefined, status: UpscaleJobStatus): Promise<void>;
   /** Sets an UpscaleJob's finalizers; the resourceVersion makes it conditional (409 when stale). */
   setFinalizers(namespace: string, name: string, resourceVersion: string | undefined, finalizers: string[]): Promise<string | undefined>;
+  /**
+   * Sets `spec.active` of the Kueue Workload of the Job with `jobUid` (Kueue labels it with the
+   * Job's uid); returns true when it changed, false when it already matched or there is none yet.
+   */
+  setWorkloadActive(namespace: string, jobUid: string, active: boolean): Promise<boolean>;
   /** Deletes an UpscaleJob (its TTL passed), guarded by its uid. */
   deleteUpscaleJob(namespace: string, name: string, uid: string): Promise<void>;
 }
@@ -30,6 +35,9 @@ export function httpStatus(error: unknown): number | undefined {
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const FIELD_MANAGER = 'upscale-operator';
+/** Kueue's Workload API (v0.17 serves v1beta2). */
+export const KUEUE_GROUP = 'kueue.x-k8s.io';
+export const KUEUE_VERSION = 'v1beta2';
 
 /** {@link KubeWrites} over the real API. */
 export function kubeWrites(kc: KubeConfig): KubeWrites {
@@ -63,6 +71,16 @@ export function kubeWrites(kc: KubeConfig): KubeWrites {
       const body = { metadata: { finalizers, ...(resourceVersion ? { resourceVersion } : {}) } };
       const updated = (await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body, fieldManager: FIELD_MANAGER }, mergePatch)) as { metadata?: { resourceVersion?: string } };
       return updated.metadata?.resourceVersion;
+    },
+    async setWorkloadActive(namespace, jobUid, active) {
+      const list = (await custom.listNamespacedCustomObject({ group: KUEUE_GROUP, version: KUEUE_VERSION, namespace, plural: 'workloads', labelSelector: `kueue.x-k8s.io/job-uid=${jobUid}` })) as { items?: Array<{ metadata?: { name?: string }; spec?: { active?: boolean } }> };
+      let changed = false;
+      for (const w of list.items ?? []) {
+        if ((w.spec?.active ?? true) === active || w.metadata?.name === undefined) continue;
+        await custom.patchNamespacedCustomObject({ group: KUEUE_GROUP, version: KUEUE_VERSION, namespace, plural: 'workloads', name: w.metadata.name, body: { spec: { active } }, fieldManager: FIELD_MANAGER }, mergePatch);
+        changed = true;
+      }
+      return changed;
     },
     async deleteUpscaleJob(namespace, name, uid) {
       try {

@@ -258,3 +258,20 @@ test('a changed parallelism reaches the running shard Job, capped at its shard c
   assert.deepEqual(decide(job({ sharding: { parallelism: 2 } }), { shards: running, pods: [] }, NOW, config).patchShards, { parallelism: 2 });
   assert.equal(decide(job({ sharding: { parallelism: 64 } }), { shards: running, pods: [] }, NOW, config).patchShards, undefined, 'already at the shard count');
 });
+
+test('suspending a Kueue-queued job deactivates its Workload instead of writing the Job; resuming reactivates it', () => {
+  const queued = { podTemplate: { metadata: { labels: { 'kueue.x-k8s.io/queue-name': 'gpu-queue' } } } };
+  const admitted = shardsWith({ active: 2 }, [], queued);
+  admitted.spec!.suspend = false;
+  const s = decide(job({ ...queued, suspend: true }), { shards: admitted, pods: [] }, NOW, config);
+  assert.equal(s.status.phase, 'Suspended');
+  assert.equal(s.workloadActive, false);
+  assert.equal(s.patchShards, undefined, 'the Job\'s suspend belongs to Kueue');
+  const evicted = shardsWith({}, [], queued);
+  evicted.spec!.suspend = true;
+  const r = decide(job(queued, { phase: 'Suspended' }), { shards: evicted, pods: [] }, NOW, config);
+  assert.equal(r.workloadActive, true);
+  assert.equal(r.patchShards, undefined);
+  const running = decide(job(queued, { phase: 'Running' }), { shards: admitted, pods: [] }, NOW, config);
+  assert.equal(running.workloadActive, undefined, 'a running queued job does not read its Workload');
+});

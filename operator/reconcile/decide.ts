@@ -28,6 +28,11 @@ export interface Decision {
    * longer match its Workload.
    */
   patchShards?: ShardPatch;
+  /**
+   * For a Kueue-queued shard Job: the `spec.active` its Workload must have. Suspending a queued job
+   * deactivates its Workload (Kueue evicts it and suspends the Job itself); resuming reactivates it.
+   */
+  workloadActive?: boolean;
   /** Delete the UpscaleJob itself (`ttlSecondsAfterFinished` elapsed). */
   deleteSelf?: boolean;
   status: UpscaleJobStatus;
@@ -52,6 +57,7 @@ interface Outcome {
   create?: V1Job[];
   deleteJobs?: string[];
   patchShards?: ShardPatch;
+  workloadActive?: boolean;
   progress?: Partial<UpscaleJobStatus>;
   unschedulable?: string;
   requeueAfterMs?: number;
@@ -88,6 +94,7 @@ export function decide(job: UpscaleJob, observed: Observed, now: Date, config: O
     summary: `${outcome.phase}: ${outcome.reason}`,
   };
   if (outcome.patchShards !== undefined) decision.patchShards = outcome.patchShards;
+  if (outcome.workloadActive !== undefined) decision.workloadActive = outcome.workloadActive;
   if (status.phase === 'Succeeded' || status.phase === 'Failed') {
     const ttl = ttlRequeue(job, status, now);
     if (ttl !== undefined) decision.requeueAfterMs = ttl;
@@ -150,14 +157,18 @@ function progressOf(job: UpscaleJob, observed: Observed, now: Date, config: Oper
     const kueue = queuedByKueue(job);
     const patchShards = kueue ? undefined : shardPatch(job, shards);
     const unschedulable = firstUnschedulable(shardPods);
+    // A queued job's Workload follows spec.suspend. While suspended, and on the first reconcile after
+    // a resume (the status still says Suspended), its state is checked; otherwise not read at all.
+    const workload = kueue && (suspended || job.status?.phase === 'Suspended') ? { workloadActive: !suspended } : {};
     if (suspended) {
-      return { phase: 'Suspended', reason: 'Suspended', message: 'the job is suspended; finished shards are kept', progress, ...(patchShards !== undefined ? { patchShards } : {}) };
+      return { phase: 'Suspended', reason: 'Suspended', message: 'the job is suspended; finished shards are kept', progress, ...workload, ...(patchShards !== undefined ? { patchShards } : {}) };
     }
     if (kueue && shards.spec?.suspend === true) {
-      return { phase: 'Running', reason: 'WaitingForQueue', message: `waiting for admission by Kueue queue ${job.spec.podTemplate?.metadata?.labels?.['kueue.x-k8s.io/queue-name'] ?? ''}`, progress, requeueAfterMs: PROGRESS_REQUEUE_MS };
+      return { phase: 'Running', reason: 'WaitingForQueue', message: `waiting for admission by Kueue queue ${job.spec.podTemplate?.metadata?.labels?.['kueue.x-k8s.io/queue-name'] ?? ''}`, progress, requeueAfterMs: PROGRESS_REQUEUE_MS, ...workload };
     }
     const done = progress.shards?.succeeded ?? 0;
     return {
+      ...workload,
       phase: 'Running',
       reason: 'ShardsRunning',
       message: `${done} of ${plan?.shards ?? '?'} shards done`,

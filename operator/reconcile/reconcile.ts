@@ -118,6 +118,10 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         await writes.patchJob(namespace, observed.shards.metadata.name, decision.patchShards);
         log.info({ job: observed.shards.metadata.name, ...decision.patchShards }, 'Updated shard Job');
       }
+      if (decision.workloadActive !== undefined && observed.shards?.metadata?.uid !== undefined) {
+        const changed = await writes.setWorkloadActive(namespace, observed.shards.metadata.uid, decision.workloadActive);
+        if (changed) log.info({ job: observed.shards.metadata.name, active: decision.workloadActive }, decision.workloadActive ? 'Reactivated Kueue Workload' : 'Deactivated Kueue Workload');
+      }
       const statusDelay = await writeStatusIfNeeded(key, current, decision.status, at, config.statusIntervalMs, log);
       if (statusDelay === undefined && deps.event !== undefined) {
         // Written (or unchanged): the events say what changed, once.
