@@ -10,13 +10,19 @@ import { crdYaml } from './crd.ts';
 /** The generated CRD file, committed so `kubectl apply -f crds/` and the Helm chart need no Node.js. */
 export const CRD_FILE = fileURLToPath(new URL('../../crds/upscale.dev_upscalejobs.yaml', import.meta.url));
 
-/** Writes the CRD file; returns its path. */
-export function writeCrds(): string {
-  mkdirSync(dirname(CRD_FILE), { recursive: true });
-  writeFileSync(CRD_FILE, crdYaml());
-  return CRD_FILE;
+/** The Helm chart's copy (Helm installs CRDs from the chart's own crds/ folder). */
+export const CHART_CRD_FILE = fileURLToPath(new URL('../../charts/upscale-operator/crds/upscale.dev_upscalejobs.yaml', import.meta.url));
+
+/** Writes the CRD files; returns their paths. */
+export function writeCrds(): string[] {
+  const text = crdYaml();
+  for (const file of [CRD_FILE, CHART_CRD_FILE]) {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  }
+  return [CRD_FILE, CHART_CRD_FILE];
 }
 
 if (import.meta.main) {
-  console.log(`Wrote ${writeCrds()}`);
+  console.log(`Wrote ${writeCrds().join(', ')}`);
 }
