@@ -23,7 +23,7 @@ export function valueDocs(yamlText: string): ValueDoc[] {
   const out: ValueDoc[] = [];
   const walk = (node: unknown, prefix: string) => {
     if (!isMap(node)) return;
-    (node.items as Pair[]).forEach((pair, i) => {
+    (node.items).forEach((pair, i) => {
       const key = `${prefix}${String(isScalar(pair.key) ? pair.key.value : pair.key)}`;
       // The comment above a map's first key is kept on the map itself by the parser.
       const comment = descriptionOf(pair) ?? (i === 0 ? fromComment(node.commentBefore ?? undefined) : undefined);
@@ -34,7 +34,7 @@ export function valueDocs(yamlText: string): ValueDoc[] {
     });
   };
   const hasDocs = (map: unknown): boolean =>
-    isMap(map) && (fromComment(map.commentBefore ?? undefined) !== undefined || (map.items as Pair[]).some((p) => descriptionOf(p) !== undefined));
+    isMap(map) && (fromComment(map.commentBefore ?? undefined) !== undefined || (map.items).some((p) => descriptionOf(p) !== undefined));
   walk(doc.contents, '');
   return out;
 }
