@@ -4,7 +4,8 @@
  * status through the status subresource, delete a finished UpscaleJob. Reads come from the
  * informers' caches, never from here.
  */
-import { BatchV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Job } from '@kubernetes/client-node';
+import { BatchV1Api, CustomObjectsApi, PatchStrategy, type KubeConfig, type V1Job } from '@kubernetes/client-node';
+import { requestOptions } from './request-options.ts';
 import { GROUP, PLURAL, VERSION, type UpscaleJobStatus } from '../api/upscalejob.ts';
 
 export interface KubeWrites {
@@ -33,7 +34,8 @@ export function httpStatus(error: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const mergePatch = requestOptions({ contentType: PatchStrategy.MergePatch });
+const bounded = requestOptions();
 const FIELD_MANAGER = 'upscale-operator';
 /** Kueue's Workload API (v0.17 serves v1beta2). */
 export const KUEUE_GROUP = 'kueue.x-k8s.io';
@@ -46,7 +48,7 @@ export function kubeWrites(kc: KubeConfig): KubeWrites {
   return {
     async createJob(job) {
       try {
-        await batch.createNamespacedJob({ namespace: job.metadata!.namespace!, body: job, fieldManager: FIELD_MANAGER });
+        await batch.createNamespacedJob({ namespace: job.metadata!.namespace!, body: job, fieldManager: FIELD_MANAGER }, bounded);
         return true;
       } catch (error) {
         if (httpStatus(error) === 409) return false;
@@ -55,7 +57,7 @@ export function kubeWrites(kc: KubeConfig): KubeWrites {
     },
     async deleteJob(namespace, name) {
       try {
-        await batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' });
+        await batch.deleteNamespacedJob({ namespace, name, propagationPolicy: 'Background' }, bounded);
       } catch (error) {
         if (httpStatus(error) !== 404) throw error;
       }
@@ -65,7 +67,7 @@ export function kubeWrites(kc: KubeConfig): KubeWrites {
     },
     async writeStatus(namespace, name, resourceVersion, status) {
       const body = { apiVersion: `${GROUP}/${VERSION}`, kind: 'UpscaleJob', metadata: { name, namespace, ...(resourceVersion ? { resourceVersion } : {}) }, status };
-      await custom.replaceNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body, fieldManager: FIELD_MANAGER });
+      await custom.replaceNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body, fieldManager: FIELD_MANAGER }, bounded);
     },
     async setFinalizers(namespace, name, resourceVersion, finalizers) {
       const body = { metadata: { finalizers, ...(resourceVersion ? { resourceVersion } : {}) } };
@@ -73,7 +75,7 @@ export function kubeWrites(kc: KubeConfig): KubeWrites {
       return updated.metadata?.resourceVersion;
     },
     async setWorkloadActive(namespace, jobUid, active) {
-      const list = (await custom.listNamespacedCustomObject({ group: KUEUE_GROUP, version: KUEUE_VERSION, namespace, plural: 'workloads', labelSelector: `kueue.x-k8s.io/job-uid=${jobUid}` })) as { items?: Array<{ metadata?: { name?: string }; spec?: { active?: boolean } }> };
+      const list = (await custom.listNamespacedCustomObject({ group: KUEUE_GROUP, version: KUEUE_VERSION, namespace, plural: 'workloads', labelSelector: `kueue.x-k8s.io/job-uid=${jobUid}` }, bounded)) as { items?: Array<{ metadata?: { name?: string }; spec?: { active?: boolean } }> };
       let changed = false;
       for (const w of list.items ?? []) {
         if ((w.spec?.active ?? true) === active || w.metadata?.name === undefined) continue;
@@ -84,7 +86,7 @@ export function kubeWrites(kc: KubeConfig): KubeWrites {
     },
     async deleteUpscaleJob(namespace, name, uid) {
       try {
-        await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { preconditions: { uid }, propagationPolicy: 'Background' } });
+        await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { preconditions: { uid }, propagationPolicy: 'Background' } }, bounded);
       } catch (error) {
         if (httpStatus(error) !== 404 && httpStatus(error) !== 409) throw error;
       }

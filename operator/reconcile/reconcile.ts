@@ -85,6 +85,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       const job = toJob(raw, parsed.data, namespace, name);
       const observed = gather(job, caches);
       const decision = decide(job, observed, at, config);
+      log.debug({ decision: decision.summary, create: decision.create.length, requeueAfterMs: decision.requeueAfterMs }, 'Reconciled UpscaleJob');
 
       // The finalizer goes on before the first child exists, and comes off once nothing is left
       // to clean (the job succeeded, or keeps its intermediates).

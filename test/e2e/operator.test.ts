@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, before, type TestContext } from 'node:test';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { CLIP_FRAMES, clip } from '../fixtures/clips.ts';
 import { useCluster, waitFor } from '../cluster/harness.ts';
 import { ensureCrd } from '../cluster/crd-support.ts';
@@ -19,6 +19,7 @@ import { decodedFrames, psnrAgainstSource, streamKinds, videoStream } from './me
 import { apply, exampleJob, flakyProxy, operatorKubeconfig, startOperator, storageSecret, upload } from './operator-support.ts';
 
 const cluster = await useCluster();
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const s3 = await useS3();
 let kubeconfig = '';
 const INDEX = 'batch.kubernetes.io/job-completion-index';
@@ -72,6 +73,8 @@ async function download(bucket: string, key: string): Promise<string> {
 
 test('the example UpscaleJob runs end to end: progress, Succeeded, every frame at 4x with audio, GPUs never shared', { timeout: 600_000 }, async (t) => {
   const { ns, bucket, source } = await setUp(t, 'tiny-basic');
+  // Pod Security admission at `restricted`: every pod the operator creates must be admitted.
+  await cluster.core.patchNamespace({ name: ns, body: { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/enforce-version': 'latest' } } } }, mergePatch);
   const op = startOperator(t, kubeconfig, ns);
   const frames = CLIP_FRAMES['tiny-basic'];
   await apply(cluster, ns, await exampleJob('trailer-x4', bucket, s3, { sharding: { framesPerShard: 2, parallelism: 6 } }));
@@ -125,7 +128,16 @@ test('the example UpscaleJob runs end to end: progress, Succeeded, every frame a
     assert.equal(j.metadata?.ownerReferences?.[0]?.uid, job.metadata.uid);
     assert.equal(j.metadata?.labels?.['app.kubernetes.io/managed-by'], 'upscale-operator');
   }
-  assert.doesNotMatch(op.logs(), new RegExp(s3.info.secretAccessKey), 'the operator never logs credentials');
+  // No credential anywhere a user or another tenant can read: operator logs, pod logs, pod specs,
+  // events, the job's status.
+  const podList = (await cluster.core.listNamespacedPod({ namespace: ns })).items;
+  const podLogs = await Promise.all(podList.map(async (p) => (await cluster.kubectl(['logs', '-n', ns, p.metadata!.name!])).stdout));
+  const events = (await cluster.kubectl(['get', 'events', '-n', ns, '-o', 'json'])).stdout;
+  const readable = [op.logs(), ...podLogs, JSON.stringify(podList), events, JSON.stringify(job.status)].join('\n');
+  for (const secret of [s3.info.secretAccessKey, 'X-Amz-Signature', 'X-Amz-Credential']) {
+    assert.ok(!readable.includes(secret), `${secret === s3.info.secretAccessKey ? 'the secret key' : secret} appears in logs, pod specs, events or status`);
+  }
+  t.diagnostic(`credential scan: ${readable.length} characters of logs, pod specs, events and status, 0 hits`);
 
   // Health, readiness and the controller-runtime and domain metrics.
   const base = `http://127.0.0.1:${await op.port()}`;
@@ -304,4 +316,30 @@ test('deleting a running job leaves no pods, Jobs or intermediates; with storage
   await waitFor('no Jobs or pods left', async () => (await jobsOf(ns)).length === 0 && (await cluster.core.listNamespacedPod({ namespace: ns })).items.length === 0, 120_000, 500);
   assert.equal(await listed('out.mp4.upscale/'), 0, 'the intermediates of the deleted job are gone');
   assert.equal(await listed('out.mp4'), 0, 'no output was published');
+});
+
+test('the operator\'s ServiceAccount can do exactly the documented set: no Secrets, nothing beyond its own objects', async () => {
+  const { stdout, code, stderr } = await cluster.kubectl(['auth', 'can-i', '--list', '-n', 'default'], { kubeconfig });
+  assert.equal(code, 0, stderr);
+  const rows = stdout.split('\n').slice(1).filter((l) => l.trim() !== '').map((l) => l.trim().split(/\s{2,}/));
+  const granted = new Map<string, string>();
+  for (const [resource, , , verbs] of rows) if (resource !== undefined) granted.set(resource, verbs ?? '');
+  const expected: Record<string, string> = {
+    'upscalejobs.upscale.dev': '[get list watch patch update delete]',
+    'upscalejobs.upscale.dev/status': '[get patch update]',
+    'upscalejobs.upscale.dev/finalizers': '[update]',
+    'jobs.batch': '[get list watch create patch delete]',
+    pods: '[get list watch]',
+    'events.events.k8s.io': '[create patch]',
+    'leases.coordination.k8s.io': '[get create update]',
+    'workloads.kueue.x-k8s.io': '[get list patch]',
+  };
+  for (const [resource, verbs] of Object.entries(expected)) assert.equal(granted.get(resource), verbs, `${resource}: ${granted.get(resource) ?? 'none'}`);
+  // Everything else is what every authenticated ServiceAccount gets (discovery, self reviews).
+  const extra = [...granted.keys()].filter((r) => !(r in expected) && !/^(selfsubject\w+\.authorization\.k8s\.io|selfsubjectreviews\.authentication\.k8s\.io|selfsubjectaccessreviews|selfsubjectrulesreviews|clustertrustbundles\.certificates\.k8s\.io)$/.test(r) && r !== '');
+  assert.deepEqual(extra.filter((r) => !r.startsWith('[')), [], `unexpected grants: ${extra.join(', ')}`);
+  for (const verb of ['get', 'list']) {
+    const secret = await cluster.kubectl(['auth', 'can-i', verb, 'secrets', '-n', 'default'], { kubeconfig });
+    assert.equal(secret.stdout.trim(), 'no', `the operator can ${verb} Secrets`);
+  }
 });
