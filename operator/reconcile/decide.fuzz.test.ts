@@ -71,7 +71,7 @@ test(`decide survives ${CASES} random specs and child states (seed ${SEED})`, (t
     const child = (name: string, extra: Partial<NonNullable<V1Job['spec']>> = {}, annotations: Record<string, string> = {}): V1Job => ({
       metadata: { name, uid: `${name}-${n}`, annotations },
       spec: { template: {}, ...extra },
-      status: { conditions: cond(), completedIndexes: pick(['', '0', '0-2,5', 'junk', '0-99999']), failedIndexes: pick(['', '1', 'x']), active: int(0, 3), failed: int(0, 5), startTime: pick([undefined, new Date('2026-12-01T11:10:00Z'), '2026-12-01T11:10:00Z']) as Date | undefined },
+      status: { conditions: cond(), completedIndexes: pick(['', '0', '0-2,5', 'junk', '0-99999']), failedIndexes: pick(['', '1', 'x']), active: int(0, 3), failed: int(0, 5), ...(r() < 0.7 ? { startTime: pick([new Date('2026-12-01T11:10:00Z'), '2026-12-01T11:10:00Z']) as Date } : {}) },
     });
     const planNote = pick([JSON.stringify({ frames: 100, shards: 4, shardFrames: [[25, 4]] }), JSON.stringify({ frames: 10, shards: 3 }), 'not json', '{}']);
     const observed = {
