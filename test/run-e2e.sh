@@ -8,7 +8,9 @@ if [ -x .cluster/bin/kubectl ] && .cluster/bin/kubectl --kubeconfig .cluster/kub
   was_running=1
 fi
 node test/cluster/start.ts || exit $?
+kueue_was_running=0; [ -f .cluster/run/kueue.pid ] && kueue_was_running=1
 node --test --test-concurrency=1 "test/cluster/*.test.ts" "test/e2e/**/*.test.ts"
 status=$?
+[ "$kueue_was_running" = 1 ] || node test/kueue/stop.ts >/dev/null
 [ "$was_running" = 1 ] || node test/cluster/stop.ts >/dev/null
 exit $status
