@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -147,6 +147,21 @@ describe('assemble', () => {
     assert.equal(await readFile(out, 'utf8'), 'keep me');
     const r = await assemble({ source: h264.src, probe: h264.p, shards: h264.files, output: out, overwrite: true });
     assert.equal(r.frames, 48);
+  });
+
+  it('never writes through a file or link planted at a temporary name beside the output', async () => {
+    // Whatever name a writer could predict (the old one was `.<name>.partial-<pid>`), a planted
+    // link there must not redirect the output: temporary names are random and created exclusively.
+    const shared = join(dir, 'shared');
+    await mkdir(shared, { recursive: true });
+    const victim = join(dir, 'victim.txt');
+    await writeFile(victim, 'not yours');
+    const out = join(shared, 'planted.mkv');
+    await symlink(victim, join(shared, `.planted.mkv.partial-${process.pid}`));
+    const r = await assemble({ source: h264.src, probe: h264.p, shards: h264.files, output: out });
+    assert.equal(r.frames, 48);
+    assert.equal(await readFile(victim, 'utf8'), 'not yours');
+    assert.ok((await lstat(out)).isFile(), 'the output is a regular file of its own');
   });
 
   it('refuses shards that do not cover the source, miscount, or cannot be joined', async () => {

@@ -13,13 +13,18 @@
  * - The result is checked against the probe: frame count, duration within one frame (both the span
  *   of the frames and the duration the container declares), stream counts and the audio/video start
  *   offset. MP4/MOV get their last video packet's duration set so the edit list ends where the
- *   source video does (`mp4-duration.ts`). It is written under a temporary name and renamed at the end.
+ *   source video does (`mp4-duration.ts`). It is written under a random temporary name beside the
+ *   output (created exclusively, so never through someone else's file or link), flushed to disk and
+ *   published with `storage/atomic-file.ts`: linked into place (an output that appeared meanwhile is
+ *   not replaced unless `overwrite`) and the directory synced, so a crash right after leaves the
+ *   whole output, not an empty or missing one.
  */
-import { mkdtemp, rename, rm, stat, writeFile, access } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { planProblem } from '../shard-plan.ts';
+import { discard, openTemporary, publish, temporaryPathFor } from '../storage/atomic-file.ts';
 import { concatList, type ShardFile } from './concat-list.ts';
 import { containerFor, OUTPUT_EXTENSIONS, planStreams, videoCodecsFor, type Container, type StreamPlan } from './container-policy.ts';
 import type { VideoCodec } from './encoders.ts';
@@ -91,8 +96,9 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
   const checkMs = performance.now() - mark;
 
   const work = await mkdtemp(join(tmpdir(), 'upscale-assemble-'));
-  const tmp = join(dirname(output), `.${basename(output)}.partial-${process.pid}`);
+  const tmp = await temporaryPathFor(output);
   try {
+    await (await openTemporary(tmp)).close();
     const list = join(work, 'shards.ffconcat');
     await writeFile(list, concatList(probe.frames, probe.video.timeBase, shards));
     mark = performance.now();
@@ -103,7 +109,7 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
     verify(probe, plan, got, opts.output);
     const verifyMs = performance.now() - mark;
     const bytes = (await stat(tmp)).size;
-    await rename(tmp, output);
+    await publishOutput(tmp, output, opts);
     const tb = got.video.timeBase;
     const result: AssembleResult = {
       output,
@@ -122,7 +128,19 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
     return result;
   } finally {
     await rm(work, { recursive: true, force: true });
-    await rm(tmp, { force: true });
+    await discard(tmp);
+  }
+}
+
+/** Publishes the verified temporary file; an output created meanwhile is kept unless `overwrite`. */
+async function publishOutput(tmp: string, output: string, opts: AssembleOptions): Promise<void> {
+  try {
+    await publish(tmp, output, opts.overwrite ?? false);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new MediaError('OutputExists', 'assemble', opts.output, 'the output appeared while assembling (pass overwrite to replace it)');
+    }
+    throw error;
   }
 }
 
@@ -154,7 +172,8 @@ async function mux(opts: AssembleOptions, list: string, tmp: string, container: 
   const { probe } = opts;
   const name = displayName(opts.source, opts.sourceName ?? probe.input);
   // Colour tags are repeated on the copied stream: FFV1 in NUT shards cannot carry them.
-  const out: string[] = ['-copyts', '-map', '0:v:0', '-c:v', 'copy', ...colorTagOptions(probe.video)];
+  // -y: the temporary output exists (created exclusively, empty) and ffmpeg may replace it.
+  const out: string[] = ['-y', '-copyts', '-map', '0:v:0', '-c:v', 'copy', ...colorTagOptions(probe.video)];
   const mov = container.kind === 'mp4' || container.kind === 'mov';
   if (codec === 'hevc' && mov) out.push('-tag:v', 'hvc1');
   // The muxer ends the edit list at the decode-time span: make it the source's (see mp4-duration.ts).

@@ -18,11 +18,12 @@
  * Colour: RGB -> YUV uses the source's matrix and range, and the source's colour tags are written
  * (primaries, transfer, matrix, range), so colours round-trip and HDR transfer tags survive.
  */
-import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { discard, openTemporary, publish, temporaryPathFor } from '../storage/atomic-file.ts';
 import { chooseEncoder, defaultPixFmt, encoderOptions, type EncoderChoice, type EncoderHardware, type VideoCodec } from './encoders.ts';
 import { MediaError } from './errors.ts';
 import { classifyFailure } from './ffmpeg-errors.ts';
@@ -112,7 +113,9 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
 
   const work = await mkdtemp(join(tmpdir(), 'upscale-encode-'));
   const output = resolve(opts.output);
-  const tmp = join(dirname(output), `.${basename(output)}.partial-${process.pid}`);
+  // A random name, created exclusively: ffmpeg never writes through another user's file or link.
+  const tmp = await temporaryPathFor(output);
+  await (await openTemporary(tmp)).close();
   const script = join(work, 'filters.txt');
   const base = opts.pts[0] as number;
   const tb = opts.timeBase;
@@ -164,6 +167,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
     inputs: [{ source: input, options: ['-protocol_whitelist', 'pipe,file', '-f', 'rawvideo', '-pix_fmt', opts.format, '-video_size', `${opts.width}x${opts.height}`, '-framerate', fps] }],
     output: ffmpegUrl(tmp),
     outputOptions: [
+      '-y', // the temporary output exists (created exclusively, empty): ffmpeg may replace it
       '-filter_script:v', script,
       '-fps_mode', 'passthrough',
       '-enc_time_base', `${tb.num}:${tb.den}`,
@@ -187,7 +191,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
       throw new MediaError('FrameMismatch', 'encode', name, `shard file holds ${packets} frames, expected ${opts.pts.length}`);
     }
     result.bytes = (await stat(tmp)).size;
-    await rename(tmp, output);
+    await publish(tmp, output, true);
     result.wallMs = performance.now() - began;
     opts.log?.debug({ shard: opts.output, frames: result.frames, encoder: choice.encoder, ms: Math.round(result.wallMs) }, 'Encoded shard');
     return result;
@@ -195,7 +199,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
     input.destroy();
     job.kill();
     await rm(work, { recursive: true, force: true });
-    await rm(tmp, { force: true });
+    await discard(tmp);
   }
 }
 

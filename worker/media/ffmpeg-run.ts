@@ -7,6 +7,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
+import { redactUrls } from './input-policy.ts';
 
 export interface FfmpegInputSpec {
   /** A path/URL, or a Readable piped to ffmpeg's stdin (`pipe:0`). */
@@ -25,7 +26,11 @@ export interface FfmpegSpec {
 }
 
 export interface FfmpegJob {
-  /** Resolves when ffmpeg exits 0; rejects with fluent-ffmpeg's error otherwise. */
+  /**
+   * Resolves when ffmpeg exits 0; rejects otherwise with a copy of fluent-ffmpeg's error that keeps
+   * only its name and its message with every URL's query, user info and proxy token redacted
+   * (fluent-ffmpeg puts ffmpeg's raw stderr, input URLs included, into the message).
+   */
   done: Promise<void>;
   /** The last stderr lines, for error classification (per-frame filter lines excluded). */
   stderr: string[];
@@ -57,7 +62,7 @@ export function startFfmpeg(spec: FfmpegSpec): FfmpegJob {
     if (stderr.length > KEEP_LINES) stderr.shift();
   });
   const done = new Promise<void>((resolve, reject) => {
-    cmd.on('error', (err: Error) => reject(err));
+    cmd.on('error', (err: Error) => reject(sanitisedError(err)));
     cmd.on('end', () => resolve());
   });
   cmd.run();
@@ -77,4 +82,11 @@ export function startFfmpeg(spec: FfmpegSpec): FfmpegJob {
 /** fluent-ffmpeg splits a single string argument on a space; two or more arguments are kept as is. */
 function addOptions(add: (...opts: string[]) => unknown, opts: readonly string[]): void {
   if (opts.length > 0) add(...opts); // never a single option containing a space
+}
+
+/** A copy of a fluent-ffmpeg error without anything credential-like (see {@link FfmpegJob.done}). */
+function sanitisedError(err: Error): Error {
+  const copy = new Error(redactUrls(err.message));
+  copy.name = err.name;
+  return copy;
 }

@@ -2,7 +2,7 @@
  * What ffmpeg may open when it reads an input. ffmpeg follows references found inside media: an HLS
  * or concat playlist named `clip.mp4` makes it open `/etc/passwd` or any URL. Every command that reads
  * a source therefore gets a protocol whitelist (local files only, or the network protocols only for
- * a presigned URL, never both) and a demuxer whitelist that excludes playlist-like demuxers
+ * a URL, never both; only http and tcp for the worker's loopback media proxy) and a demuxer whitelist that excludes playlist-like demuxers
  * (hls, concat, dash, image2 patterns, tee...). After probing, the demuxer is also forced with `-f`.
  *
  * ffmpeg does not verify TLS certificates unless asked, so https sources get `-tls_verify 1`: the
@@ -25,6 +25,15 @@ export function isUrlInput(input: string): boolean {
 }
 
 /**
+ * True for a plain-http URL on 127.0.0.1: the worker's own loopback media proxy (storage room),
+ * which serves S3 objects and secret-bearing URLs. ffmpeg may then use only http over tcp: no
+ * redirect can take it to TLS or another scheme.
+ */
+export function isLoopbackHttp(input: string): boolean {
+  return /^http:\/\/127\.0\.0\.1:\d+\//.test(input);
+}
+
+/**
  * The name used for an input in logs and errors. URLs lose their query string and user info
  * (a presigned URL's signature is a credential); callers may pass the original `s3://` name instead.
  */
@@ -39,9 +48,15 @@ export function displayName(input: string, name?: string): string {
   }
 }
 
-/** Replaces every URL query string and user info in free text (ffmpeg's stderr) so secrets never leak. */
+/**
+ * Replaces every URL query string and user info in free text (ffmpeg's stderr) so secrets never
+ * leak, and the media proxy's path token (a read capability while the step runs) too.
+ */
 export function redactUrls(text: string): string {
-  return text.replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*/gi, '$1?<redacted>').replace(/\/\/[^/\s@'"]+@/g, '//<redacted>@');
+  return text
+    .replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*/gi, '$1?<redacted>')
+    .replace(/\/\/[^/\s@'"]+@/g, '//<redacted>@')
+    .replace(/(http:\/\/127\.0\.0\.1:\d+\/)[A-Za-z0-9_-]{32}\//g, '$1<redacted>/');
 }
 
 /**
@@ -67,9 +82,14 @@ export function isAllowedDemuxer(formatName: string): boolean {
  * the demuxer instead of letting ffmpeg guess from the content.
  */
 export function sourceInputOptions(input: string, demuxer?: string, env: NodeJS.ProcessEnv = process.env): string[] {
-  const opts = isUrlInput(input)
-    ? ['-protocol_whitelist', 'http,https,tcp,tls', '-reconnect', '1', '-reconnect_on_network_error', '1', '-reconnect_delay_max', '8']
-    : ['-protocol_whitelist', 'file'];
+  const opts = !isUrlInput(input)
+    ? ['-protocol_whitelist', 'file']
+    : [
+        '-protocol_whitelist', isLoopbackHttp(input) ? 'http,tcp' : 'http,https,tcp,tls',
+        // Reconnect on a dropped connection and on a 5xx answer (the media proxy's 503 when a
+        // storage read failed transiently), backing off 0, 1, 3, 7 s... up to 8 s between tries.
+        '-reconnect', '1', '-reconnect_on_network_error', '1', '-reconnect_on_http_error', '5xx', '-reconnect_delay_max', '8',
+      ];
   // Only for https: ffmpeg refuses options no protocol of the input consumed.
   if (/^https:\/\//i.test(input)) {
     opts.push('-tls_verify', '1');

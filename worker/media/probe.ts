@@ -22,6 +22,7 @@ import { firstPacketTime, frameIndexFor } from './frame-scan.ts';
 import { frameCount, isVariableFrameRate } from './frame-index.ts';
 import { demuxerOf, displayName, ffmpegUrl, isAllowedDemuxer, sourceInputOptions } from './input-policy.ts';
 import { bitDepthOf } from './pixel-formats.ts';
+import { headBytes, startsLikeIsoBmff } from './sniff.ts';
 import {
   ffprobeOutputSchema,
   parseNum,
@@ -50,7 +51,17 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
     [...sourceInputOptions(input), '-show_format', '-show_streams', '-show_chapters', '-of', 'json', '-i', ffmpegUrl(input)],
     signal,
   );
-  if (head.code !== 0) throw classifyFailure('probe', name, head.stderr, 'ffprobe');
+  if (head.code !== 0) {
+    const failure = classifyFailure('probe', name, head.stderr, 'ffprobe');
+    // "moov atom not found": a cut MP4, or something that never was one (a text file named .mp4).
+    if (failure instanceof MediaError && failure.reason === 'TruncatedInput') {
+      const first = await headBytes(input, 12);
+      if (first !== undefined && !startsLikeIsoBmff(first)) {
+        throw new MediaError('NotAVideo', 'probe', name, 'not a video file ffmpeg can read (it does not start like an MP4/MOV file, whatever its name says)');
+      }
+    }
+    throw failure;
+  }
   const truncated = truncationIn(head.stderr);
   if (truncated !== undefined) throw classifyFailure('probe', name, [truncated], 'ffprobe');
   const parsed = ffprobeOutputSchema.safeParse(JSON.parse(head.stdout || '{}'));

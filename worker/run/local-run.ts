@@ -4,7 +4,12 @@
  *
  * The job id is derived from the input, the output and the settings, so rerunning the same command
  * after a crash or Ctrl-C finds the same `<output>.upscale/<job-id>/` prefix and redoes only the
- * shards that did not finish; changing a setting that changes the pixels starts a fresh job.
+ * shards that did not finish; changing a setting that changes the pixels starts a fresh job. The id
+ * names the input, not its contents: the probe step binds the prefix to the source's and the model's
+ * identity, and deletes the intermediates of a source replaced under the same name (with a log line).
+ *
+ * One run per output at a time: a second run on the same output fails (exit 2) while the first holds
+ * its lock (run-lock.ts), which dies with the process that took it.
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
@@ -20,6 +25,7 @@ import { shardRanges } from '../steps/plan-file.ts';
 import type { Storage } from '../storage/storage.ts';
 import { TASK_VERSION, type ShardTask, type UpscaleSettings } from '../task.ts';
 import { runShardsLocally, type PoolHooks } from './local-pool.ts';
+import { acquireRunLock } from './run-lock.ts';
 
 export interface LocalRunOptions {
   input: string;
@@ -54,6 +60,17 @@ export function localJobId(input: string, output: string, settings: UpscaleSetti
 
 /** Runs the whole job locally; errors are UpscaleErrors naming the step. */
 export async function runLocal(options: LocalRunOptions, storage: Storage, log: Logger, hooks: LocalRunHooks = {}): Promise<LocalRunResult> {
+  const lock = await acquireRunLock(options.output, {
+    onStale: (stale) => log.info({ output: options.output, pid: stale.pid, lock: stale.path }, 'Took over the lock of a run that no longer runs'),
+  });
+  try {
+    return await runLocked(options, storage, log, hooks);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function runLocked(options: LocalRunOptions, storage: Storage, log: Logger, hooks: LocalRunHooks): Promise<LocalRunResult> {
   const began = performance.now();
   const jobId = localJobId(options.input, options.output, options.settings);
   const gpus = options.settings.ep === 'cpu' ? [] : (await discoverGpus()).gpus;
@@ -71,6 +88,7 @@ export async function runLocal(options: LocalRunOptions, storage: Storage, log: 
     },
     storage,
     log,
+    { onStale: 'restart' },
   );
   const ranges = shardRanges(probe.plan);
   hooks.onPlan?.({ frames: probe.plan.frameCount, shards: ranges.length, workers: Math.min(workers, ranges.length), jobId });

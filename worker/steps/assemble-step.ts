@@ -2,25 +2,35 @@
  * The assemble step: check that every planned shard is done, join the shards with the source's
  * audio, subtitles and chapters, verify the result against the probe, and publish it atomically.
  *
- * Local outputs are written by the media room under a temporary name and renamed; S3 outputs are
- * assembled into a local temporary file and uploaded as one multipart upload that completes only at
- * the end, so no partial output is ever visible. After success the job's intermediates are deleted
+ * Before anything is read the job's recorded identity is checked against the source
+ * (job-identity.ts): shards made from a source since replaced are never joined with its audio.
+ * Each shard is read from storage once: downloaded (S3) or hard-linked (local) into a private work
+ * directory while its SHA-256 is checked against its manifest, and ffmpeg joins exactly the bytes
+ * that were verified.
+ *
+ * Local outputs are written by the media room under a random temporary name, flushed to disk and
+ * linked into place (atomic-file.ts); S3 outputs are assembled into a local temporary file and
+ * uploaded as one multipart upload that completes only at the end, so no partial output is ever
+ * visible. After success (and only once the output is durable) the job's intermediates are deleted
  * unless asked to keep them.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, rmdir } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { UpscaleError, inStep } from '../errors.ts';
 import { assemble, type ShardFile } from '../media/assemble.ts';
 import { probeSchema } from '../media/probe-schema.ts';
-import { jobLayout } from '../storage/job-layout.ts';
+import { HashingStream } from '../storage/hashing-stream.ts';
+import { jobLayout, type JobLayout } from '../storage/job-layout.ts';
 import { parseLocation, requireWritable } from '../storage/location.ts';
-import { checkShard } from '../storage/shard-manifest.ts';
+import { checkShard, type ShardManifest } from '../storage/shard-manifest.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { AssembleTask } from '../task.ts';
+import { checkJobIdentity } from './job-identity.ts';
 import { planFileSchema, shardRanges } from './plan-file.ts';
 
 export interface AssembleStepResult {
@@ -54,11 +64,16 @@ async function assembleStep(task: AssembleTask, storage: Storage, log: Logger): 
     throw new UpscaleError('AlreadyExists', `output ${task.output} already exists (pass overwrite to replace it)`, { subject: task.output });
   }
 
+  await checkJobIdentity(storage, layout, task.input);
+
   const ranges = shardRanges(plan);
   const missing: string[] = [];
+  const done: { manifest: ShardManifest; media: string }[] = [];
   for (const range of ranges) {
-    const check = await checkShard(storage, layout, { shard: range.index, start: range.start, end: range.end });
-    if (!check.done) missing.push(`${range.index} (${check.reason})`);
+    // Sizes only here: each shard's checksum is verified while it is staged, in the one read of it.
+    const check = await checkShard(storage, layout, { shard: range.index, start: range.start, end: range.end }, { verifyChecksum: false });
+    if (check.done) done.push({ manifest: check.manifest, media: check.media });
+    else missing.push(`${range.index} (${check.reason})`);
   }
   if (missing.length > 0) {
     throw new UpscaleError('VerificationFailed', `${missing.length} of ${ranges.length} shards are not done: ${missing.slice(0, 5).join(', ')}`, {
@@ -68,17 +83,25 @@ async function assembleStep(task: AssembleTask, storage: Storage, log: Logger): 
     });
   }
 
-  const work = await mkdtemp(join(tmpdir(), 'upscale-assemble-'));
+  const output = parseLocation(task.output);
+  requireWritable(output, 'writing');
+  // Local: inside the job prefix, on the output's file system, so shards can be hard-linked.
+  const workParent = output.kind === 'file' ? join(`${output.path}.upscale`, task.jobId) : tmpdir();
+  await mkdir(workParent, { recursive: true });
+  const work = await mkdtemp(join(workParent, 'assemble-'));
   try {
     const shards: ShardFile[] = [];
-    for (const range of ranges) {
-      shards.push({ path: await localCopy(storage, layout.shardMedia(range.index), work), start: range.start, end: range.end });
+    for (const { manifest, media } of done) {
+      shards.push({ path: await stageShard(storage, layout, manifest, media, work), start: manifest.start, end: manifest.end });
     }
-    const source = await storage.mediaSource(task.input);
-    const output = parseLocation(task.output);
-    requireWritable(output, 'writing');
     const localOutput = output.kind === 'file' ? output.path : join(work, `output${extname(output.key)}`);
-    const result = await assemble({ source: source.url, sourceName: source.display, probe, shards, output: localOutput, overwrite: task.overwrite, log });
+    const source = await storage.mediaSource(task.input);
+    let result: Awaited<ReturnType<typeof assemble>>;
+    try {
+      result = await assemble({ source: source.url, sourceName: source.display, probe, shards, output: localOutput, overwrite: task.overwrite, log });
+    } finally {
+      source.release();
+    }
     if (output.kind === 's3') await storage.upload(task.output, { path: localOutput }, { overwrite: task.overwrite });
     if (!task.keepIntermediates) {
       const removed = await storage.deletePrefix(layout.prefix);
@@ -105,11 +128,42 @@ async function assembleStep(task: AssembleTask, storage: Storage, log: Logger): 
   }
 }
 
-/** A local path of the object: the file itself when local, else a download into `work`. */
-async function localCopy(storage: Storage, uri: string, work: string): Promise<string> {
-  const source = await storage.mediaSource(uri);
-  if (source.kind === 'file') return source.url;
-  const path = join(work, uri.slice(uri.lastIndexOf('/') + 1));
-  await pipeline(await storage.openRead(uri), createWriteStream(path));
-  return path;
+/**
+ * A private local copy of the shard media at `uri` (as its manifest names it) whose SHA-256 and size match its manifest, read from storage
+ * once: a local shard is hard-linked (published files are never written in place, so the linked
+ * bytes cannot change) and hashed, anything else is downloaded through the hash.
+ * @throws UpscaleError `VerificationFailed` (permanent) naming the shard when the bytes differ
+ */
+async function stageShard(storage: Storage, layout: JobLayout, manifest: ShardManifest, uri: string, work: string): Promise<string> {
+  const staged = join(work, uri.slice(uri.lastIndexOf('/') + 1));
+  const location = parseLocation(uri);
+  let linked = false;
+  if (location.kind === 'file') {
+    linked = await link(location.path, staged).then(
+      () => true,
+      () => false, // another file system, or none with links: copy instead
+    );
+  }
+  const hashing = new HashingStream();
+  try {
+    if (linked) await pipeline(createReadStream(staged), hashing, devNull());
+    else await pipeline(await storage.openRead(uri), hashing, createWriteStream(staged, { flags: 'wx' }));
+  } catch (cause) {
+    if (cause instanceof UpscaleError) throw cause;
+    throw new UpscaleError('Unavailable', `reading shard ${manifest.shard} from ${uri}: ${(cause as Error).message}`, { subject: uri, cause });
+  }
+  const sha256 = hashing.digest();
+  if (sha256 !== manifest.sha256 || hashing.bytes !== manifest.bytes) {
+    throw new UpscaleError(
+      'VerificationFailed',
+      `shard ${manifest.shard} (${uri}) has ${hashing.bytes} bytes with sha256 ${sha256}, its manifest ${layout.shardManifest(manifest.shard)} records ${manifest.bytes} bytes with sha256 ${manifest.sha256}: the shard is corrupt or was replaced; rerun shard ${manifest.shard}`,
+      { subject: uri },
+    );
+  }
+  return staged;
+}
+
+/** A sink that drops what it is given (the hash is what counts). */
+function devNull(): Writable {
+  return new Writable({ write: (_chunk, _encoding, done) => done() });
 }

@@ -2,7 +2,11 @@
  * The probe step: probe the input, fix the shard plan, and store both under the job prefix.
  *
  * It fails before any work when the final output already exists (unless `overwrite`), so a cluster
- * job never spends GPU time on an output it may not write. Rerunning it reuses an existing plan.
+ * job never spends GPU time on an output it may not write. Rerunning it reuses an existing plan, but
+ * only while the job's recorded identity (job-identity.ts) still matches the source and model: a
+ * source replaced under the same name (or another model) makes the intermediates stale, and the
+ * step then deletes them and starts afresh (`upscale run`) or fails permanently (a pod: the
+ * operator's job was made for the old source and may have shards running).
  */
 import type { Logger } from 'pino';
 import { findModel } from '../../models/catalogue.ts';
@@ -10,9 +14,10 @@ import { UpscaleError, inStep } from '../errors.ts';
 import { probe, probeSummary } from '../media/probe.ts';
 import { probeSchema, type Probe } from '../media/probe-schema.ts';
 import { planShards } from '../shard-plan.ts';
-import { jobLayout } from '../storage/job-layout.ts';
+import { jobLayout, type JobLayout } from '../storage/job-layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { ProbeTask } from '../task.ts';
+import { currentIdentity, identityChange, jobIdentitySchema, type JobIdentity } from './job-identity.ts';
 import { planCoversExactly, planFileSchema, toPlanFile, type PlanFile } from './plan-file.ts';
 import { probeStepResult, type ProbeStepResult } from './probe-result.ts';
 
@@ -24,31 +29,47 @@ export interface ProbeStepOutput {
   plan: PlanFile;
 }
 
+export interface ProbeStepOptions {
+  /**
+   * What to do with intermediates made from another source or model: `restart` deletes them and
+   * starts the job afresh (the local driver), `fail` (default) throws a permanent
+   * `VerificationFailed` (a cluster pod).
+   */
+  onStale?: 'restart' | 'fail';
+}
+
 /** Runs the probe step; errors are {@link UpscaleError}s in step `probe`. */
-export async function runProbeStep(task: ProbeTask, storage: Storage, log: Logger): Promise<ProbeStepOutput> {
+export async function runProbeStep(task: ProbeTask, storage: Storage, log: Logger, options: ProbeStepOptions = {}): Promise<ProbeStepOutput> {
   try {
-    return await probeStep(task, storage, log);
+    return await probeStep(task, storage, log, options);
   } catch (error) {
     throw inStep(error, 'probe');
   }
 }
 
-async function probeStep(task: ProbeTask, storage: Storage, log: Logger): Promise<ProbeStepOutput> {
+async function probeStep(task: ProbeTask, storage: Storage, log: Logger, options: ProbeStepOptions): Promise<ProbeStepOutput> {
   const layout = jobLayout(task.output, task.jobId);
   if (!task.overwrite && (await storage.exists(task.output))) {
     throw new UpscaleError('AlreadyExists', `output ${task.output} already exists (pass overwrite to replace it)`, {
       subject: task.output,
     });
   }
+  const identity = await checkIdentity(task, storage, layout, log, options.onStale ?? 'fail');
 
   let doc: Probe | undefined;
   if (await storage.exists(layout.probe)) doc = await storage.readJson(layout.probe, probeSchema);
   const reusedProbe = doc !== undefined;
   if (doc === undefined) {
     const source = await storage.mediaSource(task.input);
-    doc = await probe(source.url, { name: source.display, log });
-    await storage.writeJson(layout.probe, doc, { overwrite: true });
+    try {
+      doc = await probe(source.url, { name: source.display, log });
+    } finally {
+      source.release();
+    }
   }
+  // Only once the input probed well (a bad input leaves no prefix), and before probe.json.
+  if (identity.record) await storage.writeJson(layout.identity, identity.current, { overwrite: true });
+  if (!reusedProbe) await storage.writeJson(layout.probe, doc, { overwrite: true });
 
   let plan: PlanFile | undefined;
   if (await storage.exists(layout.plan)) {
@@ -68,6 +89,48 @@ async function probeStep(task: ProbeTask, storage: Storage, log: Logger): Promis
     plan,
     result: probeStepResult(task.jobId, plan, reused, probeSummary(doc)),
   };
+}
+
+/**
+ * Checks the job's recorded identity against the source and model now: on a mismatch the stale
+ * intermediates are deleted (`restart`) or the step fails (`fail`). Returns the current identity and
+ * whether it must be recorded (a fresh prefix). It is written before probe.json, so intermediates
+ * without an identity are from an older worker, and just as untrustworthy.
+ */
+async function checkIdentity(
+  task: ProbeTask,
+  storage: Storage,
+  layout: JobLayout,
+  log: Logger,
+  onStale: 'restart' | 'fail',
+): Promise<{ current: JobIdentity; record: boolean }> {
+  const current = await currentIdentity(storage, task.input, task.plan.model);
+  const stale = await staleReason(storage, layout, current);
+  if (stale === 'matches') return { current, record: false };
+  if (stale !== undefined) {
+    if (onStale === 'fail') {
+      throw new UpscaleError('VerificationFailed', `${stale}: the intermediates under ${layout.prefix} belong to an earlier job; start a new job or delete them`, {
+        subject: layout.prefix,
+      });
+    }
+    const removed = await storage.deletePrefix(layout.prefix);
+    log.warn({ job: task.jobId, prefix: layout.prefix, reason: stale, removed }, 'Deleted stale job intermediates and started afresh');
+  }
+  return { current, record: true };
+}
+
+/** `matches`, undefined for a fresh prefix, else why its contents cannot be reused. */
+async function staleReason(storage: Storage, layout: JobLayout, current: JobIdentity): Promise<string | undefined> {
+  let recorded: JobIdentity | undefined;
+  try {
+    if (await storage.exists(layout.identity)) recorded = await storage.readJson(layout.identity, jobIdentitySchema);
+  } catch (error) {
+    if (error instanceof UpscaleError && error.code === 'InvalidInput') return error.message;
+    throw error;
+  }
+  if (recorded !== undefined) return identityChange(recorded, current)?.reason ?? 'matches';
+  if ((await storage.list(layout.prefix)).length > 0) return `${layout.prefix} holds intermediates but no ${layout.identity}, so they cannot be matched to the source`;
+  return undefined;
 }
 
 /**

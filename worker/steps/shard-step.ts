@@ -1,11 +1,19 @@
 /**
- * The shard step: decode exactly the shard's frames, upscale them, encode, upload, then write the
- * shard's manifest. A shard whose manifest already matches its media is skipped (resume).
+ * The shard step: decode exactly the shard's frames, upscale them, encode, upload under this
+ * attempt's own media key, then commit the shard's manifest (written only if no other attempt has
+ * committed; see storage/shard-manifest.ts). A shard whose manifest already matches its media is
+ * skipped (resume); an attempt that loses the commit to a concurrent one deletes its own media and
+ * reports the shard as done by the other.
+ *
+ * The input reaches ffmpeg through `Storage.mediaSource` (S3 objects on the worker's loopback proxy,
+ * never a presigned URL); when ffmpeg fails because a storage read failed, the storage room's
+ * classification of that read is the step's error (a transient one gives exit 3, not ffmpeg's 403).
  *
  * Decode, inference and encode overlap: extraction and encoding are ffmpeg processes fed through
  * bounded async iterables, and inference runs on the engine's session threads, so the slowest of
  * the three sets the pace instead of their sum.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,10 +26,12 @@ import { extractFrames, type ExtractStats } from '../media/extract.ts';
 import { probeSchema, type Probe } from '../media/probe-schema.ts';
 import { rgbFormatFor } from '../media/raw-format.ts';
 import { jobLayout } from '../storage/job-layout.ts';
-import { checkShard, writeShardManifest } from '../storage/shard-manifest.ts';
+import { checkShard, commitShardManifest } from '../storage/shard-manifest.ts';
 import type { Storage } from '../storage/storage.ts';
+import type { MediaSource } from '../storage/types.ts';
 import type { ShardTask, UpscaleSettings } from '../task.ts';
 import { engineHooksFor, engineOptionsFor } from './engine-options.ts';
+import { checkJobIdentity } from './job-identity.ts';
 import { planFileSchema, shardRanges } from './plan-file.ts';
 
 export interface ShardStepResult {
@@ -31,8 +41,10 @@ export interface ShardStepResult {
   start: number;
   end: number;
   frames: number;
-  /** True when an earlier run had finished this shard. */
+  /** True when an earlier run (or, with `byOtherAttempt`, a concurrent one) had finished this shard. */
   skipped: boolean;
+  /** True when a concurrent attempt committed this shard first; this attempt's media was discarded. */
+  byOtherAttempt?: boolean;
   seconds: number;
   /** Wall-clock milliseconds per stage (they overlap, so they do not add up to `seconds`). */
   stages?: { decodeWaitMs: number; inferenceMs: number; encodeFlushMs: number; uploadMs: number };
@@ -79,6 +91,8 @@ async function shardStep(task: ShardTask, storage: Storage, log: Logger, hooks: 
     throw new UpscaleError('InvalidArgument', `shard ${index} is not in the plan ${layout.plan} (${plan.shards.length} shards)`, { subject: layout.plan });
   }
   const base = { step: 'shard' as const, jobId: task.jobId, shard: index, start: range.start, end: range.end };
+  // Never mix: the intermediates belong to the source and model the probe saw.
+  await checkJobIdentity(storage, layout, task.input, task.settings.model);
   const check = await checkShard(storage, layout, { shard: index, start: range.start, end: range.end });
   if (check.done) {
     log.info({ job: task.jobId, shard: index }, 'Skipped shard finished by an earlier run');
@@ -91,17 +105,28 @@ async function shardStep(task: ShardTask, storage: Storage, log: Logger, hooks: 
   try {
     const encoded = await upscaleRange(task, probe, range, engine, storage, work, log, hooks);
     const uploadStart = performance.now();
-    const uploaded = await storage.upload(layout.shardMedia(index), { path: encoded.result.output }, { overwrite: true, ...(hooks.signal ? { signal: hooks.signal } : {}) });
+    const attempt = randomBytes(6).toString('hex');
+    const mediaUri = layout.shardAttemptMedia(index, attempt);
+    const uploaded = await storage.upload(mediaUri, { path: encoded.result.output }, { ...(hooks.signal ? { signal: hooks.signal } : {}) });
     const uploadMs = performance.now() - uploadStart;
-    await writeShardManifest(storage, layout, {
-      version: 1,
+    // Again before the commit: a source replaced during a long shard must not be recorded as done.
+    await checkJobIdentity(storage, layout, task.input, task.settings.model);
+    const commit = await commitShardManifest(storage, layout, {
+      version: 2,
       shard: index,
       start: range.start,
       end: range.end,
       frames: encoded.result.frames,
       bytes: uploaded.size,
       sha256: uploaded.sha256,
+      media: mediaUri.slice(layout.shardsPrefix.length),
     });
+    if (!commit.committed) {
+      await storage.delete(mediaUri);
+      log.info({ job: task.jobId, shard: index, media: commit.media }, 'Discarded shard media: another attempt finished the shard first');
+      return { ...base, frames: commit.winner.frames, skipped: true, byOtherAttempt: true, seconds: round((performance.now() - began) / 1000) };
+    }
+    if (commit.replaced !== undefined) log.warn({ job: task.jobId, shard: index, reason: commit.replaced }, 'Replaced a shard manifest that did not check out');
     const seconds = (performance.now() - began) / 1000;
     log.info({ job: task.jobId, shard: index, frames: encoded.result.frames, seconds: round(seconds), fps: round(encoded.result.frames / seconds) }, 'Finished shard');
     return {
@@ -139,6 +164,41 @@ async function upscaleRange(
   hooks: ShardStepHooks,
 ): Promise<Encoded> {
   const source = await storage.mediaSource(task.input);
+  try {
+    return await upscaleSource(task, probe, range, engine, source, work, log, hooks);
+  } catch (error) {
+    throw storageFailureOr(error, source, range.index);
+  } finally {
+    source.release();
+  }
+}
+
+/**
+ * The error to report when upscaling failed: the storage room's classification of a failed read of
+ * the source (AccessDenied, NotFound, or a transient Unavailable: exit 3) rather than ffmpeg's
+ * rendering of the proxy's answer, when there was one.
+ */
+function storageFailureOr(error: unknown, source: MediaSource, index: number): unknown {
+  const failure = source.failure();
+  if (failure === undefined || error === failure) return error;
+  if (error instanceof UpscaleError && error.code === 'Cancelled') return error;
+  return new UpscaleError(failure.code, `shard ${index}: ${failure.message}`, {
+    subject: failure.subject ?? source.display,
+    kind: failure.kind,
+    cause: error,
+  });
+}
+
+async function upscaleSource(
+  task: ShardTask,
+  probe: Probe,
+  range: { index: number; start: number; end: number },
+  engine: Engine,
+  source: MediaSource,
+  work: string,
+  log: Logger,
+  hooks: ShardStepHooks,
+): Promise<Encoded> {
   const format = rgbFormatFor(probe);
   const width = probe.video.displayWidth;
   const height = probe.video.displayHeight;

@@ -75,7 +75,7 @@ test('copes with a server that ignores Range: stat does not download, ranges are
 test('follows up to 5 redirects of every kind, and refuses a 6th', async () => {
   assert.ok((await storage.read(`${server.base}/r1`)).equals(body));
   const source = await storage.mediaSource(`${server.base}/r1`);
-  assert.deepEqual(source, { kind: 'http', url: `${server.base}/r1`, display: `${server.base}/r1` }, 'ffmpeg gets the URL as given');
+  assert.deepEqual([source.kind, source.url, source.display], ['http', `${server.base}/r1`, `${server.base}/r1`], 'ffmpeg gets a URL without secrets as given');
   const error = await rejection(storage.stat(`${server.base}/r0`));
   assert.equal(error.code, 'InvalidInput');
   assert.equal(exitCodeFor(error), 2);

@@ -8,6 +8,8 @@
  *   a classified error, not later as ffmpeg's "HTTP error 404"), then hands ffmpeg the URL as given.
  *   ffmpeg reads it with ranged requests under the http(s)-only protocol whitelist of
  *   worker/media/input-policy.ts, and follows the same redirects this check has just vetted.
+ *   `Storage.mediaSource` uses it only for URLs without query string or user info: a URL carrying a
+ *   secret is served to ffmpeg on loopback instead (media-proxy.ts), so argv never holds it.
  * - Writes, listings and deletes fail with a permanent `Unsupported` error naming the URI.
  */
 import { Readable } from 'node:stream';
@@ -19,7 +21,7 @@ import type { HttpClientOptions, HttpResponse } from './http-client.ts';
 import { fromHttpError, fromHttpStatus } from './http-errors.ts';
 import { readOnlyError } from './location.ts';
 import type { HttpLocation } from './location.ts';
-import type { ByteRange, HttpStore, MediaSource, ObjectInfo } from './types.ts';
+import type { ByteRange, HttpStore, ObjectInfo, StoreMediaSource } from './types.ts';
 
 /** The size from `Content-Range: bytes 0-0/1234`, `Content-Length` of a whole body, else -1. */
 function sizeOf(response: HttpResponse): number {
@@ -95,7 +97,7 @@ export function createHttpStore(options: HttpClientOptions = {}): HttpStore {
       return Buffer.concat(chunks);
     },
 
-    async mediaSource(location): Promise<MediaSource> {
+    async mediaSource(location): Promise<StoreMediaSource> {
       if ((await stat(location)) === undefined) {
         throw new UpscaleError('NotFound', `opening ${location.uri}: no such object (HTTP 404)`, { subject: location.uri });
       }

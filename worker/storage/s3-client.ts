@@ -10,8 +10,9 @@
  * - path-style addressing: `options.forcePathStyle`, `UPSCALE_S3_FORCE_PATH_STYLE` (`true` or
  *   `false`: a pod forces it either way), else on when a custom endpoint is set (MinIO, Ceph and
  *   versitygw need it by default; R2 accepts it), off for AWS.
- * - credentials: `options.credentials`, else the SDK's default chain (env, profile, web identity /
- *   IRSA, container and instance metadata).
+ * - credentials: `options.credentials` (fixed, or a provider the SDK calls again as they near expiry),
+ *   else the SDK's default chain (env, profile, web identity / IRSA, container and instance
+ *   metadata), which the SDK refreshes itself.
  * - retries: the SDK's `standard` retry mode; attempts from `options.maxAttempts`, else
  *   `AWS_MAX_ATTEMPTS`/config file, else the SDK default (3).
  * Checksums are computed and validated only when the operation requires them: several S3-compatible
@@ -28,11 +29,17 @@ export interface S3Credentials {
   sessionToken?: string;
 }
 
+/**
+ * Credentials that may change: called before requests; the SDK calls it again once `expiration` is
+ * less than 5 minutes away (as for STS, IRSA or container credentials).
+ */
+export type S3CredentialsProvider = () => Promise<S3Credentials & { expiration?: Date }>;
+
 export interface S3Options {
   endpoint?: string;
   region?: string;
   forcePathStyle?: boolean;
-  credentials?: S3Credentials;
+  credentials?: S3Credentials | S3CredentialsProvider;
   maxAttempts?: number;
   /** TCP connect timeout; default 10 s, so a black-holed endpoint fails (transiently) instead of hanging. */
   connectionTimeoutMs?: number;
@@ -102,7 +109,9 @@ export function s3ClientConfig(options: S3Options = {}, env: NodeJS.ProcessEnv =
   if (endpoint !== undefined) config.endpoint = endpoint;
   if (region !== undefined) config.region = region;
   if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
-  if (options.credentials !== undefined) config.credentials = { ...options.credentials };
+  if (options.credentials !== undefined) {
+    config.credentials = typeof options.credentials === 'function' ? options.credentials : { ...options.credentials };
+  }
   return config;
 }
 

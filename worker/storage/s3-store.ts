@@ -8,6 +8,10 @@
  * CompleteMultipartUpload (AWS since 2024, versitygw, MinIO, R2), plus a HEAD before large uploads so an
  * existing output fails before any data is sent. A server that ignores If-None-Match is left with the
  * HEAD check alone, which races with a concurrent writer.
+ *
+ * ffmpeg never gets a presigned URL: `Storage.mediaSource` serves S3 objects to it on loopback
+ * (media-proxy.ts) through {@link ObjectStore.openRead}, so every read is signed by the SDK with
+ * credentials it refreshes itself, and no signature reaches ffmpeg's argv or stderr.
  */
 import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
@@ -26,7 +30,6 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { UpscaleError } from '../errors.ts';
 import type { S3Location } from './location.ts';
 import { parseLocation, requireObject } from './location.ts';
@@ -35,7 +38,6 @@ import { HashingStream } from './hashing-stream.ts';
 import { rangeHeader } from './byte-range.ts';
 import type {
   ByteRange,
-  MediaSource,
   ObjectInfo,
   S3Store,
   UploadOptions,
@@ -132,21 +134,6 @@ export function createS3Store(client: S3Client): S3Store {
       if (range !== undefined && range.end === range.start) return Readable.from([]);
       const response = await get(location, range, 'reading');
       return response.Body as Readable;
-    },
-
-    async mediaSource(location, expiresInSeconds): Promise<MediaSource> {
-      // Fail here with a clear NotFound/AccessDenied rather than later with ffmpeg's "HTTP error 404".
-      const found = await stat(location);
-      if (found === undefined) {
-        throw new UpscaleError('NotFound', `opening ${location.uri}: object not found`, { subject: location.uri });
-      }
-      try {
-        const command = new GetObjectCommand({ Bucket: location.bucket, Key: location.key });
-        const url = await getSignedUrl(client, command, { expiresIn: expiresInSeconds });
-        return { kind: 'http', url, display: location.uri, expiresAt: new Date(Date.now() + expiresInSeconds * 1000) };
-      } catch (error) {
-        throw fromS3Error(error, 'presigning', location);
-      }
     },
 
     async write(location, body, options: WriteOptions) {

@@ -5,6 +5,10 @@
  * (see http-store.ts). The S3 and http clients are created on first use, so local-only runs need no
  * AWS configuration.
  *
+ * ffmpeg reads sources through {@link Storage.mediaSource}: local paths directly, S3 objects and
+ * secret-bearing URLs through a loopback media proxy (media-proxy.ts) that reads with this Storage,
+ * so no credential or signature ever reaches ffmpeg's argv, its stderr, or our logs.
+ *
  * Errors are {@link UpscaleError}s naming the URI (http(s): without user info or query): `NotFound`
  * and `AccessDenied` (credentials rejected) are permanent, `Unavailable` (network, 5xx, throttling)
  * is transient, `AlreadyExists` when a write would replace an object without `overwrite`,
@@ -15,12 +19,13 @@ import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import { UpscaleError } from '../errors.ts';
 import { parseLocation } from './location.ts';
-import type { Location } from './location.ts';
+import type { HttpLocation, Location } from './location.ts';
 import { createFileStore } from './file-store.ts';
 import { createS3Store } from './s3-store.ts';
 import { createS3Client } from './s3-client.ts';
 import type { S3Options } from './s3-client.ts';
 import { createHttpStore } from './http-store.ts';
+import { MediaProxy } from './media-proxy.ts';
 import type { HttpClientOptions } from './http-client.ts';
 import type {
   ByteRange,
@@ -45,17 +50,13 @@ export interface StorageOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface MediaSourceOptions {
-  /** Lifetime of a presigned S3 URL; it must outlast the ffmpeg run that reads it. Default 6 hours. */
-  expiresInSeconds?: number;
-}
-
 /** Reads and writes objects at local paths, `file://` and `s3://` URIs. Call `close()` when done. */
 export class Storage {
   readonly #options: StorageOptions;
   readonly #files: FileStore = createFileStore();
   #s3: S3Store | undefined;
   #http: HttpStore | undefined;
+  #proxy: Promise<MediaProxy> | undefined;
 
   constructor(options: StorageOptions = {}) {
     this.#options = options;
@@ -103,13 +104,40 @@ export class Storage {
   }
 
   /**
-   * How ffmpeg should open the object without downloading it first: the local path, a presigned GET
-   * URL for S3, or an http(s) input's own URL (never log `url`; log `display`). Fails with `NotFound`
-   * when the object is missing.
+   * How ffmpeg should open the object without downloading it first: a local file's path; an https
+   * input's own URL when it carries no secret (no query string, no user info); anything else (S3
+   * objects, URLs with a signature or a password) through the worker's loopback media proxy, whose
+   * reads go through this Storage, so credentials stay in the process and are refreshed by the SDK.
+   * Fails with `NotFound`/`AccessDenied`/`Unavailable` now rather than later in ffmpeg. Call
+   * `release()` when ffmpeg is done (`close()` releases everything).
    */
-  async mediaSource(uri: string, options: MediaSourceOptions = {}): Promise<MediaSource> {
-    const expires = options.expiresInSeconds ?? 6 * 3600;
-    return this.#on(uri, (store, location) => store.mediaSource(location, expires));
+  async mediaSource(uri: string): Promise<MediaSource> {
+    const location = parseLocation(uri);
+    if (location.kind === 'file' || (location.kind === 'http' && !carriesSecret(location))) {
+      const direct = await this.#on(uri, (store, at) => store.mediaSource!(at));
+      return { ...direct, failure: () => undefined, release: () => undefined };
+    }
+    const found = await this.stat(uri);
+    if (found === undefined) {
+      const what = location.kind === 'http' ? 'no such object (HTTP 404)' : 'object not found';
+      throw new UpscaleError('NotFound', `opening ${location.uri}: ${what}`, { subject: location.uri });
+    }
+    if (found.size < 0) {
+      throw new UpscaleError('Unsupported', `opening ${location.uri}: the server states no size, which ranged reads need`, { subject: location.uri });
+    }
+    this.#proxy ??= MediaProxy.start().catch((cause: unknown) => {
+      this.#proxy = undefined;
+      throw new UpscaleError('Internal', `opening ${location.uri}: cannot start the loopback media proxy`, { subject: location.uri, cause });
+    });
+    const proxy = await this.#proxy;
+    const name = (location.kind === 's3' ? location.key : new URL(location.uri).pathname).split('/').pop() ?? '';
+    const served = proxy.serve({
+      display: location.uri,
+      size: found.size,
+      name,
+      open: (range) => this.openRead(uri, range),
+    });
+    return { kind: 'http', url: served.url, display: location.uri, failure: () => served.failure(), release: () => served.release() };
   }
 
   /** Writes a small object (a manifest, a probe) in one request; atomic, no overwrite unless asked. */
@@ -147,8 +175,14 @@ export class Storage {
     return this.#on(prefixUri, (store, location) => store.deletePrefix(location));
   }
 
-  /** Closes the S3 and http clients' sockets; the Storage can still be used (it reconnects). */
+  /**
+   * Closes the S3 and http clients' sockets and the media proxy (its sources stop working); the
+   * Storage can still be used (it reconnects).
+   */
   close(): void {
+    const proxy = this.#proxy;
+    this.#proxy = undefined;
+    void proxy?.then((started) => started.close()).catch(() => undefined);
     this.#s3?.close();
     this.#s3 = undefined;
     this.#http?.close();
@@ -183,4 +217,10 @@ export class Storage {
     }
     return options;
   }
+}
+
+/** True for an http(s) URL whose query string or user info may be a credential (a signature, a password). */
+function carriesSecret(location: HttpLocation): boolean {
+  const url = new URL(location.url);
+  return url.search !== '' || url.username !== '' || url.password !== '';
 }

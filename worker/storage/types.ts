@@ -3,6 +3,7 @@
  * which takes URI strings; the local and S3 backends implement {@link ObjectStore} on parsed locations.
  */
 import type { Readable } from 'node:stream';
+import type { UpscaleError } from '../errors.ts';
 import type { FileLocation, HttpLocation, Location, S3Location } from './location.ts';
 
 export interface ObjectInfo {
@@ -46,18 +47,28 @@ export interface UploadResult extends ObjectInfo {
 /** A source for {@link Storage.upload}: a stream, or a local file to read. */
 export type UploadSource = Readable | { path: string };
 
-/**
- * How ffmpeg reaches an object without a full download: a local path, a short-lived presigned
- * HTTP(S) GET URL, or an https input's own URL (ffmpeg issues ranged requests itself). `url` may
- * carry a signature or a password: never log it, log `display` instead.
- */
-export interface MediaSource {
+/** What a backend's `mediaSource` gives: a local path, or an http(s) URL ffmpeg may open directly. */
+export interface StoreMediaSource {
   kind: 'file' | 'http';
   url: string;
   /** The URI, safe to log. */
   display: string;
-  /** When the presigned URL stops working (S3 only). */
-  expiresAt?: Date;
+}
+
+/**
+ * How ffmpeg reaches an object without a full download (see `Storage.mediaSource`): a local path, an
+ * https input's own URL (one without query string or user info), or a loopback URL of the worker's
+ * own media proxy (S3 objects, and http(s) URLs that carry a secret). `url` never holds a storage
+ * credential, but the loopback URL's token gives read access while the step runs: log `display`.
+ */
+export interface MediaSource extends StoreMediaSource {
+  /**
+   * What went wrong reading the object through the proxy, classified by the storage room (e.g.
+   * AccessDenied from the S3 server, or a transient Unavailable); prefer it to ffmpeg's own report.
+   */
+  failure(): UpscaleError | undefined;
+  /** Stops serving the object on loopback (no-op for direct sources); `Storage.close()` does it too. */
+  release(): void;
 }
 
 /** One backend (local files, S3, read-only http(s)). Missing objects give `undefined` from stat, errors elsewhere. */
@@ -65,7 +76,8 @@ export interface ObjectStore<L extends Location> {
   stat(location: L): Promise<ObjectInfo | undefined>;
   read(location: L, range?: ByteRange): Promise<Buffer>;
   openRead(location: L, range?: ByteRange): Promise<Readable>;
-  mediaSource(location: L, expiresInSeconds: number): Promise<MediaSource>;
+  /** Local files and direct http(s) inputs; S3 objects are served by the media proxy instead. */
+  mediaSource?(location: L): Promise<StoreMediaSource>;
   write(location: L, body: Uint8Array | string, options: WriteOptions): Promise<ObjectInfo>;
   upload(location: L, source: UploadSource, options: UploadOptions): Promise<UploadResult>;
   list(prefix: L): Promise<ObjectInfo[]>;
