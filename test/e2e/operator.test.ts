@@ -149,6 +149,8 @@ test('the example UpscaleJob runs end to end: progress, Succeeded, every frame a
   assert.match(metrics, /upscale_operator_jobs\{phase="Succeeded"\} 1/);
   assert.match(metrics, new RegExp(`upscale_operator_job_frames_done\\{namespace="${ns}",upscalejob="trailer-x4"\\} ${frames}`));
   assert.match(metrics, /upscale_operator_job_duration_seconds_count\{phase="Succeeded"\} 1/);
+  assert.match(metrics, /leader_election_master_status\{name="upscale-operator"\} 1/);
+  await waitFor('the work queue to drain', async () => /workqueue_depth\{name="upscalejob",controller="upscalejob"[^}]*\} 0\n/.test(await (await fetch(`${base}/metrics`)).text()), 15_000, 250);
 });
 
 test('the operator SIGKILLed mid-job and restarted: the job completes, no child created twice, no finished shard run again', { timeout: 600_000 }, async (t) => {
@@ -342,4 +344,23 @@ test('the operator\'s ServiceAccount can do exactly the documented set: no Secre
     const secret = await cluster.kubectl(['auth', 'can-i', verb, 'secrets', '-n', 'default'], { kubeconfig });
     assert.equal(secret.stdout.trim(), 'no', `the operator can ${verb} Secrets`);
   }
+});
+
+test('activeDeadlineSeconds fails a job and stops its Jobs; ttlSecondsAfterFinished deletes a finished one', { timeout: 300_000 }, async (t) => {
+  const { ns, bucket } = await setUp(t, 'basic');
+  startOperator(t, kubeconfig, ns);
+  const slow = await exampleJob('deadline', bucket, s3, { sharding: { framesPerShard: 24, parallelism: 1 }, activeDeadlineSeconds: 8 });
+  const quick = await exampleJob('short-lived', bucket, s3, { output: `s3://${bucket}/quick.mp4`, sharding: { shards: 1, parallelism: 1 }, ttlSecondsAfterFinished: 3 });
+  await apply(cluster, ns, slow, quick);
+  const failed = await waitPhase(ns, 'deadline', ['Failed'], 120_000);
+  assert.equal(failed.status?.conditions?.find((c) => c.type === 'Failed')?.reason, 'DeadlineExceeded');
+  await waitFor('the deadline job\'s running Jobs to be gone', async () => (await jobsOf(ns)).every((j) => j.metadata?.ownerReferences?.[0]?.name !== 'deadline' || j.status?.conditions?.some((c) => c.status === 'True' && (c.type === 'Complete' || c.type === 'Failed'))), 60_000, 500);
+  await waitFor('the finished job to be deleted after its TTL', async () => {
+    try {
+      await getJob(ns, 'short-lived');
+      return false;
+    } catch (error) {
+      return (error as { code?: number }).code === 404;
+    }
+  }, 240_000, 500);
 });
