@@ -46,6 +46,22 @@ export async function checkModel(model: string, storage: Storage): Promise<void>
   }
 }
 
+/**
+ * Checks a bring-your-own model against the I/O contract (uint8 NHWC, 3 channels, free height and
+ * width, an integer scale) by running a tiny image through it on the CPU. The probe step runs it, so
+ * a model with the wrong rank, dtype or layout fails the job before any shard pod is scheduled.
+ * Catalogue models pass at once.
+ * @throws UpscaleError `InvalidInput`, `NotFound` or `InvalidArgument` naming the model
+ */
+export async function validateCustomModel(model: string, storage: Storage): Promise<void> {
+  await checkModel(model, storage);
+  if (findModel(model) !== undefined) return;
+  const bytes = await storage.read(modelLocation(model).uri);
+  // Loaded only here: a probe with a catalogue model never loads ONNX Runtime.
+  const { validateModel } = await import('../engine/validate-model.ts');
+  await validateModel(bytes, model);
+}
+
 // A bare word like `realesr-general-x4` is a mistyped id, not a file in the current directory.
 function looksLikeModelFile(model: string): boolean {
   return model.includes('/') || model.toLowerCase().endsWith('.onnx');

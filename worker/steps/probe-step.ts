@@ -17,6 +17,7 @@ import { planShards } from '../shard-plan.ts';
 import { jobLayout, type JobLayout } from '../storage/job-layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { ProbeTask } from '../task.ts';
+import { validateCustomModel } from './engine-options.ts';
 import { currentIdentity, identityChange, jobIdentitySchema, type JobIdentity } from './job-identity.ts';
 import { planCoversExactly, planFileSchema, toPlanFile, type PlanFile } from './plan-file.ts';
 import { probeStepResult, type ProbeStepResult } from './probe-result.ts';
@@ -54,6 +55,7 @@ async function probeStep(task: ProbeTask, storage: Storage, log: Logger, options
       subject: task.output,
     });
   }
+  if (task.plan.model !== undefined) await validateCustomModel(task.plan.model, storage);
   const identity = await checkIdentity(task, storage, layout, log, options.onStale ?? 'fail');
 
   let doc: Probe | undefined;
