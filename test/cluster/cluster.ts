@@ -6,7 +6,7 @@
  * wiped, certificates and binaries kept).
  */
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, type V1Node } from '@kubernetes/client-node';
@@ -31,7 +31,7 @@ import { loadKubeConfig, writeCertKubeconfig } from './kubeconfig.ts';
 import type { Logger } from './log.ts';
 import { clusterPaths, repoRoot, type ClusterPaths } from './paths.ts';
 import { ensurePki } from './pki.ts';
-import { isAlive, readPidFile, startDetached, stopPidFile, stopPidFolder } from './processes.ts';
+import { isAlive, readPidFile, startDetached, stopPidFile, stopPidFolder, withPidLock } from './processes.ts';
 
 /** Components in start order; stopped in reverse. */
 const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'node-agent'] as const;
@@ -91,31 +91,8 @@ export async function buildBinaries(log: Logger): Promise<string> {
 }
 
 async function withLock<T>(p: ClusterPaths, fn: () => Promise<T>): Promise<T> {
-  const lock = join(p.dir, 'start.lock');
   mkdirSync(p.dir, { recursive: true });
-  for (;;) {
-    try {
-      closeSync(openSync(lock, 'wx'));
-      writeFileSync(lock, String(process.pid));
-      break;
-    } catch {
-      const holder = Number(readFileSync(lock, 'utf8') || '0');
-      let alive = false;
-      try {
-        if (holder > 0) process.kill(holder, 0);
-        alive = holder > 0;
-      } catch {
-        alive = false;
-      }
-      if (!alive) rmSync(lock, { force: true });
-      else await sleep(500);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lock, { force: true });
-  }
+  return withPidLock(join(p.dir, 'start.lock'), fn);
 }
 
 function allRunning(p: ClusterPaths): boolean {

@@ -113,3 +113,33 @@ export async function stopPidFolder(dir: string, graceMs = 2_000): Promise<numbe
   const stopped = await Promise.all(files.map((f) => stopPidFile(join(dir, f), graceMs)));
   return stopped.filter(Boolean).length;
 }
+
+/**
+ * Runs `fn` holding an exclusive lock file (`wx` create holding the pid), so two test processes
+ * never start the same component at once; a lock whose holder died is taken over.
+ */
+export async function withPidLock<T>(lock: string, fn: () => Promise<T>, pollMs = 500): Promise<T> {
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      writeFileSync(lock, String(process.pid));
+      break;
+    } catch {
+      const holder = Number(readFileSync(lock, 'utf8') || '0');
+      let alive = false;
+      try {
+        if (holder > 0) process.kill(holder, 0);
+        alive = holder > 0;
+      } catch {
+        alive = false;
+      }
+      if (!alive) rmSync(lock, { force: true });
+      else await sleep(pollMs);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}

@@ -23,7 +23,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,7 +36,7 @@ import { freePort, logTail } from '../cluster/control-plane.ts';
 import { waitFor, type TestCluster } from '../cluster/harness.ts';
 import { createLogger } from '../cluster/log.ts';
 import { clusterPaths, repoRoot } from '../cluster/paths.ts';
-import { isAlive, readPidFile, startDetached, stopPidFile, type PidFile } from '../cluster/processes.ts';
+import { isAlive, readPidFile, startDetached, stopPidFile, withPidLock, type PidFile } from '../cluster/processes.ts';
 
 const run = promisify(execFile);
 const log = createLogger('kueue');
@@ -263,32 +263,6 @@ async function ready(healthPort: number): Promise<boolean> {
   }
 }
 
-async function withLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      closeSync(openSync(lock, 'wx'));
-      writeFileSync(lock, String(process.pid));
-      break;
-    } catch {
-      const holder = Number(readFileSync(lock, 'utf8') || '0');
-      let alive = false;
-      try {
-        if (holder > 0) process.kill(holder, 0);
-        alive = holder > 0;
-      } catch {
-        alive = false;
-      }
-      if (!alive) rmSync(lock, { force: true });
-      else await sleep(300);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lock, { force: true });
-  }
-}
-
 /** Stops the Kueue process of the pid file or of the state file (whichever is alive). */
 async function stopProcess(paths: ReturnType<typeof kueuePaths>, state: KueueState | undefined): Promise<boolean> {
   let stopped = await stopPidFile(paths.pidFile, 10_000);
@@ -310,7 +284,7 @@ export async function startKueue(server: string): Promise<KueueInfo> {
   mkdirSync(clusterPaths().logs, { recursive: true });
   const binDir = await buildKueue();
   const version = (z.object({ kueue: z.string() }).parse(JSON.parse(readFileSync(join(binDir, 'versions.json'), 'utf8')))).kueue;
-  return withLock(paths.lock, async () => {
+  return withPidLock(paths.lock, async () => {
     const caFile = await ensureCerts(paths);
     const existing = readState(paths.state);
     if (existing && existing.server === server && existing.binDir === binDir && isAlive(readPidFile(paths.pidFile)) && (await ready(existing.healthPort))) {
@@ -343,7 +317,7 @@ export async function startKueue(server: string): Promise<KueueInfo> {
     await registerWebhooks(binDir, webhookPort, caFile);
     log.info({ pid, version, webhookPort, seconds: Math.round((Date.now() - started) / 100) / 10 }, 'Started Kueue');
     return { state, binDir, started: true, logFile: paths.logFile };
-  });
+  }, 300);
 }
 
 /**
