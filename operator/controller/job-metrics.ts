@@ -33,50 +33,29 @@ export function createJobMetrics(registry: Registry, source: StatusSource): JobM
       for (const [phase, n] of counts) this.set({ phase }, n);
     },
   });
-  new Gauge({
-    name: 'upscale_operator_job_frames_done',
-    help: 'Frames upscaled so far, per UpscaleJob',
-    labelNames: ['namespace', 'upscalejob'],
-    registers,
-    collect() {
-      this.reset();
-      for (const job of source()) this.set(labels(job), job.status?.frames?.done ?? 0);
-    },
+  /** One series per UpscaleJob, re-read from the cache at each scrape; `value` undefined skips a job. */
+  const perJob = (name: string, help: string, value: (status: UpscaleJobStatus | undefined) => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['namespace', 'upscalejob'],
+      registers,
+      collect() {
+        this.reset();
+        for (const job of source()) {
+          const v = value(job.status);
+          if (v !== undefined) this.set(labels(job), v);
+        }
+      },
+    });
+  perJob('upscale_operator_job_frames_done', 'Frames upscaled so far, per UpscaleJob', (s) => s?.frames?.done ?? 0);
+  perJob('upscale_operator_job_frames_total', 'Frames of the source, per UpscaleJob (0 until probed)', (s) => s?.frames?.total ?? 0);
+  perJob('upscale_operator_job_frames_per_second', 'Frames upscaled per second over the running time of the shards, per running UpscaleJob', (s) => {
+    if (s?.phase !== 'Running') return undefined;
+    const fps = Number(s.fps ?? 0);
+    return Number.isFinite(fps) ? fps : 0;
   });
-  new Gauge({
-    name: 'upscale_operator_job_frames_total',
-    help: 'Frames of the source, per UpscaleJob (0 until probed)',
-    labelNames: ['namespace', 'upscalejob'],
-    registers,
-    collect() {
-      this.reset();
-      for (const job of source()) this.set(labels(job), job.status?.frames?.total ?? 0);
-    },
-  });
-  new Gauge({
-    name: 'upscale_operator_job_frames_per_second',
-    help: 'Frames upscaled per second over the running time of the shards, per running UpscaleJob',
-    labelNames: ['namespace', 'upscalejob'],
-    registers,
-    collect() {
-      this.reset();
-      for (const job of source()) {
-        if (job.status?.phase !== 'Running') continue;
-        const fps = Number(job.status.fps ?? 0);
-        this.set(labels(job), Number.isFinite(fps) ? fps : 0);
-      }
-    },
-  });
-  new Gauge({
-    name: 'upscale_operator_job_shard_failures',
-    help: 'Failed shard pods (retries used), per UpscaleJob',
-    labelNames: ['namespace', 'upscalejob'],
-    registers,
-    collect() {
-      this.reset();
-      for (const job of source()) this.set(labels(job), job.status?.shards?.failed ?? 0);
-    },
-  });
+  perJob('upscale_operator_job_shard_failures', 'Failed shard pods (retries used), per UpscaleJob', (s) => s?.shards?.failed ?? 0);
   const duration = new Histogram({
     name: 'upscale_operator_job_duration_seconds',
     help: 'Time from start to completion of UpscaleJobs that finished while this operator watched',

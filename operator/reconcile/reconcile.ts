@@ -105,12 +105,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         current = { ...raw, metadata: { ...raw.metadata, ...(resourceVersion !== undefined ? { resourceVersion } : {}) } };
       }
 
-      for (const child of decision.create) {
-        const created = await writes.createJob(child);
-        const component = child.metadata?.labels?.[LABEL_COMPONENT] ?? '';
-        log.info({ job: child.metadata?.name, component, created }, created ? 'Created Job' : 'Found existing Job');
-        if (created) deps.event?.(job, createdEvent(component, child.metadata?.name ?? ''));
-      }
+      await createChildren(job, decision.create, log);
       for (const childName of decision.deleteJobs) {
         await writes.deleteJob(namespace, childName);
         log.info({ job: childName, reason: decision.summary }, 'Deleted Job');
@@ -138,6 +133,16 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     },
   };
 
+  /** Creates the decided Jobs; AlreadyExists is success (deterministic names). Logs and tells each. */
+  async function createChildren(job: UpscaleJob, children: readonly V1Job[], log: Logger): Promise<void> {
+    for (const child of children) {
+      const created = await writes.createJob(child);
+      const component = child.metadata?.labels?.[LABEL_COMPONENT] ?? '';
+      log.info({ job: child.metadata?.name, component, created }, created ? 'Created Job' : 'Found existing Job');
+      if (created) deps.event?.(job, createdEvent(component, child.metadata?.name ?? ''));
+    }
+  }
+
   /** A job being deleted: stop its Jobs, clean its intermediates, release the finalizer. */
   async function deleting(raw: RawUpscaleJob, namespace: string, name: string, at: Date, log: Logger): Promise<ReconcileResult> {
     const finalizers = raw.metadata?.finalizers ?? [];
@@ -154,11 +159,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       await writes.deleteJob(namespace, childName);
       log.info({ job: childName }, 'Deleted Job of a deleted UpscaleJob');
     }
-    for (const child of d.create) {
-      const created = await writes.createJob(child);
-      log.info({ job: child.metadata?.name, component: 'cleanup', created }, created ? 'Created Job' : 'Found existing Job');
-      if (created) deps.event?.(job, createdEvent('cleanup', child.metadata?.name ?? ''));
-    }
+    await createChildren(job, d.create, log);
     if (d.releaseFinalizer) {
       // A stale resourceVersion fails with 409 and the key is retried with backoff.
       await writes.setFinalizers(namespace, name, raw.metadata?.resourceVersion, finalizers.filter((f) => f !== CLEANUP_FINALIZER));
