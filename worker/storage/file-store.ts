@@ -13,6 +13,7 @@ import { requireObject } from './location.ts';
 import { fromFsError, isOwnError } from './storage-errors.ts';
 import { HashingStream } from './hashing-stream.ts';
 import { checkRange } from './byte-range.ts';
+import { readAll } from './read-all.ts';
 import { discard, isTemporaryName, openTemporary, publish, temporaryPathFor } from './atomic-file.ts';
 import type { ByteRange, FileStore, ObjectInfo, UploadOptions, UploadResult, UploadSource } from './types.ts';
 
@@ -111,14 +112,7 @@ export function createFileStore(): FileStore {
     openRead,
 
     async read(location, range) {
-      const stream = await openRead(location, range);
-      const chunks: Buffer[] = [];
-      try {
-        for await (const chunk of stream) chunks.push(chunk as Buffer);
-      } catch (error) {
-        throw fromFsError(error, 'reading', location);
-      }
-      return Buffer.concat(chunks);
+      return readAll(await openRead(location, range), (error) => fromFsError(error, 'reading', location));
     },
 
     async mediaSource(location) {

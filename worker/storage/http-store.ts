@@ -16,6 +16,7 @@ import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { UpscaleError } from '../errors.ts';
 import { checkRange } from './byte-range.ts';
+import { readAll } from './read-all.ts';
 import { createHttpClient } from './http-client.ts';
 import type { HttpClientOptions, HttpResponse } from './http-client.ts';
 import { fromHttpError, fromHttpStatus } from './http-errors.ts';
@@ -87,14 +88,7 @@ export function createHttpStore(options: HttpClientOptions = {}): HttpStore {
     openRead,
 
     async read(location, range) {
-      const stream = await openRead(location, range);
-      const chunks: Buffer[] = [];
-      try {
-        for await (const chunk of stream) chunks.push(chunk as Buffer);
-      } catch (error) {
-        throw fromHttpError(error, 'reading', location);
-      }
-      return Buffer.concat(chunks);
+      return readAll(await openRead(location, range), (error) => fromHttpError(error, 'reading', location));
     },
 
     async mediaSource(location): Promise<StoreMediaSource> {
