@@ -15,7 +15,7 @@ import { assembleJob, probeJob, queuedByKueue, shardJob, workerJobId } from './j
 import { ANNOTATION_PLAN } from './names.ts';
 import { completionIndex, exitCode, jobFailure, jobSucceeded, podsOf, timeOf, unschedulableMessage, type Observed } from './observed.ts';
 import { failureFromMessage, planFromAnnotation, planFromMessage, terminationMessage, type PlanSummary } from './probe-result.ts';
-import { formatDuration, formatRate, mergeConditions, type ConditionInput } from './status.ts';
+import { formatDuration, formatRate, mergeConditions, phaseConditions } from './status.ts';
 
 export interface Decision {
   /** Jobs to create (AlreadyExists is success: they are named deterministically). */
@@ -299,12 +299,7 @@ function statusFor(job: UpscaleJob, outcome: Outcome, startTime: string, now: Da
   const previous = job.status ?? {};
   const generation = job.metadata.generation;
   const { phase, reason, message } = outcome;
-  const conditions: ConditionInput[] = [
-    { type: 'Ready', status: phase === 'Succeeded' ? 'True' : 'False', reason, message },
-    { type: 'Complete', status: phase === 'Succeeded' ? 'True' : 'False', reason: phase === 'Succeeded' ? 'Succeeded' : 'NotComplete', message: phase === 'Succeeded' ? message : 'the job has not finished' },
-    { type: 'Failed', status: phase === 'Failed' ? 'True' : 'False', reason: phase === 'Failed' ? reason : 'NotFailed', message: phase === 'Failed' ? message : 'no step has failed' },
-    { type: 'Suspended', status: phase === 'Suspended' ? 'True' : 'False', reason: phase === 'Suspended' ? 'Suspended' : 'NotSuspended', message: phase === 'Suspended' ? message : 'the job is not suspended' },
-  ];
+  const conditions = phaseConditions(phase, reason, message);
   if (outcome.unschedulable !== undefined) conditions.push({ type: 'Unschedulable', status: 'True', reason: 'Unschedulable', message: outcome.unschedulable });
   const status: UpscaleJobStatus = {
     ...previous,

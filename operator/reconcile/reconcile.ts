@@ -13,7 +13,7 @@ import { decideDeletion, wantsFinalizer } from './deletion.ts';
 import { CLEANUP_FINALIZER, LABEL_COMPONENT, LABEL_JOB_UID } from './names.ts';
 import { createdEvent, transitionEvents, type JobEvent } from './job-events.ts';
 import { podsOf, type Observed } from './observed.ts';
-import { mergeConditions, statusWriteDelay } from './status.ts';
+import { mergeConditions, phaseConditions, statusWriteDelay } from './status.ts';
 
 /** How soon a status write that lost an optimistic-concurrency race is retried. */
 const CONFLICT_RETRY_MS = 250;
@@ -249,12 +249,7 @@ function invalidStatus(raw: RawUpscaleJob, message: string, at: Date): UpscaleJo
     ...raw.status,
     phase: 'Failed',
     message,
-    conditions: mergeConditions(raw.status?.conditions, [
-      { type: 'Ready', status: 'False', reason: 'InvalidSpec', message },
-      { type: 'Complete', status: 'False', reason: 'NotComplete', message: 'the job has not finished' },
-      { type: 'Failed', status: 'True', reason: 'InvalidSpec', message },
-      { type: 'Suspended', status: 'False', reason: 'NotSuspended', message: 'the job is not suspended' },
-    ], at, generation),
+    conditions: mergeConditions(raw.status?.conditions, phaseConditions('Failed', 'InvalidSpec', message), at, generation),
   };
   if (generation !== undefined) status.observedGeneration = generation;
   return status;

@@ -2,13 +2,26 @@
  * Status helpers: kstatus-style conditions that keep their transition time while unchanged, and the
  * human forms of rates and durations shown by `kubectl get upscalejobs`.
  */
-import type { Condition, UpscaleJobStatus } from '../api/upscalejob.ts';
+import type { Condition, Phase, UpscaleJobStatus } from '../api/upscalejob.ts';
 
 export interface ConditionInput {
   type: string;
   status: 'True' | 'False' | 'Unknown';
   reason: string;
   message: string;
+}
+
+/**
+ * The kstatus conditions of a phase: Ready and Complete true once Succeeded, Failed and Suspended
+ * true in those phases, each with a stable reason and a message.
+ */
+export function phaseConditions(phase: Phase, reason: string, message: string): ConditionInput[] {
+  return [
+    { type: 'Ready', status: phase === 'Succeeded' ? 'True' : 'False', reason, message },
+    { type: 'Complete', status: phase === 'Succeeded' ? 'True' : 'False', reason: phase === 'Succeeded' ? 'Succeeded' : 'NotComplete', message: phase === 'Succeeded' ? message : 'the job has not finished' },
+    { type: 'Failed', status: phase === 'Failed' ? 'True' : 'False', reason: phase === 'Failed' ? reason : 'NotFailed', message: phase === 'Failed' ? message : 'no step has failed' },
+    { type: 'Suspended', status: phase === 'Suspended' ? 'True' : 'False', reason: phase === 'Suspended' ? 'Suspended' : 'NotSuspended', message: phase === 'Suspended' ? message : 'the job is not suspended' },
+  ];
 }
 
 /** Sets conditions, keeping `lastTransitionTime` of those whose status did not change. */
