@@ -21,6 +21,7 @@
 import { EventsV1Api, Observable, PatchStrategy, type ConfigurationOptions, type EventsV1Event, type KubeConfig, type ObservableMiddleware } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
 import { httpStatus } from './kube-writes.ts';
+import { redactUrlsIn } from '../../worker/redact.ts';
 
 export const REPORTING_CONTROLLER = 'upscale.dev/upscale-operator';
 /** The API server rejects longer notes (`NoteLengthLimit`, counted in UTF-8 bytes). */
@@ -81,18 +82,10 @@ export function microTime(ms: number): string {
 }
 
 /**
- * Hides what must not reach an Event, which any user who may read events can see: the query and
- * fragment of URLs (presigned signatures, tokens) become `?<redacted>`, and userinfo
- * (`user:pass@`, `token@`) becomes `<redacted>@`.
+ * Hides what must not reach an Event, which any user who may read events can see: URL user info,
+ * queries and fragments (presigned signatures, tokens), by the worker's one redaction rule.
  */
-export function redactNote(text: string): string {
-  return (
-    text
-      // Greedy up to the last `@` before the path, so a password with a raw `@` is hidden whole.
-      .replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#]*@/gi, '$1<redacted>@')
-      .replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s?#'"`]*)[?#][^\s'"`]*/gi, '$1?<redacted>')
-  );
-}
+export const redactNote = redactUrlsIn;
 
 /** Cuts `note` to at most `maxBytes` UTF-8 bytes, on a character boundary, ending in `…` when cut. */
 export function truncateNote(note: string, maxBytes = NOTE_MAX_BYTES): string {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classifyFailure } from './ffmpeg-errors.ts';
-import { displayName, redactUrls } from './input-policy.ts';
+import { displayName } from './input-policy.ts';
+import { redactUrlsIn } from '../redact.ts';
 
 describe('classifyFailure', () => {
   const cases: { stderr: string; code: string; permanent: boolean }[] = [
@@ -40,10 +41,10 @@ describe('classifyFailure', () => {
 
 describe('redaction', () => {
   it('names URLs without query or user info', () => {
-    assert.equal(displayName('https://user:pw@s3.example/b/k.mp4?X-Amz-Signature=x'), 'https://s3.example/b/k.mp4');
+    assert.equal(displayName('https://user:pw@s3.example/b/k.mp4?X-Amz-Signature=x'), 'https://s3.example/b/k.mp4?<redacted>');
     assert.equal(displayName('https://h/k.mp4?sig', 's3://b/k.mp4'), 's3://b/k.mp4');
     assert.equal(displayName('/local/in.mp4'), '/local/in.mp4');
-    assert.equal(redactUrls('see http://a:b@h/x and https://h/y?s=1'), 'see http://<redacted>@h/x and https://h/y?<redacted>');
-    assert.equal(redactUrls('Opening https://TOKEN@h/x.mp4 failed'), 'Opening https://<redacted>@h/x.mp4 failed');
+    assert.equal(redactUrlsIn('see http://a:b@h/x and https://h/y?s=1'), 'see http://<redacted>@h/x and https://h/y?<redacted>');
+    assert.equal(redactUrlsIn('Opening https://TOKEN@h/x.mp4 failed'), 'Opening https://<redacted>@h/x.mp4 failed');
   });
 });

@@ -4,7 +4,7 @@
  * `FfmpegFailed`, which is treated as transient.
  */
 import { MediaError, type MediaErrorCode, type MediaStep } from './errors.ts';
-import { redactUrls } from './input-policy.ts';
+import { redactUrlsIn } from '../redact.ts';
 
 const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatchArray) => string }[] = [
   {
@@ -46,7 +46,7 @@ const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatch
 /** Last lines of ffmpeg output that are worth quoting: no progress lines, no per-frame showinfo. */
 export function stderrTail(lines: readonly string[], max = 6): string {
   const useful = lines.filter((l) => l.trim() !== '' && !l.includes('Parsed_showinfo') && !l.startsWith('frame='));
-  return redactUrls(useful.slice(-max).join(' | '));
+  return redactUrlsIn(useful.slice(-max).join(' | '));
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
-import { redactUrls } from './input-policy.ts';
+import { redactUrlsIn } from '../redact.ts';
 
 export interface FfmpegInputSpec {
   /** A path/URL, or a Readable piped to ffmpeg's stdin (`pipe:0`). */
@@ -86,7 +86,7 @@ function addOptions(add: (...opts: string[]) => unknown, opts: readonly string[]
 
 /** A copy of a fluent-ffmpeg error without anything credential-like (see {@link FfmpegJob.done}). */
 function sanitisedError(err: Error): Error {
-  const copy = new Error(redactUrls(err.message));
+  const copy = new Error(redactUrlsIn(err.message));
   copy.name = err.name;
   return copy;
 }

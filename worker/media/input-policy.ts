@@ -10,6 +10,7 @@
  * https client honours). Redirects stay within http(s): the protocol whitelist admits no other.
  */
 import { resolve } from 'node:path';
+import { redactUrl } from '../redact.ts';
 
 /** Demuxers we accept for sources: real single-file containers and elementary streams. */
 export const SOURCE_DEMUXERS: readonly string[] = [
@@ -39,25 +40,9 @@ export function isLoopbackHttp(input: string): boolean {
  */
 export function displayName(input: string, name?: string): string {
   if (name !== undefined && name !== '') return name;
-  if (!isUrlInput(input)) return input;
-  try {
-    const url = new URL(input);
-    return `${url.protocol}//${url.host}${url.pathname}`;
-  } catch {
-    return '<unparseable URL>';
-  }
+  return redactUrl(input);
 }
 
-/**
- * Replaces every URL query string and user info in free text (ffmpeg's stderr) so secrets never
- * leak, and the media proxy's path token (a read capability while the step runs) too.
- */
-export function redactUrls(text: string): string {
-  return text
-    .replace(/(https?:\/\/[^\s?'"]+)\?[^\s'"]*/gi, '$1?<redacted>')
-    .replace(/\/\/[^/\s@'"]+@/g, '//<redacted>@')
-    .replace(/(http:\/\/127\.0\.0\.1:\d+\/)[A-Za-z0-9_-]{32}\//g, '$1<redacted>/');
-}
 
 /**
  * The argument to give ffmpeg for a local path or URL. ffmpeg reads `name:` at the start of a path

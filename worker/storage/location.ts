@@ -11,6 +11,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UpscaleError } from '../errors.ts';
+import { REDACTED_QUERY, redactUrl } from '../redact.ts';
 
 export interface FileLocation {
   kind: 'file';
@@ -97,7 +98,7 @@ export function httpLocation(url: string): HttpLocation {
     throw new UpscaleError('InvalidArgument', `invalid URL ${redactUrl(url)}`, { subject: redactUrl(url) });
   }
   // From the parsed URL, so the name shows the host requests really go to (`\` and `@` tricks aside).
-  const uri = `${parsed.protocol}//${parsed.host}${parsed.pathname}${parsed.search === '' && parsed.hash === '' ? '' : '?<redacted>'}`;
+  const uri = `${parsed.protocol}//${parsed.host}${parsed.pathname}${parsed.search === '' && parsed.hash === '' ? '' : REDACTED_QUERY}`;
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
     throw new UpscaleError('Unsupported', `unsupported URL scheme in ${uri}: only https:// (and http:// on loopback) is read`, { subject: uri });
   }
@@ -156,23 +157,4 @@ export function readOnlyError(location: HttpLocation, doing: string): UpscaleErr
   );
 }
 
-/**
- * Drops the user info (`user:password@`), query string and fragment of an http(s) URL so passwords,
- * presigned signatures and credential scopes never reach logs or messages; a dropped query or
- * fragment is marked `?<redacted>`. Non-URLs are returned unchanged.
- */
-export function redactUrl(url: string): string {
-  const match = /^(https?:\/\/)([^/?#]*)([^?#]*)([?#][\s\S]*)?$/i.exec(url);
-  if (match === null) return url;
-  const [, scheme = '', authority = '', path = '', query] = match;
-  // WHATWG URL parsers split user info at the last `@` of the authority.
-  const host = authority.slice(authority.lastIndexOf('@') + 1);
-  return `${scheme}${host}${path}${query === undefined ? '' : '?<redacted>'}`;
-}
-
-/** Redacts every http(s) URL's user info and query string inside free text (ffmpeg stderr, SDK messages). */
-export function redactUrlsIn(text: string): string {
-  return text
-    .replace(/(https?:\/\/[^?#\s"'<>]*)[?#][^\s"'<>]*/gi, '$1?<redacted>')
-    .replace(/(https?:\/\/)[^/?#\s"'<>]*@/gi, '$1<redacted>@');
-}
+export { redactUrl, redactUrlsIn } from '../redact.ts';
