@@ -22,6 +22,7 @@ import { UpscaleError, inStep } from '../errors.ts';
 import { createEngine, type Engine, type InputFrame } from '../engine/engine.ts';
 import { outputGeometry } from '../engine/output-size.ts';
 import { encodeShard, sourceTiming, type EncodeResult } from '../media/encode.ts';
+import { outputSize, subsamples420 } from '../media/output-decision.ts';
 import { extractFrames, type ExtractStats } from '../media/extract.ts';
 import { probeSchema, type Probe } from '../media/probe-schema.ts';
 import { rgbFormatFor } from '../media/raw-format.ts';
@@ -202,7 +203,8 @@ async function upscaleSource(
   const format = rgbFormatFor(probe);
   const width = probe.video.displayWidth;
   const height = probe.video.displayHeight;
-  const geometry = outputGeometry(width, height, engine.info.modelScale, outputRequest(task.settings, engine.info.modelScale));
+  const deep = probe.video.bitDepth > 8;
+  const geometry = outputGeometry(width, height, engine.info.modelScale, outputRequest(task.settings, { width, height }, engine.info.modelScale, deep));
   let extract: ExtractStats | undefined;
   const frames = extractFrames({
     input: source.url,
@@ -234,7 +236,6 @@ async function upscaleSource(
       mark = performance.now();
     }
   }
-  const deep = probe.video.bitDepth > 8;
   const result = await encodeShard(upscaled(), {
     output: join(work, `shard-${range.index}.nut`),
     width: geometry.width,
@@ -252,8 +253,13 @@ async function upscaleSource(
   return { result, extract, inferenceMs };
 }
 
-function outputRequest(settings: UpscaleSettings, modelScale: number): { scale: number } | undefined {
-  return settings.scale === undefined || settings.scale === modelScale ? undefined : { scale: settings.scale };
+/**
+ * The size the engine produces: the model's scale, `scale` or `width`/`height`, made even for a
+ * 4:2:0 encoder (an odd size makes x264/x265/SVT-AV1 refuse to open); see output-decision.ts.
+ */
+function outputRequest(settings: UpscaleSettings, source: { width: number; height: number }, modelScale: number, deep: boolean): { width: number; height: number } {
+  const size = outputSize(source, modelScale, settings, subsamples420(settings.codec, deep));
+  return { width: size.width, height: size.height };
 }
 
 function deepPixFmt(settings: UpscaleSettings): string {
