@@ -182,7 +182,9 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
       await job.done;
     } catch (err) {
       if (upstreamError !== undefined) throw upstreamError;
-      throw classifyFailure('encode', name, job.stderr, `encoding with ${choice.encoder}`, err);
+      const failure = classifyFailure('encode', name, job.stderr, `encoding with ${choice.encoder}`, err);
+      if (failure.reason !== 'InvalidOptions') throw failure;
+      throw new MediaError('InvalidOptions', 'encode', choice.encoder, encoderRefusal(choice.encoder, { ...opts, pixFmt }, job.stderr), { cause: err });
     }
     if (upstreamError !== undefined) throw upstreamError;
     result.flushMs = lastFrameAt ? performance.now() - lastFrameAt : 0;
@@ -201,6 +203,16 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
     await rm(work, { recursive: true, force: true });
     await discard(tmp);
   }
+}
+
+/**
+ * Why an encoder refused to open, for people: the settings it was given and its own error lines
+ * (`[libsvtav1 @ 0x..] Value 99 for parameter 'preset' out of range`), not a temporary file name.
+ */
+export function encoderRefusal(encoder: string, opts: Pick<EncodeOptions, 'width' | 'height' | 'crf' | 'preset' | 'pixFmt'>, stderr: readonly string[]): string {
+  const settings = [`${opts.width}x${opts.height}`, opts.pixFmt, opts.preset === undefined ? undefined : `preset ${opts.preset}`, opts.crf === undefined ? undefined : `crf ${opts.crf}`].filter((x) => x !== undefined).join(', ');
+  const own = stderr.filter((l) => l.includes(`[${encoder} @`) || l.startsWith(`${encoder.replace(/^lib/, '')} [error]`)).map((l) => l.replace(/^\[[^\]]* @ [^\]]*\] */, '').trim());
+  return `the encoder refused its settings (${settings}): ${own.length > 0 ? own.slice(-3).join('; ') : 'it gave no reason (Error while opening encoder)'}`;
 }
 
 /** `-color_*` options repeating the source's tags (unknown tags are left unset). */
