@@ -35,8 +35,9 @@ export const upscaleSettingsSchema = z.object({
   /** Output scale: 2 or 3 downscale the x4 model's output (Real-ESRGAN's `--outscale`). */
   scale: z.literal(SCALES).optional(),
   /**
-   * Target output width and height in pixels, instead of `scale`; with only one of them the other
-   * keeps the source's aspect. A 4:2:0 encoder gets even sizes (rounded down).
+   * Target output width and height in pixels, instead of `scale`. `upscale run` takes one of them
+   * and derives the other from the source's aspect; a shard task needs both. A 4:2:0 encoder gets
+   * even sizes (`upscale run` rounds down; an odd size in a shard task loses its last column/row).
    */
   width: z.int().min(2).max(OUTPUT_EDGE_MAX).optional(),
   height: z.int().min(2).max(OUTPUT_EDGE_MAX).optional(),

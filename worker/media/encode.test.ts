@@ -118,6 +118,14 @@ describe('encodeShard', () => {
     assert.equal(existsSync(o.output), false);
   });
 
+  it('crops an odd frame size to even for 4:2:0, which x264 needs', async () => {
+    const p = await probe(await clip('basic'));
+    const o = { ...options(p, 0, 2, 'odd.nut', 'h264'), width: 65, height: 49 };
+    await encodeShard(frames(2, 65 * 49 * 3), o);
+    const info = (await ffprobeJson(o.output, ['-show_streams'])) as { streams: { width: number; height: number; pix_fmt: string }[] };
+    assert.deepEqual([info.streams[0]?.width, info.streams[0]?.height, info.streams[0]?.pix_fmt], [64, 48, 'yuv420p']);
+  });
+
   it('accepts extracted frame objects and plain buffers alike', async () => {
     const p = await probe(await clip('basic'));
     async function* mixed(): AsyncGenerator<Frame | Buffer> {

@@ -120,11 +120,17 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
   const base = opts.pts[0] as number;
   const tb = opts.timeBase;
   const color = opts.color;
+  // 4:2:0 needs even sizes: an odd one (a driver that did not decide the size) loses its last column/row.
+  const evenW = opts.width - (opts.width % 2);
+  const evenH = opts.height - (opts.height % 2);
+  const crop = pixFmt.includes('420') && (evenW !== opts.width || evenH !== opts.height);
+  if (crop) opts.log?.info({ shard: opts.output, from: `${opts.width}x${opts.height}`, to: `${evenW}x${evenH}`, pixFmt }, 'Cropped an odd frame size to even for 4:2:0');
   await writeFile(
     script,
     [
       `settb=expr=${tb.num}/${tb.den}`,
       `setpts='${setptsExpression(opts.pts.map((p) => p - base))}'`,
+      ...(crop ? [`crop=${evenW}:${evenH}:0:0`] : []),
       `scale=out_color_matrix=${swsMatrix(color?.colorSpace ?? null)}:out_range=${swsRange(color?.colorRange ?? null)}:flags=bicubic+accurate_rnd+full_chroma_int`,
       `format=${pixFmt}`,
       ...(opts.sar ? [`setsar=${opts.sar.replace(':', '/')}`] : []),

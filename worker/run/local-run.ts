@@ -16,6 +16,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import { discoverGpus } from '../engine/devices.ts';
+import { chooseEncoder } from '../media/encoders.ts';
 import type { OutputChoices, OutputDecision } from '../media/output-decision.ts';
 import type { Probe } from '../media/probe-schema.ts';
 import { runAssembleStep, type AssembleStepResult } from '../steps/assemble-step.ts';
@@ -107,6 +108,8 @@ async function runLocked(options: LocalRunOptions, storage: Storage, log: Logger
   // One codec, encoder and size for every shard (assembly refuses mixed shards): decided once, here.
   const decision = decideForSource(checked.facts, checked.choices, probe.probe, log);
   const encoder = decision.encoder.endsWith('_nvenc') ? 'nvenc' : 'cpu';
+  // Asked again (answers are cached) for its log line when NVENC was wanted but is not usable here.
+  if (options.settings.encoder === 'auto') await chooseEncoder(decision.codec, 'auto', log);
   const perWorker: UpscaleSettings = { ...sizedSettings(options.settings, decision, probe.probe, checked.facts.modelScale), codec: decision.codec, encoder, ...(workers > 1 ? { enableMultiGpu: false } : {}) };
   const tasks: ShardTask[] = ranges.map((range) => ({ ...common, step: 'shard', shard: range.index, settings: perWorker }));
   let shards: ShardStepResult[];

@@ -22,7 +22,6 @@ import { UpscaleError, inStep } from '../errors.ts';
 import { createEngine, type Engine, type InputFrame } from '../engine/engine.ts';
 import { outputGeometry } from '../engine/output-size.ts';
 import { encodeShard, sourceTiming, type EncodeResult } from '../media/encode.ts';
-import { outputSize, subsamples420 } from '../media/output-decision.ts';
 import { extractFrames, type ExtractStats } from '../media/extract.ts';
 import { probeSchema, type Probe } from '../media/probe-schema.ts';
 import { rgbFormatFor } from '../media/raw-format.ts';
@@ -204,7 +203,7 @@ async function upscaleSource(
   const width = probe.video.displayWidth;
   const height = probe.video.displayHeight;
   const deep = probe.video.bitDepth > 8;
-  const geometry = outputGeometry(width, height, engine.info.modelScale, outputRequest(task.settings, { width, height }, engine.info.modelScale, deep));
+  const geometry = outputGeometry(width, height, engine.info.modelScale, outputRequest(task.settings));
   let extract: ExtractStats | undefined;
   const frames = extractFrames({
     input: source.url,
@@ -254,12 +253,16 @@ async function upscaleSource(
 }
 
 /**
- * The size the engine produces: the model's scale, `scale` or `width`/`height`, made even for a
- * 4:2:0 encoder (an odd size makes x264/x265/SVT-AV1 refuse to open); see output-decision.ts.
+ * What the engine was asked for (engine-options.ts): a target size, a scale, or the model's own.
+ * `upscale run` passes the size it decided (even for 4:2:0); an odd size from another driver is
+ * cropped to even by the encoder (encode.ts).
  */
-function outputRequest(settings: UpscaleSettings, source: { width: number; height: number }, modelScale: number, deep: boolean): { width: number; height: number } {
-  const size = outputSize(source, modelScale, settings, subsamples420(settings.codec, deep));
-  return { width: size.width, height: size.height };
+function outputRequest(settings: UpscaleSettings): { width: number; height: number } | { scale: number } | undefined {
+  if ((settings.width === undefined) !== (settings.height === undefined)) {
+    throw new UpscaleError('InvalidArgument', 'settings.width and settings.height go together in a shard task (upscale run derives the other from the source)', { subject: 'settings.width' });
+  }
+  if (settings.width !== undefined && settings.height !== undefined) return { width: settings.width, height: settings.height };
+  return settings.scale === undefined ? undefined : { scale: settings.scale };
 }
 
 function deepPixFmt(settings: UpscaleSettings): string {
