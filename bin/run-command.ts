@@ -22,7 +22,9 @@ export interface RunFlags {
   precision: string;
   ep: string;
   multiGpu: boolean;
-  codec: string;
+  codec?: string;
+  width?: number;
+  height?: number;
   crf?: number;
   preset?: string;
   overwrite: boolean;
@@ -48,7 +50,9 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
         precision: flags.precision,
         ep: flags.ep,
         enableMultiGpu: flags.multiGpu,
-        codec: flags.codec,
+        ...(flags.codec !== undefined ? { codec: flags.codec } : {}),
+        ...(flags.width !== undefined ? { width: flags.width } : {}),
+        ...(flags.height !== undefined ? { height: flags.height } : {}),
         ...(flags.scale !== undefined ? { scale: Number(flags.scale) } : {}),
         ...(flags.crf !== undefined ? { crf: flags.crf } : {}),
         ...(flags.preset !== undefined ? { preset: flags.preset } : {}),
@@ -62,6 +66,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
         settings,
         overwrite: flags.overwrite,
         keepIntermediates: flags.keepIntermediates,
+        autoCodec: flags.codec === undefined,
         ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
         ...(flags.shardFrames !== undefined ? { shardFrames: flags.shardFrames } : {}),
       },

@@ -22,6 +22,8 @@ export const EP_CHOICES = ['auto', 'cpu', 'webgpu', 'cuda', 'tensorrt'] as const
 export const ENCODER_CHOICES = ['auto', 'cpu', 'nvenc'] as const;
 export const CRF_MAX = 63;
 export const TILE_MAX = 16384;
+/** Largest output edge `width`/`height` accept (H.264/HEVC levels top out at 8192; AV1 at 65536). */
+export const OUTPUT_EDGE_MAX = 16384;
 /** What a preset looks like: x264/x265 names, SVT-AV1 numbers, NVENC p1-p7. */
 export const PRESET_PATTERN = '^[a-z0-9]{1,16}$';
 export const MAX_WORKERS = 10_000;
@@ -32,6 +34,13 @@ export const upscaleSettingsSchema = z.object({
   model: z.string().min(1).default(DEFAULT_MODEL),
   /** Output scale: 2 or 3 downscale the x4 model's output (Real-ESRGAN's `--outscale`). */
   scale: z.literal(SCALES).optional(),
+  /**
+   * Target output width and height in pixels, instead of `scale`. `upscale run` takes one of them
+   * and derives the other from the source's aspect; a shard task needs both. A 4:2:0 encoder gets
+   * even sizes (`upscale run` rounds down; an odd size in a shard task loses its last column/row).
+   */
+  width: z.int().min(2).max(OUTPUT_EDGE_MAX).optional(),
+  height: z.int().min(2).max(OUTPUT_EDGE_MAX).optional(),
   /** Largest tile edge in input pixels; 0 never tiles; `auto` sizes tiles from the device memory. */
   tile: z.union([z.literal('auto'), z.int().min(0).max(TILE_MAX)]).default('auto'),
   precision: z.enum(PRECISION_CHOICES).default('auto'),
@@ -47,7 +56,10 @@ export const upscaleSettingsSchema = z.object({
    * `auto` decides for itself.
    */
   encoder: z.enum(ENCODER_CHOICES).default('auto'),
-  /** Constant rate factor; default per codec (x264 18, x265 20, SVT-AV1 28; ignored by ffv1). */
+  /**
+   * Constant rate factor; default per codec (x264 18, x265 20, SVT-AV1 30). `upscale run` refuses
+   * values outside the encoder's range (x264/x265/NVENC 0-51, SVT-AV1 0-63) and any with ffv1.
+   */
   crf: z.int().min(0).max(CRF_MAX).optional(),
   /** Encoder preset, e.g. `medium` (x264/x265) or `8` (SVT-AV1). */
   preset: z.string().regex(new RegExp(PRESET_PATTERN), 'a preset is a short lowercase word or number').optional(),

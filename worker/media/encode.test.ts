@@ -102,8 +102,28 @@ describe('encodeShard', () => {
   it('reports settings an encoder rejects as a permanent InvalidOptions error', async () => {
     const p = await probe(await clip('basic'));
     const o = { ...options(p, 0, 2, 'preset.nut', 'h264'), preset: 'nonsense' };
-    await assert.rejects(encodeShard(frames(2, 160 * 120 * 3), o), (e: unknown) => e instanceof MediaError && e.reason === 'InvalidOptions' && e.permanent && /rejected its settings/.test(e.message));
+    await assert.rejects(encodeShard(frames(2, 160 * 120 * 3), o), (e: unknown) => e instanceof MediaError && e.reason === 'InvalidOptions' && e.permanent && /refused its settings/.test(e.message));
     assert.equal(existsSync(o.output), false);
+  });
+
+  it('names the encoder, the setting and its cause when an encoder refuses to open', async () => {
+    const p = await probe(await clip('basic'));
+    const o = { ...options(p, 0, 2, 'svt-preset.nut', 'av1'), preset: '99' };
+    await assert.rejects(encodeShard(frames(2, 160 * 120 * 3), o), (e: unknown) => {
+      assert.ok(e instanceof MediaError && e.reason === 'InvalidOptions' && e.permanent, String(e));
+      assert.match(e.message, /^encode libsvtav1: the encoder refused its settings \(160x120, yuv420p, preset 99\): .*'preset' out of range/);
+      assert.doesNotMatch(e.message, /\.nut/, 'no temporary file name');
+      return true;
+    });
+    assert.equal(existsSync(o.output), false);
+  });
+
+  it('crops an odd frame size to even for 4:2:0, which x264 needs', async () => {
+    const p = await probe(await clip('basic'));
+    const o = { ...options(p, 0, 2, 'odd.nut', 'h264'), width: 65, height: 49 };
+    await encodeShard(frames(2, 65 * 49 * 3), o);
+    const info = (await ffprobeJson(o.output, ['-show_streams'])) as { streams: { width: number; height: number; pix_fmt: string }[] };
+    assert.deepEqual([info.streams[0]?.width, info.streams[0]?.height, info.streams[0]?.pix_fmt], [64, 48, 'yuv420p']);
   });
 
   it('accepts extracted frame objects and plain buffers alike', async () => {

@@ -120,11 +120,17 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
   const base = opts.pts[0] as number;
   const tb = opts.timeBase;
   const color = opts.color;
+  // 4:2:0 needs even sizes: an odd one (a driver that did not decide the size) loses its last column/row.
+  const evenW = opts.width - (opts.width % 2);
+  const evenH = opts.height - (opts.height % 2);
+  const crop = pixFmt.includes('420') && (evenW !== opts.width || evenH !== opts.height);
+  if (crop) opts.log?.info({ shard: opts.output, from: `${opts.width}x${opts.height}`, to: `${evenW}x${evenH}`, pixFmt }, 'Cropped an odd frame size to even for 4:2:0');
   await writeFile(
     script,
     [
       `settb=expr=${tb.num}/${tb.den}`,
       `setpts='${setptsExpression(opts.pts.map((p) => p - base))}'`,
+      ...(crop ? [`crop=${evenW}:${evenH}:0:0`] : []),
       `scale=out_color_matrix=${swsMatrix(color?.colorSpace ?? null)}:out_range=${swsRange(color?.colorRange ?? null)}:flags=bicubic+accurate_rnd+full_chroma_int`,
       `format=${pixFmt}`,
       ...(opts.sar ? [`setsar=${opts.sar.replace(':', '/')}`] : []),
@@ -182,7 +188,9 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
       await job.done;
     } catch (err) {
       if (upstreamError !== undefined) throw upstreamError;
-      throw classifyFailure('encode', name, job.stderr, `encoding with ${choice.encoder}`, err);
+      const failure = classifyFailure('encode', name, job.stderr, `encoding with ${choice.encoder}`, err);
+      if (failure.reason !== 'InvalidOptions') throw failure;
+      throw new MediaError('InvalidOptions', 'encode', choice.encoder, encoderRefusal(choice.encoder, { ...opts, pixFmt }, job.stderr), { cause: err });
     }
     if (upstreamError !== undefined) throw upstreamError;
     result.flushMs = lastFrameAt ? performance.now() - lastFrameAt : 0;
@@ -201,6 +209,16 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
     await rm(work, { recursive: true, force: true });
     await discard(tmp);
   }
+}
+
+/**
+ * Why an encoder refused to open, for people: the settings it was given and its own error lines
+ * (`[libsvtav1 @ 0x..] Value 99 for parameter 'preset' out of range`), not a temporary file name.
+ */
+export function encoderRefusal(encoder: string, opts: Pick<EncodeOptions, 'width' | 'height' | 'crf' | 'preset' | 'pixFmt'>, stderr: readonly string[]): string {
+  const settings = [`${opts.width}x${opts.height}`, opts.pixFmt, opts.preset === undefined ? undefined : `preset ${opts.preset}`, opts.crf === undefined ? undefined : `crf ${opts.crf}`].filter((x) => x !== undefined).join(', ');
+  const own = stderr.filter((l) => l.includes(`[${encoder} @`) || l.startsWith(`${encoder.replace(/^lib/, '')} [error]`)).map((l) => l.replace(/^\[[^\]]* @ [^\]]*\] */, '').trim());
+  return `the encoder refused its settings (${settings}): ${own.length > 0 ? own.slice(-3).join('; ') : 'it gave no reason (Error while opening encoder)'}`;
 }
 
 /** `-color_*` options repeating the source's tags (unknown tags are left unset). */

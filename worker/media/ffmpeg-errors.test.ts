@@ -7,6 +7,8 @@ import { redactUrlsIn } from '../redact.ts';
 describe('classifyFailure', () => {
   const cases: { stderr: string; code: string; permanent: boolean }[] = [
     { stderr: "[hls @ 0x55] Format not on whitelist 'mov,mp4'", code: 'UnsafeInput', permanent: true },
+    { stderr: "[png_pipe @ 0x55] Format not on whitelist 'mov,mp4'", code: 'UnsupportedInput', permanent: true },
+    { stderr: 'file:/tmp/clips: Is a directory', code: 'UnsupportedInput', permanent: true },
     { stderr: "[concat @ 0x1] Protocol 'http' not on whitelist 'file'!", code: 'UnsafeInput', permanent: true },
     { stderr: 'in.mp4: No such file or directory', code: 'InputNotFound', permanent: true },
     { stderr: '[mov,mp4 @ 0x1] moov atom not found', code: 'TruncatedInput', permanent: true },
@@ -23,6 +25,12 @@ describe('classifyFailure', () => {
     { stderr: '[h264_nvenc @ 0x1] OpenEncodeSessionEx failed: out of memory (10)', code: 'FfmpegFailed', permanent: false },
     { stderr: 'Conversion failed!', code: 'FfmpegFailed', permanent: false },
   ];
+  it('says a still image is not a video, and what is read instead', () => {
+    const e = classifyFailure('probe', 'in.png', ["[png_pipe @ 0x55] Format not on whitelist 'mov,mp4'"], 'ffprobe');
+    assert.match(e.message, /still image \(png\)/);
+    assert.match(e.message, /one video file \(MP4, MOV, MKV/);
+    assert.doesNotMatch(e.message, /follow references/);
+  });
   for (const c of cases) {
     it(`classifies "${c.stderr.slice(0, 50)}" as ${c.code}`, () => {
       const e = classifyFailure('probe', 'in.mp4', c.stderr.split('\n'), 'ffprobe');

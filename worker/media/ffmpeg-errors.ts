@@ -6,7 +6,18 @@
 import { MediaError, type MediaErrorCode, type MediaStep } from './errors.ts';
 import { redactUrlsIn } from '../redact.ts';
 
+/** What `upscale` reads, for messages about inputs it does not. */
+export const SUPPORTED_INPUTS = 'one video file (MP4, MOV, MKV, WebM, AVI, MPEG-TS, FLV, NUT, Ogg, MXF, animated GIF or APNG...)';
+
 const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatchArray) => string }[] = [
+  // Image demuxers (png_pipe, jpeg_pipe, image2...) are off the whitelist because image2 expands
+  // patterns; the reason a user needs is that a still image is not a video.
+  {
+    re: /\[(\w+)_pipe @ [^\]]*\] Format not on whitelist|\[(image2) @ [^\]]*\] Format not on whitelist/,
+    code: 'UnsupportedInput',
+    cause: (m) => `the input is a still image (${m[1] ?? m[2] ?? 'image'}), not a video: upscale reads ${SUPPORTED_INPUTS}`,
+  },
+  { re: /Is a directory/, code: 'UnsupportedInput', cause: () => `the input is a directory, not a video file: upscale reads ${SUPPORTED_INPUTS}` },
   {
     re: /\[(\w+) @ [^\]]*\] Format not on whitelist|Format not on whitelist/,
     code: 'UnsafeInput',

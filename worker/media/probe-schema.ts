@@ -133,6 +133,8 @@ export const probeSchema = z.object({
   ),
   subtitles: z.array(z.object({ index: z.number().int(), codec: z.string(), language: nstr, title: nstr })),
   chapters: z.array(z.object({ start: z.number(), end: z.number(), title: nstr })),
+  /** Video streams besides the upscaled one (cover art excluded): dropped, and said so in the log. */
+  otherVideo: z.array(z.object({ index: z.number().int(), codec: z.string() })).optional(),
 });
 export type Probe = z.infer<typeof probeSchema>;
 

@@ -141,6 +141,9 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
       .filter((s) => s.codec_type === 'subtitle')
       .map((s) => ({ index: s.index, codec: s.codec_name ?? 'unknown', language: s.tags?.['language'] ?? null, title: s.tags?.['title'] ?? null })),
     chapters: chapters.map((c) => ({ start: Number(c.start_time), end: Number(c.end_time), title: c.tags?.['title'] ?? null })),
+    otherVideo: streams
+      .filter((s) => s !== v && s.codec_type === 'video' && s.disposition?.['attached_pic'] !== 1)
+      .map((s) => ({ index: s.index, codec: s.codec_name ?? 'unknown' })),
   };
   for (const a of doc.audio) a.firstPacketTime = await firstPacketTime(input, demuxer, a.index, opts.signal);
   opts.log?.info(

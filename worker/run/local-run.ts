@@ -17,6 +17,8 @@ import type { Logger } from 'pino';
 import { createEngine, type Engine } from '../engine/engine.ts';
 import { discoverGpus } from '../engine/devices.ts';
 import { chooseEncoder } from '../media/encoders.ts';
+import type { OutputChoices, OutputDecision } from '../media/output-decision.ts';
+import type { Probe } from '../media/probe-schema.ts';
 import { runAssembleStep, type AssembleStepResult } from '../steps/assemble-step.ts';
 import { checkModel, engineHooksFor, engineOptionsFor } from '../steps/engine-options.ts';
 import { runProbeStep, type ProbeStepResult } from '../steps/probe-step.ts';
@@ -25,6 +27,7 @@ import { shardRanges } from '../steps/plan-file.ts';
 import type { Storage } from '../storage/storage.ts';
 import { TASK_VERSION, type ShardTask, type UpscaleSettings } from '../task.ts';
 import { runShardsLocally, type PoolHooks } from './local-pool.ts';
+import { choicesOf, decideForSource, gatherFacts, preflight, type PreflightFacts } from './preflight.ts';
 import { acquireRunLock } from './run-lock.ts';
 
 export interface LocalRunOptions {
@@ -36,6 +39,8 @@ export interface LocalRunOptions {
   shardFrames?: number;
   overwrite: boolean;
   keepIntermediates: boolean;
+  /** No codec was named: `settings.codec` is replaced by one that fits the container and the source. */
+  autoCodec?: boolean;
 }
 
 export interface LocalRunHooks extends PoolHooks {
@@ -53,26 +58,32 @@ export interface LocalRunResult {
 }
 
 /** The deterministic job id of a local run (see the file comment). */
-export function localJobId(input: string, output: string, settings: UpscaleSettings): string {
-  const hash = createHash('sha256').update(JSON.stringify([TASK_VERSION, input, output, settings])).digest('hex');
+export function localJobId(input: string, output: string, settings: UpscaleSettings, autoCodec = false): string {
+  // A chosen codec follows from the source, which the probe step binds to the prefix.
+  const key = autoCodec ? [TASK_VERSION, input, output, { ...settings, codec: 'auto' }] : [TASK_VERSION, input, output, settings];
+  const hash = createHash('sha256').update(JSON.stringify(key)).digest('hex');
   return `run-${hash.slice(0, 16)}`;
 }
 
 /** Runs the whole job locally; errors are UpscaleErrors naming the step. */
 export async function runLocal(options: LocalRunOptions, storage: Storage, log: Logger, hooks: LocalRunHooks = {}): Promise<LocalRunResult> {
+  // Before the lock, the probe or the engine: a bad output or encoder setting costs nothing and leaves nothing.
+  const facts = await gatherFacts(options.input, options.output, options.settings);
+  const choices = choicesOf(options.settings, options.autoCodec ?? false);
+  preflight(facts, choices);
   const lock = await acquireRunLock(options.output, {
     onStale: (stale) => log.info({ output: options.output, pid: stale.pid, lock: stale.path }, 'Took over the lock of a run that no longer runs'),
   });
   try {
-    return await runLocked(options, storage, log, hooks);
+    return await runLocked(options, storage, log, hooks, { facts, choices });
   } finally {
     await lock.release();
   }
 }
 
-async function runLocked(options: LocalRunOptions, storage: Storage, log: Logger, hooks: LocalRunHooks): Promise<LocalRunResult> {
+async function runLocked(options: LocalRunOptions, storage: Storage, log: Logger, hooks: LocalRunHooks, checked: { facts: PreflightFacts; choices: OutputChoices }): Promise<LocalRunResult> {
   const began = performance.now();
-  const jobId = localJobId(options.input, options.output, options.settings);
+  const jobId = localJobId(options.input, options.output, options.settings, options.autoCodec ?? false);
   const gpus = options.settings.ep === 'cpu' ? [] : (await discoverGpus()).gpus;
   // Default: one worker per GPU (only the first with multi-GPU off), else one on the CPU.
   const workers = options.workers ?? (options.settings.enableMultiGpu ? Math.max(1, gpus.length) : 1);
@@ -94,9 +105,12 @@ async function runLocked(options: LocalRunOptions, storage: Storage, log: Logger
   hooks.onPlan?.({ frames: probe.plan.frameCount, shards: ranges.length, workers: Math.min(workers, ranges.length), jobId });
 
   // With several local workers each gets one GPU (or a share of the CPU cores) and its own process.
-  // One encoder for every shard (assembly refuses mixed shards): resolve `auto` once, here.
-  const encoder = options.settings.encoder === 'auto' ? await resolvedEncoder(options.settings, log) : options.settings.encoder;
-  const perWorker: UpscaleSettings = { ...options.settings, encoder, ...(workers > 1 ? { enableMultiGpu: false } : {}) };
+  // One codec, encoder and size for every shard (assembly refuses mixed shards): decided once, here.
+  const decision = decideForSource(checked.facts, checked.choices, probe.probe, log);
+  const encoder = decision.encoder.endsWith('_nvenc') ? 'nvenc' : 'cpu';
+  // Asked again (answers are cached) for its log line when NVENC was wanted but is not usable here.
+  if (options.settings.encoder === 'auto') await chooseEncoder(decision.codec, 'auto', log);
+  const perWorker: UpscaleSettings = { ...sizedSettings(options.settings, decision, probe.probe, checked.facts.modelScale), codec: decision.codec, encoder, ...(workers > 1 ? { enableMultiGpu: false } : {}) };
   const tasks: ShardTask[] = ranges.map((range) => ({ ...common, step: 'shard', shard: range.index, settings: perWorker }));
   let shards: ShardStepResult[];
   if (workers > 1) {
@@ -121,9 +135,16 @@ async function runLocked(options: LocalRunOptions, storage: Storage, log: Logger
   return { jobId, workers, probe: probe.result, shards, assemble, seconds: (performance.now() - began) / 1000 };
 }
 
-async function resolvedEncoder(settings: UpscaleSettings, log: Logger): Promise<'cpu' | 'nvenc'> {
-  const choice = await chooseEncoder(settings.codec, 'auto', log);
-  return choice.encoder.endsWith('_nvenc') ? 'nvenc' : 'cpu';
+/**
+ * The settings with the decided size as an explicit target when it is not the plain scale (made
+ * even, or `width`/`height`); the plain scale stays a scale, so the model runs without a Resize.
+ */
+function sizedSettings(settings: UpscaleSettings, decision: OutputDecision, probe: Probe, modelScale: number | undefined): UpscaleSettings {
+  const { scale: _scale, width: _width, height: _height, ...rest } = settings;
+  if (decision.size === undefined || modelScale === undefined) return settings;
+  const scale = settings.scale ?? modelScale;
+  const plain = settings.width === undefined && settings.height === undefined && decision.size.width === probe.video.displayWidth * scale && decision.size.height === probe.video.displayHeight * scale;
+  return plain ? settings : { ...rest, width: decision.size.width, height: decision.size.height };
 }
 
 /**

@@ -26,7 +26,11 @@ export function engineOptionsFor(settings: UpscaleSettings, extra: { cpuThreads?
     precision: settings.precision,
     tileSize: settings.tile,
     enableMultiGpu: settings.enableMultiGpu,
-    ...(settings.scale !== undefined ? { output: { scale: settings.scale } } : {}),
+    ...(settings.width !== undefined && settings.height !== undefined
+      ? { output: { width: settings.width, height: settings.height } }
+      : settings.scale !== undefined
+        ? { output: { scale: settings.scale } }
+        : {}),
     ...(extra.cpuThreads !== undefined ? { cpuThreads: extra.cpuThreads } : {}),
   };
   return options;

@@ -202,7 +202,8 @@ async function upscaleSource(
   const format = rgbFormatFor(probe);
   const width = probe.video.displayWidth;
   const height = probe.video.displayHeight;
-  const geometry = outputGeometry(width, height, engine.info.modelScale, outputRequest(task.settings, engine.info.modelScale));
+  const deep = probe.video.bitDepth > 8;
+  const geometry = outputGeometry(width, height, engine.info.modelScale, outputRequest(task.settings));
   let extract: ExtractStats | undefined;
   const frames = extractFrames({
     input: source.url,
@@ -234,7 +235,6 @@ async function upscaleSource(
       mark = performance.now();
     }
   }
-  const deep = probe.video.bitDepth > 8;
   const result = await encodeShard(upscaled(), {
     output: join(work, `shard-${range.index}.nut`),
     width: geometry.width,
@@ -252,8 +252,17 @@ async function upscaleSource(
   return { result, extract, inferenceMs };
 }
 
-function outputRequest(settings: UpscaleSettings, modelScale: number): { scale: number } | undefined {
-  return settings.scale === undefined || settings.scale === modelScale ? undefined : { scale: settings.scale };
+/**
+ * What the engine was asked for (engine-options.ts): a target size, a scale, or the model's own.
+ * `upscale run` passes the size it decided (even for 4:2:0); an odd size from another driver is
+ * cropped to even by the encoder (encode.ts).
+ */
+function outputRequest(settings: UpscaleSettings): { width: number; height: number } | { scale: number } | undefined {
+  if ((settings.width === undefined) !== (settings.height === undefined)) {
+    throw new UpscaleError('InvalidArgument', 'settings.width and settings.height go together in a shard task (upscale run derives the other from the source)', { subject: 'settings.width' });
+  }
+  if (settings.width !== undefined && settings.height !== undefined) return { width: settings.width, height: settings.height };
+  return settings.scale === undefined ? undefined : { scale: settings.scale };
 }
 
 function deepPixFmt(settings: UpscaleSettings): string {
