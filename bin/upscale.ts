@@ -4,6 +4,7 @@
  * (`probe`, `shard`, `assemble`). Exit codes: 0 success, 2 permanent failure (bad input: retrying
  * cannot help), 3 transient failure (retrying may help); see worker/errors.ts.
  */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runStepCommand, type StepFlags } from './step-command.ts';
 import { runRunCommand, type RunFlags } from './run-command.ts';
@@ -27,7 +28,10 @@ function tile(value: string): number | 'auto' {
   return value === 'auto' ? 'auto' : integer(0, 16384)(value);
 }
 
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('upscale')
+  .version(version, '-V, --version', 'print the version')
   .description('Real-ESRGAN video upscaling: locally (run) or as the steps of a cluster job (probe, shard, assemble)')
   .showHelpAfterError()
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
