@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { runStepCommand, type StepFlags } from './step-command.ts';
 import { runRunCommand, type RunFlags } from './run-command.ts';
 import { runOperatorCommand, type OperatorFlags } from './operator-command.ts';
+import { usePrivateTmpdir } from './private-tmp.ts';
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value) => {
@@ -27,6 +28,9 @@ function seconds(value: string): number {
 function tile(value: string): number | 'auto' {
   return value === 'auto' ? 'auto' : integer(0, 16384)(value);
 }
+
+// Before any work: everything this process and its children put in TMPDIR goes at exit.
+usePrivateTmpdir();
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 

@@ -6,6 +6,8 @@
  * - a rerun that finds every shard done reports the frames it upscaled (0) and their rate, and says
  *   that it kept the earlier plan when `--shard-frames` changed;
  * - `--workers 2` on a clip planned as one shard starts one worker and reports one;
+ * - Ctrl-C pressed again and again (to the whole process group, as a terminal sends it) exits 3,
+ *   the documented transient code, and leaves nothing in TMPDIR;
  * - `--version`; a failed step prints its result line on stdout, names `step` once in its log line,
  *   and without a task says to pass `--task`; on a terminal a failure is one line without a JSON
  *   stack, and the bar never shows cli-progress's `ETA NFs`.
@@ -17,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO, clip } from '../fixtures/clips.ts';
-import { UPSCALE_BIN, explain, upscale } from './cli.ts';
+import { UPSCALE_BIN, explain, finished, startUpscale, upscale } from './cli.ts';
 
 const FAST = ['--codec', 'ffv1', '--no-progress'];
 
@@ -111,6 +113,36 @@ describe('upscale run: a quiet start and honest figures', () => {
     assert.equal(run.code, 0, explain(run));
     assert.equal(run.result?.['shards'], 1);
     assert.equal(run.result?.['workers'], 1);
+  });
+});
+
+describe('upscale run: interrupted', () => {
+  it('exits 3 and leaves nothing in TMPDIR however often Ctrl-C is pressed', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'e2e-ux-int-'));
+    const out = await mkdtemp(join(tmpdir(), 'e2e-ux-intout-'));
+    try {
+      const child = startUpscale(['run', '-i', await clip('basic'), '-o', join(out, 'int.mkv'), ...FAST, '--ep', 'cpu'], { env: { TMPDIR: scratch } });
+      const done = finished(child);
+      let stderr = '';
+      child.stderr?.on('data', (d: string) => (stderr += d));
+      const group = -(child.pid ?? 0);
+      let exited = false;
+      child.on('exit', () => (exited = true));
+      while (!stderr.includes('Started inference engine') && !exited) await new Promise((r) => setTimeout(r, 50));
+      // The first Ctrl-C, then the reflex: more of them while the run winds down.
+      process.kill(group, 'SIGINT');
+      while (!exited) {
+        await new Promise((r) => setTimeout(r, 30));
+        if (!exited) process.kill(group, 'SIGINT');
+      }
+      const run = await done;
+      assert.equal(run.code, 3, explain(run));
+      assert.doesNotMatch(run.stderr, /terminate called|Napi::Error/);
+      assert.deepEqual(await readdir(scratch), [], 'nothing is left in TMPDIR');
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+      await rm(out, { recursive: true, force: true });
+    }
   });
 });
 
