@@ -108,3 +108,7 @@ program
   });
 
 await program.parseAsync(process.argv);
+// Exit now rather than when the event loop drains: while Node tears its handles down, a Ctrl-C gets
+// the default action (death by SIGINT, skipping the TMPDIR cleanup). The engines are closed by now,
+// and stdout/stderr (pipes, files, terminals) are written synchronously on Linux.
+process.exit();

@@ -129,7 +129,7 @@ describe('upscale run: interrupted', () => {
       let exited = false;
       child.on('exit', () => (exited = true));
       while (!stderr.includes('Started inference engine') && !exited) await new Promise((r) => setTimeout(r, 50));
-      // The first Ctrl-C, then the reflex: more of them while the run winds down.
+      // The first Ctrl-C, then the reflex: more of them, until it has exited.
       process.kill(group, 'SIGINT');
       while (!exited) {
         await new Promise((r) => setTimeout(r, 30));

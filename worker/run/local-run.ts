@@ -82,8 +82,11 @@ async function runLocked(options: LocalRunOptions, storage: Storage, log: Logger
   // A single in-process worker starts its engine (provider probe, model load) while the video is
   // probed: on a short job that is most of the fixed cost. More workers start theirs in their processes.
   const early = asked === 1 ? startEngineEarly(options.settings, storage, log) : undefined;
+  // One encoder for every shard (assembly refuses mixed shards): resolve `auto` once, also while probing.
+  const encoder = options.settings.encoder === 'auto' ? resolvedEncoder(options.settings, log) : Promise.resolve(options.settings.encoder);
+  encoder.catch(() => undefined); // awaited (and its error thrown) once the plan is known
   try {
-    return await planAndRun(options, storage, log, hooks, { began, jobId, gpus, asked, common, early });
+    return await planAndRun(options, storage, log, hooks, { began, jobId, gpus, asked, common, early, encoder });
   } finally {
     await early?.close();
   }
@@ -96,6 +99,7 @@ interface RunContext {
   asked: number;
   common: { version: typeof TASK_VERSION; jobId: string; input: string; output: string };
   early: EarlyEngine | undefined;
+  encoder: Promise<UpscaleSettings['encoder']>;
 }
 
 async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logger, hooks: LocalRunHooks, context: RunContext): Promise<LocalRunResult> {
@@ -119,8 +123,7 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
   hooks.onPlan?.({ frames: probe.plan.frameCount, shards: ranges.length, workers: busy, jobId });
 
   // With several local workers each gets one GPU (or a share of the CPU cores) and its own process.
-  // One encoder for every shard (assembly refuses mixed shards): resolve `auto` once, here.
-  const encoder = options.settings.encoder === 'auto' ? await resolvedEncoder(options.settings, log) : options.settings.encoder;
+  const encoder = await context.encoder;
   const perWorker: UpscaleSettings = { ...options.settings, encoder, ...(busy > 1 ? { enableMultiGpu: false } : {}) };
   const tasks: ShardTask[] = ranges.map((range) => ({ ...common, step: 'shard', shard: range.index, settings: perWorker }));
   let shards: ShardStepResult[];
