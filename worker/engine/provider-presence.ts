@@ -10,6 +10,8 @@
  * - CUDA and TensorRT are loaded by ONNX Runtime from the directory of its own library
  *   (`libonnxruntime_providers_{shared,cuda,tensorrt}.so` beside `libonnxruntime.so.1`).
  * - WebGPU on Linux runs on Vulkan: without a Vulkan driver manifest (ICD) there is no adapter.
+ *
+ * Only `auto` skips on these facts; a provider named explicitly is always tried (providers.ts).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -67,7 +69,15 @@ export function gatherProviderFacts(env: Readonly<Record<string, string | undefi
     libraryDir = undefined;
   }
   const explicit = [env['VK_ICD_FILENAMES'], env['VK_DRIVER_FILES'], env['VK_ADD_DRIVER_FILES']].filter((v): v is string => v !== undefined && v !== '');
-  const dataDirs = (env['XDG_DATA_DIRS'] ?? '').split(':').filter((d) => d !== '').map((d) => path.join(d, 'vulkan', 'icd.d'));
+  // The Vulkan loader's search path: XDG config and data dirs (and their defaults), then the fixed ones.
+  const home = env['HOME'];
+  const xdg = [
+    ...(env['XDG_CONFIG_HOME'] ?? (home !== undefined ? path.join(home, '.config') : '')).split(':'),
+    ...(env['XDG_CONFIG_DIRS'] ?? '/etc/xdg').split(':'),
+    ...(env['XDG_DATA_HOME'] ?? (home !== undefined ? path.join(home, '.local', 'share') : '')).split(':'),
+    ...(env['XDG_DATA_DIRS'] ?? '/usr/local/share:/usr/share').split(':'),
+  ];
+  const dataDirs = xdg.filter((d) => d !== '').map((d) => path.join(d, 'vulkan', 'icd.d'));
   const manifests = [...new Set([...VULKAN_ICD_DIRS, ...dataDirs])].flatMap((dir) => listDir(dir).filter((f) => f.endsWith('.json')).map((f) => path.join(dir, f)));
   return { platform: process.platform, libraryDir, libraries: libraryDir === undefined ? [] : listDir(libraryDir), vulkanDrivers: [...explicit, ...manifests] };
 }

@@ -97,7 +97,8 @@ export async function startSessions(request: SessionStartRequest): Promise<Start
     const slots = request.devicesFor(provider);
     const [firstSlot] = slots;
     if (firstSlot === undefined) continue;
-    const absent = absentReason(provider, facts);
+    // Only `auto` skips on what the disk shows: a provider the user named is always really tried.
+    const absent = request.provider === 'auto' ? absentReason(provider, facts) : undefined;
     if (absent !== undefined) {
       skipped.push({ provider, precision: 'any', reason: absent });
       request.log.info({ provider, tried: false, reason: absent }, 'Skipped execution provider');
