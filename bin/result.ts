@@ -17,17 +17,21 @@ export async function emitResult(result: Record<string, unknown>, resultFile: st
 }
 
 /**
- * Reports a failure (stderr line, log, result file) and returns the exit code:
+ * Reports a failure (stderr line, log, result line on stdout, result file) and returns the exit code:
  * 2 permanent, 3 transient.
  */
-export async function emitFailure(error: unknown, step: string, log: Logger, resultFile: string | undefined): Promise<number> {
+export async function emitFailure(error: unknown, step: string, log: Logger, resultFile: string | undefined, options: { logLine?: boolean; resultLine?: boolean } = {}): Promise<number> {
   const failure = inStep(error, step);
-  log.error({ step, code: failure.code, kind: failure.kind, err: failure }, 'Failed step');
+  // A logger bound to the step (the step commands') already carries `step`: do not write it twice.
+  // On a terminal (options.logLine false) the message below is what a person reads; no JSON stack.
+  if (options.logLine !== false) log.error({ ...('step' in log.bindings() ? {} : { step }), code: failure.code, kind: failure.kind, err: failure }, 'Failed step');
   // `upscale run: probe: ...` names the inner step; an error of the command's own step is not
   // prefixed twice (`upscale run: run: ...`).
   const text = failure.message.startsWith(`${step}: `) ? failure.message.slice(step.length + 2) : failure.message;
   process.stderr.write(`upscale ${step}: ${text}\n`);
   const body = { ok: false, step, code: failure.code, kind: failure.kind, message: failure.message };
+  // A step's result line on stdout, as on success, so its caller reads one JSON line either way.
+  if (options.resultLine === true) process.stdout.write(`${JSON.stringify(body)}\n`);
   if (resultFile !== undefined) {
     await writeFile(resultFile, fitted(body, JSON.stringify(body))).catch((cause: unknown) => log.warn({ resultFile, err: cause }, 'Failed to write the result file'));
   }

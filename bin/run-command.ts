@@ -35,7 +35,7 @@ export interface RunFlags {
 
 /** Runs the job and returns the process exit code. */
 export async function runRunCommand(flags: RunFlags): Promise<number> {
-  const bars = flags.progress && process.stderr.isTTY ? new MultiBar({ stream: process.stderr, clearOnComplete: false, hideCursor: true, format: '{bar} {value}/{total} frames | {fps} fps | ETA {eta_formatted} | {state}' }, Presets.shades_classic) : undefined;
+  const bars = flags.progress && process.stderr.isTTY ? new MultiBar({ stream: process.stderr, clearOnComplete: false, hideCursor: true, format: '{bar} {value}/{total} frames | {fps} fps | ETA {etaText} | {state}' }, Presets.shades_classic) : undefined;
   // With a bar on the terminal only warnings and errors are logged, so the bar stays readable.
   const log = pino({ level: bars ? 'warn' : flags.logLevel }, pino.destination(2));
   const storage = new Storage();
@@ -76,6 +76,8 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
     );
     bars?.stop();
     const frames = result.probe.summary['frames'];
+    // Frames upscaled by this run: a rerun that skips finished shards does not count theirs.
+    const upscaled = result.shards.filter((s) => !s.skipped).reduce((sum, s) => sum + s.frames, 0);
     await emitResult(
       {
         ok: true,
@@ -87,7 +89,8 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
         skippedShards: result.shards.filter((s) => s.skipped).length,
         workers: result.workers,
         seconds: Math.round(result.seconds * 100) / 100,
-        fps: typeof frames === 'number' ? Math.round((frames / result.seconds) * 100) / 100 : undefined,
+        upscaledFrames: upscaled,
+        fps: Math.round((upscaled / result.seconds) * 100) / 100,
         stages: stageTotals(result.shards),
       },
       undefined,
@@ -95,7 +98,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
     return 0;
   } catch (error) {
     bars?.stop();
-    return await emitFailure(error, 'run', log, undefined);
+    return await emitFailure(error, 'run', log, undefined, { logLine: bars === undefined });
   } finally {
     removeHandlers();
     storage.close();
@@ -133,7 +136,9 @@ function progressHooks(bars: MultiBar | undefined, log: Logger): LocalRunHooks {
     const seconds = (performance.now() - began) / 1000;
     const state = [...states.entries()].map(([w, s]) => `w${w}:${s}`).join(' ');
     const fps = seconds > 0 ? done / seconds : 0;
-    total?.update(done, { fps: fps.toFixed(2), state });
+    // cli-progress's own ETA reads `NFs` (infinite) until frames move: ours waits for a rate.
+    const etaText = fps > 0 && done > 0 ? formatSeconds((frames - done) / fps) : '--';
+    total?.update(done, { fps: fps.toFixed(2), state, etaText });
     // Without a terminal, a progress line at most every 10 s (and none while nothing moved).
     if (bars === undefined && done > loggedFrames && performance.now() - loggedAt >= 10_000) {
       loggedAt = performance.now();
@@ -148,7 +153,7 @@ function progressHooks(bars: MultiBar | undefined, log: Logger): LocalRunHooks {
       loggedAt = began;
       frames = plan.frames;
       log.info({ job: plan.jobId, frames, shards: plan.shards, workers: plan.workers }, 'Started run');
-      total = bars?.create(frames, 0, { fps: '0', state: '' });
+      total = bars?.create(frames, 0, { fps: '0', state: '', etaText: '--' });
     },
     onWorkerState: (worker, state, shard) => {
       states.set(worker, shard === undefined ? state : `shard ${shard}`);
@@ -164,4 +169,12 @@ function progressHooks(bars: MultiBar | undefined, log: Logger): LocalRunHooks {
       update();
     },
   };
+}
+
+/** `42s`, `3m05s`, `1h02m`: the ETA on the bar. */
+export function formatSeconds(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }

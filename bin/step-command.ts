@@ -33,7 +33,8 @@ export async function runStepCommand(step: StepName, flags: StepFlags): Promise<
   const removeHandlers = handleInterrupts(controller, step);
   try {
     const raw = { version: TASK_VERSION, ...(await loadTask(flags)), ...overrides(flags), step };
-    const source = flags.taskFile ?? (flags.task !== undefined ? '--task' : 'flags');
+    // Without a task only the override flags are there: say where the task goes, not just what is missing.
+    const source = flags.taskFile ?? (flags.task !== undefined ? '--task' : 'flags (no task given: pass it with --task <json> or --task-file <path>)');
     let result: object;
     if (step === 'probe') result = (await runProbeStep(parseTask(probeTaskSchema, raw, source), storage, log)).result;
     else if (step === 'shard') result = await runShardStep(parseTask(shardTaskSchema, raw, source), storage, log, { signal: controller.signal });
@@ -42,7 +43,7 @@ export async function runStepCommand(step: StepName, flags: StepFlags): Promise<
     await emitResult({ ok: true, ...result }, flags.resultFile);
     return 0;
   } catch (error) {
-    return await emitFailure(error, step, log, flags.resultFile);
+    return await emitFailure(error, step, log, flags.resultFile, { resultLine: true });
   } finally {
     removeHandlers();
     storage.close();

@@ -4,10 +4,12 @@
  * (`probe`, `shard`, `assemble`). Exit codes: 0 success, 2 permanent failure (bad input: retrying
  * cannot help), 3 transient failure (retrying may help); see worker/errors.ts.
  */
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runStepCommand, type StepFlags } from './step-command.ts';
 import { runRunCommand, type RunFlags } from './run-command.ts';
 import { runOperatorCommand, type OperatorFlags } from './operator-command.ts';
+import { usePrivateTmpdir } from './private-tmp.ts';
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value) => {
@@ -27,7 +29,13 @@ function tile(value: string): number | 'auto' {
   return value === 'auto' ? 'auto' : integer(0, 16384)(value);
 }
 
+// Before any work: everything this process and its children put in TMPDIR goes at exit.
+usePrivateTmpdir();
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('upscale')
+  .version(version, '-V, --version', 'print the version')
   .description('Real-ESRGAN video upscaling: locally (run) or as the steps of a cluster job (probe, shard, assemble)')
   .showHelpAfterError()
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
@@ -102,3 +110,7 @@ program
   });
 
 await program.parseAsync(process.argv);
+// Exit now rather than when the event loop drains: while Node tears its handles down, a Ctrl-C gets
+// the default action (death by SIGINT, skipping the TMPDIR cleanup). The engines are closed by now,
+// and stdout/stderr (pipes, files, terminals) are written synchronously on Linux.
+process.exit();

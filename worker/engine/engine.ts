@@ -29,6 +29,7 @@ import { SessionPool } from './pool.ts';
 import type { SessionStats } from './pool.ts';
 import { startSessions } from './providers.ts';
 import type { DeviceSlot, PreparedModel } from './providers.ts';
+import type { ProviderFacts } from './provider-presence.ts';
 import { appendOutputResize } from './resize-graph.ts';
 import { Semaphore } from './semaphore.ts';
 import type { ProviderName } from './session-options.ts';
@@ -72,6 +73,8 @@ export interface EngineHooks {
   readonly fetchModel?: FetchModel;
   /** Environment for CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES (default process.env). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** What provider libraries and drivers are installed (default: read from this machine). */
+  readonly providerFacts?: ProviderFacts;
 }
 
 function prepareModelFn(options: EngineOptions, hooks: EngineHooks, loaded: Map<string, LoadedModel>): (precision: Precision | 'as-built') => Promise<PreparedModel> {
@@ -138,6 +141,7 @@ export async function createEngine(input: EngineOptionsInput, hooks: EngineHooks
         cpuThreads: options.cpuThreads,
       }),
     log,
+    ...(hooks.providerFacts !== undefined ? { facts: hooks.providerFacts } : {}),
   });
   const model = loaded.get(started.precision);
   if (model === undefined) throw new UpscaleError('Internal', 'starting the engine: the model of the started sessions is not loaded');

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Precision } from '../../models/catalogue.ts';
 import { UpscaleError } from '../errors.ts';
+import { absentReason, gatherProviderFacts, type ProviderFacts } from './provider-presence.ts';
 import { SessionClient } from './session-client.ts';
 import { isGpuProvider, PROVIDERS, sessionOptionsFor } from './session-options.ts';
 import type { ProviderName } from './session-options.ts';
@@ -59,6 +60,8 @@ export interface SessionStartRequest {
   readonly prepareModel: (precision: Precision | 'as-built') => Promise<PreparedModel>;
   readonly devicesFor: (provider: ProviderName) => readonly DeviceSlot[];
   readonly log: Logger;
+  /** What is installed (default: read from this machine); providers plainly absent are skipped untried. */
+  readonly facts?: ProviderFacts;
 }
 
 export interface StartedSessions {
@@ -78,16 +81,29 @@ function start(provider: ProviderName, slot: DeviceSlot, model: PreparedModel): 
   });
 }
 
+/** A failure of the provider itself (its libraries, driver or adapter), not of one precision's model. */
+export function isProviderLevel(reason: string): boolean {
+  return /failed to load (shared )?librar|cannot open shared object|no (webgpu )?adapter|get a webgpu adapter|no (cuda-capable )?device|driver/i.test(reason);
+}
+
 /**
  * Creates one session per device slot of the first provider that works.
  * @throws UpscaleError `Unsupported` when an explicit provider is unavailable
  */
 export async function startSessions(request: SessionStartRequest): Promise<StartedSessions> {
   const skipped: { provider: ProviderName; precision: string; reason: string }[] = [];
+  const facts = request.facts ?? gatherProviderFacts();
   for (const provider of providerOrder(request.provider)) {
     const slots = request.devicesFor(provider);
     const [firstSlot] = slots;
     if (firstSlot === undefined) continue;
+    // Only `auto` skips on what the disk shows: a provider the user named is always really tried.
+    const absent = request.provider === 'auto' ? absentReason(provider, facts) : undefined;
+    if (absent !== undefined) {
+      skipped.push({ provider, precision: 'any', reason: absent });
+      request.log.info({ provider, tried: false, reason: absent }, 'Skipped execution provider');
+      continue;
+    }
     for (const precision of precisionOrder(request.precision, provider, request.fromCatalogue)) {
       const model = await request.prepareModel(precision);
       let first: SessionClient;
@@ -97,6 +113,8 @@ export async function startSessions(request: SessionStartRequest): Promise<Start
         const reason = shortReason((error as Error).message);
         skipped.push({ provider, precision, reason });
         request.log.info({ provider, precision, device: firstSlot.label, reason }, 'Skipped execution provider');
+        // A provider that cannot load at all fails the same way at every precision: try it once.
+        if (isProviderLevel(reason)) break;
         continue;
       }
       // The first session proved the provider; the other devices' sessions start together.

@@ -17,6 +17,10 @@ if (port === null) throw new Error('session-worker.ts must run as a worker threa
 const data = workerData as SessionWorkerData;
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
+// ONNX Runtime's own log goes to fd 2 in red and would break the progress bar and the JSON log; a
+// failure reaches us as an exception anyway, and we log it in our own lines (providers.ts).
+ort.env.logLevel = 'fatal';
+
 let session: ort.InferenceSession | undefined;
 try {
   const started = performance.now();

@@ -24,6 +24,7 @@ import { checkModel, engineHooksFor, engineOptionsFor } from '../steps/engine-op
 import { runProbeStep, type ProbeStepResult } from '../steps/probe-step.ts';
 import { runShardStep, type ShardStepResult } from '../steps/shard-step.ts';
 import { shardRanges } from '../steps/plan-file.ts';
+import { jobLayout } from '../storage/job-layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { TASK_VERSION, type ShardTask, type UpscaleSettings } from '../task.ts';
 import { runShardsLocally, type PoolHooks } from './local-pool.ts';
@@ -86,9 +87,31 @@ async function runLocked(options: LocalRunOptions, storage: Storage, log: Logger
   const jobId = localJobId(options.input, options.output, options.settings, options.autoCodec ?? false);
   const gpus = options.settings.ep === 'cpu' ? [] : (await discoverGpus()).gpus;
   // Default: one worker per GPU (only the first with multi-GPU off), else one on the CPU.
-  const workers = options.workers ?? (options.settings.enableMultiGpu ? Math.max(1, gpus.length) : 1);
+  const asked = options.workers ?? (options.settings.enableMultiGpu ? Math.max(1, gpus.length) : 1);
   const common = { version: TASK_VERSION, jobId, input: options.input, output: options.output } as const;
   await checkModel(options.settings.model, storage);
+  // A single in-process worker starts its engine (provider probe, model load) while the video is
+  // probed: on a short job that is most of the fixed cost. More workers start theirs in their processes.
+  const early = asked === 1 ? startEngineEarly(options.settings, storage, log) : undefined;
+  try {
+    return await planAndRun(options, storage, log, hooks, { began, jobId, gpus, asked, common, early, checked });
+  } finally {
+    await early?.close();
+  }
+}
+
+interface RunContext {
+  began: number;
+  jobId: string;
+  gpus: readonly { uuid: string }[];
+  asked: number;
+  common: { version: typeof TASK_VERSION; jobId: string; input: string; output: string };
+  early: EarlyEngine | undefined;
+  checked: { facts: PreflightFacts; choices: OutputChoices };
+}
+
+async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logger, hooks: LocalRunHooks, context: RunContext): Promise<LocalRunResult> {
+  const { began, jobId, gpus, asked: workers, common, checked } = context;
 
   const probe = await runProbeStep(
     {
@@ -102,7 +125,10 @@ async function runLocked(options: LocalRunOptions, storage: Storage, log: Logger
     { onStale: 'restart' },
   );
   const ranges = shardRanges(probe.plan);
-  hooks.onPlan?.({ frames: probe.plan.frameCount, shards: ranges.length, workers: Math.min(workers, ranges.length), jobId });
+  const pending = await pendingShards(ranges.length, jobId, options.output, storage);
+  // Never more workers than shards left to do; the busy ones share the cores of the idle ones.
+  const busy = Math.max(1, Math.min(workers, pending));
+  hooks.onPlan?.({ frames: probe.plan.frameCount, shards: ranges.length, workers: busy, jobId });
 
   // With several local workers each gets one GPU (or a share of the CPU cores) and its own process.
   // One codec, encoder and size for every shard (assembly refuses mixed shards): decided once, here.
@@ -110,15 +136,18 @@ async function runLocked(options: LocalRunOptions, storage: Storage, log: Logger
   const encoder = decision.encoder.endsWith('_nvenc') ? 'nvenc' : 'cpu';
   // Asked again (answers are cached) for its log line when NVENC was wanted but is not usable here.
   if (options.settings.encoder === 'auto') await chooseEncoder(decision.codec, 'auto', log);
-  const perWorker: UpscaleSettings = { ...sizedSettings(options.settings, decision, probe.probe, checked.facts.modelScale), codec: decision.codec, encoder, ...(workers > 1 ? { enableMultiGpu: false } : {}) };
+  const perWorker: UpscaleSettings = { ...sizedSettings(options.settings, decision, probe.probe, checked.facts.modelScale), codec: decision.codec, encoder, ...(busy > 1 ? { enableMultiGpu: false } : {}) };
+  // The engine started while probing serves the shards only if their engine settings are the run's
+  // (a size made even or a --width/--height target changes the graph).
+  const sameEngine = JSON.stringify(engineOptionsFor(perWorker)) === JSON.stringify(engineOptionsFor(options.settings));
   const tasks: ShardTask[] = ranges.map((range) => ({ ...common, step: 'shard', shard: range.index, settings: perWorker }));
   let shards: ShardStepResult[];
-  if (workers > 1) {
-    const threads = Math.max(1, Math.floor(os.availableParallelism() / workers));
+  if (busy > 1) {
+    const threads = Math.max(1, Math.floor(os.availableParallelism() / busy));
     shards = await runShardsLocally(
       tasks,
       {
-        workers,
+        workers: busy,
         log,
         envFor: (i) => {
           const gpu = gpus[i % Math.max(1, gpus.length)];
@@ -128,11 +157,37 @@ async function runLocked(options: LocalRunOptions, storage: Storage, log: Logger
       hooks,
     );
   } else {
-    shards = await runInProcess(tasks, storage, log, hooks);
+    shards = await runInProcess(tasks, storage, log, hooks, sameEngine ? context.early : undefined);
   }
 
   const assemble = await runAssembleStep({ ...common, step: 'assemble', overwrite: options.overwrite, keepIntermediates: options.keepIntermediates }, storage, log);
-  return { jobId, workers, probe: probe.result, shards, assemble, seconds: (performance.now() - began) / 1000 };
+  return { jobId, workers: busy, probe: probe.result, shards, assemble, seconds: (performance.now() - began) / 1000 };
+}
+
+/** Shards of the plan without a manifest yet (a rerun after an interrupt has fewer). */
+async function pendingShards(count: number, jobId: string, output: string, storage: Storage): Promise<number> {
+  const layout = jobLayout(output, jobId);
+  const done = await Promise.all(Array.from({ length: count }, (_, i) => storage.exists(layout.shardManifest(i))));
+  return done.filter((d) => !d).length;
+}
+
+/** An engine being created ahead of its first use; closed by whoever started it. */
+interface EarlyEngine {
+  get(): Promise<Engine>;
+  close(): Promise<void>;
+}
+
+function startEngineEarly(settings: UpscaleSettings, storage: Storage, log: Logger): EarlyEngine {
+  const creating = createEngine(engineOptionsFor(settings), engineHooksFor(storage, log));
+  // Its error (say, an explicit provider that is missing) surfaces when a shard asks for it.
+  creating.catch(() => undefined);
+  return {
+    get: () => creating,
+    close: async () => {
+      const engine = await creating.catch(() => undefined);
+      await engine?.close();
+    },
+  };
 }
 
 /**
@@ -157,7 +212,7 @@ function workerGflops(onGpu: boolean, workers: number): number {
 }
 
 /** One worker: the shards in order, on one engine created when the first shard needs it. */
-async function runInProcess(tasks: readonly ShardTask[], storage: Storage, log: Logger, hooks: PoolHooks): Promise<ShardStepResult[]> {
+async function runInProcess(tasks: readonly ShardTask[], storage: Storage, log: Logger, hooks: PoolHooks, early: EarlyEngine | undefined): Promise<ShardStepResult[]> {
   let engine: Engine | undefined;
   const results: ShardStepResult[] = [];
   try {
@@ -165,7 +220,8 @@ async function runInProcess(tasks: readonly ShardTask[], storage: Storage, log: 
       hooks.signal?.throwIfAborted();
       const shard = task.shard ?? 0;
       hooks.onWorkerState?.(0, 'busy', shard);
-      const engineFor = async (): Promise<Engine> => (engine ??= await createEngine(engineOptionsFor(task.settings), engineHooksFor(storage, log)));
+      // The early engine has the run's settings; the encoder resolved since does not change inference.
+      const engineFor = async (): Promise<Engine> => early?.get() ?? (engine ??= await createEngine(engineOptionsFor(task.settings), engineHooksFor(storage, log)));
       const result = await runShardStep(task, storage, log, {
         engine: engineFor,
         onFrame: (done) => hooks.onProgress?.(0, shard, done),

@@ -41,7 +41,8 @@ export async function lockPathFor(output: string): Promise<string> {
   const location = parseLocation(output);
   if (location.kind === 'file') return path.join(path.dirname(location.path), `.${path.basename(location.path)}.upscale.lock`);
   const uid = typeof process.getuid === 'function' ? String(process.getuid()) : os.userInfo().username;
-  const directory = path.join(os.tmpdir(), `upscale-locks-${uid}`);
+  // The shared temporary directory: `upscale` points TMPDIR at a private one per process (bin/private-tmp.ts).
+  const directory = path.join(process.env['UPSCALE_SHARED_TMPDIR'] ?? os.tmpdir(), `upscale-locks-${uid}`);
   await mkdir(directory, { recursive: true, mode: 0o700 });
   // A directory someone else planted (or a symlink) would let them steal or fake locks.
   const info = await lstat(directory);

@@ -79,10 +79,11 @@ async function probeStep(task: ProbeTask, storage: Storage, log: Logger, options
     if (existing.frameCount === doc.video.frameCount && planCoversExactly(existing)) plan = existing;
     else log.warn({ job: task.jobId, plan: layout.plan }, 'Replaced a shard plan that did not match the probe');
   }
+  const wanted = (): PlanFile => toPlanFile(doc.video.frameCount, planShards({ frameCount: doc.video.frameCount, ...planOptionsFor(task.plan, doc.video) }));
+  if (plan !== undefined && task.plan.shardFrames !== undefined) plan = await keptOrReplanned(plan, wanted(), task, storage, layout, log);
   const reused = reusedProbe && plan !== undefined;
   if (plan === undefined) {
-    const ranges = planShards({ frameCount: doc.video.frameCount, ...planOptionsFor(task.plan, doc.video) });
-    plan = toPlanFile(doc.video.frameCount, ranges);
+    plan = wanted();
     await storage.writeJson(layout.plan, plan, { overwrite: true });
   }
   log.info({ job: task.jobId, frames: plan.frameCount, shards: plan.shards.length, reused }, 'Planned shards');
@@ -91,6 +92,26 @@ async function probeStep(task: ProbeTask, storage: Storage, log: Logger, options
     plan,
     result: probeStepResult(task.jobId, plan, reused, probeSummary(doc)),
   };
+}
+
+/**
+ * An earlier run's plan against an explicit `shardFrames` that would plan differently: while no shard
+ * is done the plan is replaced (returns undefined: plan afresh); once one is, the finished shards are
+ * worth more than the new size, so the old plan is kept, with a warning that says so.
+ */
+async function keptOrReplanned(existing: PlanFile, wanted: PlanFile, task: ProbeTask, storage: Storage, layout: JobLayout, log: Logger): Promise<PlanFile | undefined> {
+  if (JSON.stringify(existing.shards) === JSON.stringify(wanted.shards)) return existing;
+  const done = (await Promise.all(existing.shards.map((_, i) => storage.exists(layout.shardManifest(i))))).filter(Boolean).length;
+  const fields = { job: task.jobId, shardFrames: task.plan.shardFrames, shards: existing.shards.length, wantedShards: wanted.shards.length, doneShards: done };
+  if (done === 0) {
+    log.info(fields, 'Replaced the shard plan of an earlier run that had finished no shard');
+    return undefined;
+  }
+  log.warn(
+    { ...fields, prefix: layout.prefix },
+    `Kept the shard plan of an earlier run (${done} of ${existing.shards.length} shards done): the new shard size applies to a fresh job; delete the prefix to start over`,
+  );
+  return existing;
 }
 
 /**

@@ -1,0 +1,184 @@
+/**
+ * `upscale` as a person meets it (issue 13), as child processes on tiny clips with the real model on
+ * the CPU and the real ffmpeg:
+ * - a default run on a machine without a GPU writes only JSON lines on stderr (no native ONNX
+ *   Runtime or Dawn output from probing providers) and leaves nothing in its TMPDIR;
+ * - a rerun that finds every shard done reports the frames it upscaled (0) and their rate, and says
+ *   that it kept the earlier plan when `--shard-frames` changed;
+ * - `--workers 2` on a clip planned as one shard starts one worker and reports one;
+ * - Ctrl-C pressed again and again (to the whole process group, as a terminal sends it) exits 3,
+ *   the documented transient code, and leaves nothing in TMPDIR;
+ * - `--version`; a failed step prints its result line on stdout, names `step` once in its log line,
+ *   and without a task says to pass `--task`; on a terminal a failure is one line without a JSON
+ *   stack, and the bar never shows cli-progress's `ETA NFs`.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { REPO, clip } from '../fixtures/clips.ts';
+import { UPSCALE_BIN, explain, finished, startUpscale, upscale } from './cli.ts';
+
+const FAST = ['--codec', 'ffv1', '--no-progress'];
+
+/** Every non-empty stderr line, parsed; fails naming the first line that is not JSON. */
+function jsonLines(stderr: string): Record<string, unknown>[] {
+  return stderr
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        assert.fail(`a stderr line is not JSON: ${line.slice(0, 300)}`);
+      }
+    });
+}
+
+/** Runs `upscale <args>` on a pseudo-terminal (Python's pty), returning what the terminal showed. */
+function onTerminal(args: readonly string[]): Promise<{ code: number | null; screen: string }> {
+  const python = process.env['PYTHON'] ?? 'python3';
+  const script = 'import os, pty, sys; status = pty.spawn(sys.argv[1:]); sys.exit(os.waitstatus_to_exitcode(status))';
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, ['-c', script, process.execPath, UPSCALE_BIN, ...args], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+    let screen = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (screen += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (screen += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, screen }));
+  });
+}
+
+describe('upscale run: a quiet start and honest figures', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'e2e-ux-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('writes only JSON on stderr, leaves its TMPDIR empty, and a full-skip rerun reports 0 frames upscaled', async () => {
+    const input = await clip('tiny-basic');
+    const output = join(dir, 'quiet.mkv');
+    const scratch = await mkdtemp(join(tmpdir(), 'e2e-ux-tmp-'));
+    try {
+      // The default provider choice (auto), as a user without a GPU runs it.
+      const first = await upscale(['run', '-i', input, '-o', output, ...FAST, '--shard-frames', '4', '--keep-intermediates'], { env: { TMPDIR: scratch } });
+      assert.equal(first.code, 0, explain(first));
+      const lines = jsonLines(first.stderr);
+      assert.doesNotMatch(first.stderr, /onnxruntime_src|vkCreateInstance|providers_shared\.so with error/);
+      const skipped = lines.filter((l) => l['msg'] === 'Skipped execution provider').map((l) => l['provider']);
+      assert.deepEqual(skipped, ['tensorrt', 'cuda', 'webgpu'], 'each GPU provider is skipped once, in our own log line');
+      assert.deepEqual(await readdir(scratch), [], 'nothing is left in TMPDIR (e.g. mat-debug-<pid>.log)');
+      assert.equal(first.result?.['upscaledFrames'], 12);
+
+      const again = await upscale(['run', '-i', input, '-o', output, ...FAST, '--shard-frames', '6', '--keep-intermediates', '--overwrite'], { env: { TMPDIR: scratch } });
+      assert.equal(again.code, 0, explain(again));
+      assert.equal(again.result?.['skippedShards'], 3, 'the three shards of the first run are reused');
+      assert.equal(again.result?.['upscaledFrames'], 0);
+      assert.equal(again.result?.['fps'], 0, 'no frame was upscaled in this run');
+      const kept = jsonLines(again.stderr).find((l) => typeof l['msg'] === 'string' && l['msg'].startsWith('Kept the shard plan of an earlier run'));
+      assert.ok(kept !== undefined, `the rerun says it kept the old plan:\n${again.stderr}`);
+      assert.equal(kept['shardFrames'], 6);
+      assert.equal(kept['doneShards'], 3);
+      assert.deepEqual(await readdir(scratch), []);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  });
+
+  it('replans without a word of doubt when the earlier run finished no shard', async () => {
+    const input = await clip('tiny-noaudio');
+    const output = join(dir, 'replan.mkv');
+    // A plan from an earlier run that was stopped before any shard finished: probe step alone.
+    const jobDir = `${output}.upscale`;
+    const probe = await upscale(['run', '-i', input, '-o', output, ...FAST, '--ep', 'cpu', '--shard-frames', '4', '--keep-intermediates']);
+    assert.equal(probe.code, 0, explain(probe));
+    // Remove the shard manifests: as if interrupted before the first shard committed.
+    for (const job of await readdir(jobDir)) {
+      for (const name of await readdir(join(jobDir, job, 'shards')).catch(() => [] as string[])) {
+        if (name.endsWith('.json')) await rm(join(jobDir, job, 'shards', name));
+      }
+    }
+    const rerun = await upscale(['run', '-i', input, '-o', output, ...FAST, '--ep', 'cpu', '--shard-frames', '6', '--overwrite']);
+    assert.equal(rerun.code, 0, explain(rerun));
+    assert.equal(rerun.result?.['shards'], 2, 'planned afresh with 6 frames a shard');
+    assert.match(rerun.stderr, /Replaced the shard plan of an earlier run that had finished no shard/);
+  });
+
+  it('starts no more workers than shards: --workers 2 on a one-shard clip reports one', async () => {
+    const output = join(dir, 'one-shard.mkv');
+    const run = await upscale(['run', '-i', await clip('tiny-basic'), '-o', output, ...FAST, '--ep', 'cpu', '--workers', '2', '--shard-frames', '12']);
+    assert.equal(run.code, 0, explain(run));
+    assert.equal(run.result?.['shards'], 1);
+    assert.equal(run.result?.['workers'], 1);
+  });
+});
+
+describe('upscale run: interrupted', () => {
+  it('exits 3 and leaves nothing in TMPDIR however often Ctrl-C is pressed', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'e2e-ux-int-'));
+    const out = await mkdtemp(join(tmpdir(), 'e2e-ux-intout-'));
+    try {
+      const child = startUpscale(['run', '-i', await clip('basic'), '-o', join(out, 'int.mkv'), ...FAST, '--ep', 'cpu'], { env: { TMPDIR: scratch } });
+      const done = finished(child);
+      let stderr = '';
+      child.stderr?.on('data', (d: string) => (stderr += d));
+      const group = -(child.pid ?? 0);
+      let exited = false;
+      child.on('exit', () => (exited = true));
+      while (!stderr.includes('Started inference engine') && !exited) await new Promise((r) => setTimeout(r, 50));
+      // The first Ctrl-C, then the reflex: more of them, until it has exited.
+      process.kill(group, 'SIGINT');
+      while (!exited) {
+        await new Promise((r) => setTimeout(r, 30));
+        if (!exited) process.kill(group, 'SIGINT');
+      }
+      const run = await done;
+      assert.equal(run.code, 3, explain(run));
+      assert.doesNotMatch(run.stderr, /terminate called|Napi::Error/);
+      assert.deepEqual(await readdir(scratch), [], 'nothing is left in TMPDIR');
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('upscale: small things users notice', () => {
+  it('prints its version', async () => {
+    const run = await upscale(['--version']);
+    assert.equal(run.code, 0, explain(run));
+    const { version } = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string };
+    assert.equal(run.stdout.trim(), version);
+  });
+
+  it('a step without a task: result line on stdout, "step" once in the log line, and a hint to pass --task', async () => {
+    const run = await upscale(['probe']);
+    assert.equal(run.code, 2, explain(run));
+    assert.equal(run.result?.['ok'], false);
+    assert.equal(run.result?.['step'], 'probe');
+    assert.match(run.message, /^upscale probe: .*--task <json> or --task-file <path>/m);
+    const failed = run.stderr.split('\n').find((l) => l.includes('"msg":"Failed step"')) ?? '';
+    const top = failed.slice(0, failed.indexOf('"err":'));
+    assert.equal(top.match(/"step":/g)?.length, 1, `one "step" key before err: ${top}`);
+  });
+
+  it('on a terminal: a failure is one readable line, and a run shows no "ETA NFs"', async () => {
+    const failure = await onTerminal(['run', '-i', '/nonexistent/in.mp4', '-o', join(tmpdir(), 'e2e-ux-never.mkv')]);
+    assert.equal(failure.code, 2, failure.screen);
+    assert.match(failure.screen, /upscale run: .*\/nonexistent\/in\.mp4/);
+    assert.doesNotMatch(failure.screen, /"level":|"stack":/, `no JSON log line with a stack on a terminal:\n${failure.screen}`);
+
+    const dir = await mkdtemp(join(tmpdir(), 'e2e-ux-tty-'));
+    try {
+      const ok = await onTerminal(['run', '-i', await clip('tiny-basic'), '-o', join(dir, 'bar.mkv'), '--codec', 'ffv1', '--ep', 'cpu']);
+      assert.equal(ok.code, 0, ok.screen);
+      assert.match(ok.screen, /frames \|/, 'the bar was drawn');
+      assert.doesNotMatch(ok.screen, /NFs|NaN/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
