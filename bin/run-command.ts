@@ -25,6 +25,7 @@ export interface RunFlags {
   codec: string;
   crf?: number;
   preset?: string;
+  deinterlace?: string;
   overwrite: boolean;
   keepIntermediates: boolean;
   progress: boolean;
@@ -52,6 +53,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
         ...(flags.scale !== undefined ? { scale: Number(flags.scale) } : {}),
         ...(flags.crf !== undefined ? { crf: flags.crf } : {}),
         ...(flags.preset !== undefined ? { preset: flags.preset } : {}),
+        ...(flags.deinterlace !== undefined ? { deinterlace: flags.deinterlace } : {}),
       },
       'flags',
     );

@@ -48,6 +48,7 @@ program
   .addOption(new Option('--codec <codec>', 'video codec').choices(['h264', 'hevc', 'av1', 'ffv1']).default('h264'))
   .option('--crf <n>', 'constant rate factor', integer(0, 63))
   .option('--preset <name>', 'encoder preset (x264/x265 names, SVT-AV1 numbers)')
+  .addOption(new Option('--deinterlace <mode>', 'interlaced sources: auto = deinterlace (bwdif), off = keep fields').choices(['auto', 'off']).default('auto'))
   .option('--overwrite', 'replace an existing output', false)
   .option('--keep-intermediates', 'keep <output>.upscale/<job-id>/ after success', false)
   .option('--no-progress', 'no progress bar, JSON logs only')

@@ -15,8 +15,9 @@
  * written to a temporary name, its packet count checked, then renamed: a shard file that exists is
  * complete.
  *
- * Colour: RGB -> YUV uses the source's matrix and range, and the source's colour tags are written
- * (primaries, transfer, matrix, range), so colours round-trip and HDR transfer tags survive.
+ * Colour: RGB -> YUV uses the output's matrix and range from `outputColour` (colour.ts): the
+ * source's, or BT.709 where an SD source becomes HD, and the output is always tagged explicitly
+ * (matrix, primaries, transfer, range), so players show the colours of the source and HDR tags survive.
  */
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,11 +33,9 @@ import { runFfprobe } from './ffprobe-run.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
 import type { Probe, Rational } from './probe-schema.ts';
 import { ptsList } from './frame-index.ts';
-import { frameBytes, swsMatrix, swsRange, type RgbFormat } from './raw-format.ts';
+import { colourTagOptions, encodeScaleOptions, outputColour, type SourceColourFacts } from './colour.ts';
+import { frameBytes, type RgbFormat } from './raw-format.ts';
 import { setptsExpression } from './setpts-expr.ts';
-
-/** Colour description of the source (the probe's `video` has these fields). */
-export type ColorTags = Pick<Probe['video'], 'colorRange' | 'colorSpace' | 'colorTransfer' | 'colorPrimaries'>;
 
 export interface EncodeOptions {
   /** Local path of the shard file to create (NUT; written atomically). */
@@ -58,7 +57,8 @@ export interface EncodeOptions {
   preset?: string;
   /** Output pixel format (default 4:2:0, 10-bit for rgb48le frames). */
   pixFmt?: string;
-  color?: ColorTags;
+  /** The source's colour (the probe's `video` has these fields); absent: an untagged YUV source. */
+  color?: SourceColourFacts;
   /** Sample aspect ratio to write, e.g. "1:1" (the source's, since scaling keeps it). */
   sar?: string;
   log?: Logger;
@@ -119,13 +119,13 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
   const script = join(work, 'filters.txt');
   const base = opts.pts[0] as number;
   const tb = opts.timeBase;
-  const color = opts.color;
+  const colour = outputColour(opts.color ?? { colorRange: null, colorSpace: null, colorTransfer: null, colorPrimaries: null, colourModel: 'yuv', displayHeight: opts.height }, opts.height);
   await writeFile(
     script,
     [
       `settb=expr=${tb.num}/${tb.den}`,
       `setpts='${setptsExpression(opts.pts.map((p) => p - base))}'`,
-      `scale=out_color_matrix=${swsMatrix(color?.colorSpace ?? null)}:out_range=${swsRange(color?.colorRange ?? null)}:flags=bicubic+accurate_rnd+full_chroma_int`,
+      `scale=${[...encodeScaleOptions(colour), 'flags=bicubic+accurate_rnd+full_chroma_int'].join(':')}`,
       `format=${pixFmt}`,
       ...(opts.sar ? [`setsar=${opts.sar.replace(':', '/')}`] : []),
     ].join(','),
@@ -162,7 +162,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
   }
   const input = Readable.from(feed(), { objectMode: false, highWaterMark: size });
   const fps = opts.frameRate.num > 0 ? `${opts.frameRate.num}/${opts.frameRate.den}` : '25';
-  const tags = colorTagOptions(color);
+  const tags = colourTagOptions(colour);
   const job = startFfmpeg({
     inputs: [{ source: input, options: ['-protocol_whitelist', 'pipe,file', '-f', 'rawvideo', '-pix_fmt', opts.format, '-video_size', `${opts.width}x${opts.height}`, '-framerate', fps] }],
     output: ffmpegUrl(tmp),
@@ -201,17 +201,6 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
     await rm(work, { recursive: true, force: true });
     await discard(tmp);
   }
-}
-
-/** `-color_*` options repeating the source's tags (unknown tags are left unset). */
-export function colorTagOptions(color: ColorTags | undefined): string[] {
-  if (!color) return [];
-  const out: string[] = [];
-  if (color.colorRange) out.push('-color_range', color.colorRange);
-  if (color.colorSpace) out.push('-colorspace', color.colorSpace);
-  if (color.colorPrimaries) out.push('-color_primaries', color.colorPrimaries);
-  if (color.colorTransfer) out.push('-color_trc', color.colorTransfer);
-  return out;
 }
 
 /** Number of video packets in a local file (demux only). */

@@ -101,7 +101,12 @@ export const probeSchema = z.object({
     colorSpace: nstr,
     colorTransfer: nstr,
     colorPrimaries: nstr,
+    /** ffprobe `field_order`: `progressive`, or `tt`/`bb`/`tb`/`bt` for interlaced (null: unknown). */
     fieldOrder: nstr,
+    /** How the pixel format codes colour (RGB and palette, gray, YUV); see pixel-formats.ts. */
+    colourModel: z.enum(['rgb', 'gray', 'yuv']).default('yuv'),
+    /** The pixel format has an alpha channel (the RGB frames the model sees have none). */
+    alpha: z.boolean().default(false),
     timeBase: rational,
     rFrameRate: rational,
     avgFrameRate: rational,
