@@ -114,6 +114,17 @@ describe('upscale run: colour and field structure', () => {
     assert.doesNotMatch(off.stderr, /Deinterlaced/);
   });
 
+  it('an HDR10 source keeps its BT.2020 / PQ tags and 10 bits', async () => {
+    const source = join(dir, 'hdr10.mkv');
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=64x48:r=25', '-frames:v', '2', '-c:v', 'libx265', '-x265-params', 'log-level=error', '-pix_fmt', 'yuv420p10le',
+      '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', '-color_range', 'tv', source]);
+    const output = join(dir, 'hdr10-out.mkv');
+    const res = await upscale(['run', '-i', source, '-o', output, '--codec', 'hevc', '--ep', 'cpu', '--no-progress']);
+    assert.equal(res.code, 0, explain(res));
+    const v = await videoStream(output);
+    assert.deepEqual([v.pix_fmt, v.color_space, v.color_primaries, v.color_transfer, v['color_range']], ['yuv420p10le', 'bt2020nc', 'bt2020', 'smpte2084', 'tv']);
+  });
+
   const FORMATS: { pixFmt: string; encode: string[]; warns?: RegExp }[] = [
     { pixFmt: 'gbrp', encode: ['-c:v', 'libx264rgb', '-qp', '0', '-pix_fmt', 'gbrp'] },
     { pixFmt: 'bgr0', encode: ['-c:v', 'ffv1', '-pix_fmt', 'bgr0'] },
