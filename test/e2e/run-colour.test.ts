@@ -63,6 +63,14 @@ function patchMean(f: { rgb: Buffer; width: number; height: number }, cols: numb
   return sum.map((s) => s / n);
 }
 
+/** The HDR10 side data of a file's first frame, as ffprobe prints it. */
+async function firstFrameSideData(path: string): Promise<unknown[]> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', '%+#1', '-show_frames', '-show_entries', 'frame=side_data_list', '-of', 'json', path]);
+  const list = ((JSON.parse(stdout) as { frames: { side_data_list?: { side_data_type: string }[] }[] }).frames[0]?.side_data_list ?? []).filter((d) => /Mastering|Content light/.test(d.side_data_type));
+  assert.equal(list.length, 2, `${path}: mastering display and content light metadata`);
+  return list;
+}
+
 const PATCHES = ['0xC81E1E', '0x1EC81E', '0x1E1EC8', '0xE6D21E', '0x1ED2E6', '0xD21ED2', '0xE68C28', '0x8C8C8C'];
 
 describe('upscale run: colour and field structure', () => {
@@ -114,15 +122,17 @@ describe('upscale run: colour and field structure', () => {
     assert.doesNotMatch(off.stderr, /Deinterlaced/);
   });
 
-  it('an HDR10 source keeps its BT.2020 / PQ tags and 10 bits', async () => {
+  it('an HDR10 source keeps its BT.2020 / PQ tags, 10 bits and mastering metadata (HEVC)', async () => {
     const source = join(dir, 'hdr10.mkv');
-    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=64x48:r=25', '-frames:v', '2', '-c:v', 'libx265', '-x265-params', 'log-level=error', '-pix_fmt', 'yuv420p10le',
+    const mastering = 'master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,50):max-cll=1000,400';
+    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=64x48:r=25', '-frames:v', '2', '-c:v', 'libx265', '-x265-params', `log-level=error:hdr10=1:${mastering}`, '-pix_fmt', 'yuv420p10le',
       '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', '-color_range', 'tv', source]);
     const output = join(dir, 'hdr10-out.mkv');
     const res = await upscale(['run', '-i', source, '-o', output, '--codec', 'hevc', '--ep', 'cpu', '--no-progress']);
     assert.equal(res.code, 0, explain(res));
     const v = await videoStream(output);
     assert.deepEqual([v.pix_fmt, v.color_space, v.color_primaries, v.color_transfer, v['color_range']], ['yuv420p10le', 'bt2020nc', 'bt2020', 'smpte2084', 'tv']);
+    assert.deepEqual(await firstFrameSideData(output), await firstFrameSideData(source));
   });
 
   const FORMATS: { pixFmt: string; encode: string[]; warns?: RegExp }[] = [

@@ -34,6 +34,7 @@ import { startFfmpeg } from './ffmpeg-run.ts';
 import type { Probe, Rational } from './probe-schema.ts';
 import { ptsList } from './frame-index.ts';
 import { colourTagOptions, encodeScaleOptions, outputColour, type SourceColourFacts } from './colour.ts';
+import { withHdrParams, type HdrMetadata } from './hdr-metadata.ts';
 import { frameBytes, type RgbFormat } from './raw-format.ts';
 import { setptsExpression } from './setpts-expr.ts';
 
@@ -59,6 +60,8 @@ export interface EncodeOptions {
   pixFmt?: string;
   /** The source's colour (the probe's `video` has these fields); absent: an untagged YUV source. */
   color?: SourceColourFacts;
+  /** HDR10 static metadata to write (libx265 only; see hdr-metadata.ts). */
+  hdr?: HdrMetadata | null;
   /** Sample aspect ratio to write, e.g. "1:1" (the source's, since scaling keeps it). */
   sar?: string;
   log?: Logger;
@@ -81,7 +84,7 @@ export interface EncodeResult {
 }
 
 /** What every shard of a source shares with it: its timestamps, clock, colour and aspect. */
-export type SourceTiming = Pick<EncodeOptions, 'pts' | 'timeBase' | 'frameRate' | 'color' | 'sar'>;
+export type SourceTiming = Pick<EncodeOptions, 'pts' | 'timeBase' | 'frameRate' | 'color' | 'hdr' | 'sar'>;
 
 /** The source timing of frames `[start, end)`, for {@link encodeShard}. */
 export function sourceTiming(probe: Probe, start: number, end: number): SourceTiming {
@@ -90,6 +93,7 @@ export function sourceTiming(probe: Probe, start: number, end: number): SourceTi
     timeBase: probe.video.timeBase,
     frameRate: probe.video.rFrameRate,
     color: probe.video,
+    hdr: probe.video.hdr,
     sar: probe.video.sar,
   };
 }
@@ -171,7 +175,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
       '-filter_script:v', script,
       '-fps_mode', 'passthrough',
       '-enc_time_base', `${tb.num}:${tb.den}`,
-      ...encoderOptions(choice, { ...(opts.crf !== undefined ? { crf: opts.crf } : {}), ...(opts.preset !== undefined ? { preset: opts.preset } : {}) }),
+      ...withHdrParams(encoderOptions(choice, { ...(opts.crf !== undefined ? { crf: opts.crf } : {}), ...(opts.preset !== undefined ? { preset: opts.preset } : {}) }), opts.hdr ?? null),
       ...tags,
       '-map_metadata', '-1',
       '-f', 'nut',

@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import { MediaError } from './errors.ts';
 import { classifyFailure, truncationIn } from './ffmpeg-errors.ts';
 import { runFfprobe } from './ffprobe-run.ts';
-import { firstPacketTime, frameIndexFor } from './frame-scan.ts';
+import { firstFrameHdrMetadata, firstPacketTime, frameIndexFor } from './frame-scan.ts';
 import { frameCount, isVariableFrameRate } from './frame-index.ts';
 import { demuxerOf, displayName, ffmpegUrl, isAllowedDemuxer, sourceInputOptions } from './input-policy.ts';
 import { pixelFormatInfo } from './pixel-formats.ts';
@@ -117,6 +117,8 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
       fieldOrder: known(v.field_order),
       colourModel: pixel?.model ?? (v.color_space === 'gbr' ? 'rgb' : 'yuv'),
       alpha: pixel?.alpha ?? false,
+      // Only PQ streams carry HDR10 static metadata; others are not decoded for it.
+      hdr: known(v.color_transfer) === 'smpte2084' ? await firstFrameHdrMetadata(input, demuxer, v.index, opts.signal) : null,
       timeBase,
       rFrameRate: parseRational(v.r_frame_rate),
       avgFrameRate: parseRational(v.avg_frame_rate),
