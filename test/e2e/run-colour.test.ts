@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { createEngine } from '../../worker/engine/engine.ts';
-import { videoPtsSeconds } from '../fixtures/clips.ts';
+import { videoFramemd5, videoPtsSeconds } from '../fixtures/clips.ts';
 import { explain, upscale } from './cli.ts';
 import { decodedFrames, videoStream } from './media-checks.ts';
 
@@ -108,7 +108,8 @@ describe('upscale run: colour and field structure', () => {
     await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=64x48:r=25', '-frames:v', '6', '-vf', 'setfield=tff', '-c:v', 'libx264', '-flags', '+ildct+ilme', '-x264-params', 'tff=1', '-pix_fmt', 'yuv420p', source]);
     assert.match(String((await videoStream(source))['field_order']), /^(tt|tb)$/, 'the source is interlaced, top field first');
     const output = join(dir, 'interlaced-out.mkv');
-    const res = await upscale(['run', '-i', source, '-o', output, '--ep', 'cpu', '--no-progress']);
+    // Two shards: the second starts mid-stream, after the deinterlacer's first frame.
+    const res = await upscale(['run', '-i', source, '-o', output, '--shard-frames', '3', '--ep', 'cpu', '--no-progress']);
     assert.equal(res.code, 0, explain(res));
     assert.match(res.stderr, /Deinterlaced interlaced source before upscaling/);
     assert.equal((await videoStream(output))['field_order'], 'progressive');
@@ -120,6 +121,9 @@ describe('upscale run: colour and field structure', () => {
     assert.equal(off.code, 0, explain(off));
     assert.match(off.stderr, /Kept the fields of interlaced source/);
     assert.doesNotMatch(off.stderr, /Deinterlaced/);
+    const [deinterlaced, fields] = [await videoFramemd5(output), await videoFramemd5(kept)];
+    assert.equal(deinterlaced.length, 6);
+    assert.ok(deinterlaced.every((h, i) => h !== fields[i]), 'deinterlacing changed every picture');
   });
 
   it('an HDR10 source keeps its BT.2020 / PQ tags, 10 bits and mastering metadata (HEVC)', async () => {
