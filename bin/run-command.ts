@@ -27,6 +27,7 @@ export interface RunFlags {
   height?: number;
   crf?: number;
   preset?: string;
+  deinterlace?: string;
   overwrite: boolean;
   keepIntermediates: boolean;
   progress: boolean;
@@ -56,6 +57,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
         ...(flags.scale !== undefined ? { scale: Number(flags.scale) } : {}),
         ...(flags.crf !== undefined ? { crf: flags.crf } : {}),
         ...(flags.preset !== undefined ? { preset: flags.preset } : {}),
+        ...(flags.deinterlace !== undefined ? { deinterlace: flags.deinterlace } : {}),
       },
       'flags',
     );

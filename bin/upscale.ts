@@ -58,6 +58,7 @@ program
   .addOption(new Option('--codec <codec>', 'video codec (default: av1 for .webm, hevc for a 10-bit source, else h264)').choices(['h264', 'hevc', 'av1', 'ffv1']))
   .option('--crf <n>', 'constant rate factor (x264/x265 0-51, SVT-AV1 0-63)', integer(0, 63))
   .option('--preset <name>', 'encoder preset (x264/x265 ultrafast..placebo, SVT-AV1 0-13, NVENC p1-p7)')
+  .addOption(new Option('--deinterlace <mode>', 'interlaced sources: auto = deinterlace (bwdif), off = keep fields').choices(['auto', 'off']).default('auto'))
   .option('--overwrite', 'replace an existing output', false)
   .option('--keep-intermediates', 'keep <output>.upscale/<job-id>/ after success', false)
   .option('--no-progress', 'no progress bar, JSON logs only')

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { UpscaleError } from './errors.ts';
 import { VIDEO_CODECS } from './media/encoders.ts';
+import { DEINTERLACE_CHOICES } from './media/interlace.ts';
 
 export const TASK_VERSION = 1;
 export const DEFAULT_MODEL = 'realesr-general-x4v3';
@@ -63,6 +64,11 @@ export const upscaleSettingsSchema = z.object({
   crf: z.int().min(0).max(CRF_MAX).optional(),
   /** Encoder preset, e.g. `medium` (x264/x265) or `8` (SVT-AV1). */
   preset: z.string().regex(new RegExp(PRESET_PATTERN), 'a preset is a short lowercase word or number').optional(),
+  /**
+   * Interlaced sources (probed `field_order`): `auto` deinterlaces them before the model (bwdif, one
+   * frame per frame: same frame count and timestamps); `off` upscales the fields as they are.
+   */
+  deinterlace: z.enum(DEINTERLACE_CHOICES).default('auto'),
 });
 export type UpscaleSettings = z.output<typeof upscaleSettingsSchema>;
 export type UpscaleSettingsInput = z.input<typeof upscaleSettingsSchema>;

@@ -29,7 +29,7 @@ import { concatList, type ShardFile } from './concat-list.ts';
 import { containerFor, OUTPUT_EXTENSIONS, planStreams, videoCodecsFor, type Container, type StreamPlan } from './container-policy.ts';
 import type { VideoCodec } from './encoders.ts';
 import { MediaError } from './errors.ts';
-import { colorTagOptions } from './encode.ts';
+import { colourTagOptions, outputColour } from './colour.ts';
 import { classifyFailure } from './ffmpeg-errors.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
 import { displayName, ffmpegUrl, sourceInputOptions } from './input-policy.ts';
@@ -87,7 +87,7 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
   if (problem !== undefined) throw new MediaError('VerifyFailed', 'assemble', opts.output, `shards do not cover the source: ${problem}`);
 
   let mark = performance.now();
-  const codec = await checkShards(shards, opts.output);
+  const { codec, height } = await checkShards(shards, opts.output);
   if (!videoCodecsFor(container.kind).includes(codec)) {
     throw new MediaError('UnsupportedOutput', 'assemble', opts.output, `${codec} video cannot be stored in .${container.kind} (${container.kind} takes ${videoCodecsFor(container.kind).join(', ')}; use .mkv or another codec)`);
   }
@@ -102,7 +102,7 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
     const list = join(work, 'shards.ffconcat');
     await writeFile(list, concatList(probe.frames, probe.video.timeBase, shards));
     mark = performance.now();
-    await mux(opts, list, tmp, container, plan, codec);
+    await mux(opts, list, tmp, container, plan, codec, height);
     const muxMs = performance.now() - mark;
     mark = performance.now();
     const got = await inspectMedia(tmp, 'assemble');
@@ -144,8 +144,8 @@ async function publishOutput(tmp: string, output: string, opts: AssembleOptions)
   }
 }
 
-/** Checks every shard can be joined to the first; returns the video codec. */
-async function checkShards(shards: readonly (ShardFile & { path: string })[], output: string): Promise<VideoCodec> {
+/** Checks every shard can be joined to the first; returns the video codec and frame height. */
+async function checkShards(shards: readonly (ShardFile & { path: string })[], output: string): Promise<{ codec: VideoCodec; height: number }> {
   let first: Inspection | undefined;
   for (const s of shards) {
     const got = await inspectMedia(s.path, 'assemble');
@@ -165,15 +165,15 @@ async function checkShards(shards: readonly (ShardFile & { path: string })[], ou
   if (codec !== 'h264' && codec !== 'hevc' && codec !== 'av1' && codec !== 'ffv1') {
     throw new MediaError('VerifyFailed', 'assemble', output, `shards hold ${codec ?? 'no'} video, not one of h264, hevc, av1, ffv1`);
   }
-  return codec;
+  return { codec, height: first?.video.height ?? 0 };
 }
 
-async function mux(opts: AssembleOptions, list: string, tmp: string, container: Container, plan: StreamPlan, codec: VideoCodec): Promise<void> {
+async function mux(opts: AssembleOptions, list: string, tmp: string, container: Container, plan: StreamPlan, codec: VideoCodec, height: number): Promise<void> {
   const { probe } = opts;
   const name = displayName(opts.source, opts.sourceName ?? probe.input);
-  // Colour tags are repeated on the copied stream: FFV1 in NUT shards cannot carry them.
+  // Colour tags (the shards', see colour.ts) are repeated on the copied stream: FFV1 in NUT shards cannot carry them.
   // -y: the temporary output exists (created exclusively, empty) and ffmpeg may replace it.
-  const out: string[] = ['-y', '-copyts', '-map', '0:v:0', '-c:v', 'copy', ...colorTagOptions(probe.video)];
+  const out: string[] = ['-y', '-copyts', '-map', '0:v:0', '-c:v', 'copy', ...colourTagOptions(outputColour(probe.video, height))];
   const mov = container.kind === 'mp4' || container.kind === 'mov';
   if (codec === 'hevc' && mov) out.push('-tag:v', 'hvc1');
   // The muxer ends the edit list at the decode-time span: make it the source's (see mp4-duration.ts).

@@ -15,8 +15,9 @@
  * written to a temporary name, its packet count checked, then renamed: a shard file that exists is
  * complete.
  *
- * Colour: RGB -> YUV uses the source's matrix and range, and the source's colour tags are written
- * (primaries, transfer, matrix, range), so colours round-trip and HDR transfer tags survive.
+ * Colour: RGB -> YUV uses the output's matrix and range from `outputColour` (colour.ts): the
+ * source's, or BT.709 where an SD source becomes HD, and the output is always tagged explicitly
+ * (matrix, primaries, transfer, range), so players show the colours of the source and HDR tags survive.
  */
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -32,11 +33,10 @@ import { runFfprobe } from './ffprobe-run.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
 import type { Probe, Rational } from './probe-schema.ts';
 import { ptsList } from './frame-index.ts';
-import { frameBytes, swsMatrix, swsRange, type RgbFormat } from './raw-format.ts';
+import { colourTagOptions, encodeScaleOptions, outputColour, type SourceColourFacts } from './colour.ts';
+import { withHdrParams, type HdrMetadata } from './hdr-metadata.ts';
+import { frameBytes, type RgbFormat } from './raw-format.ts';
 import { setptsExpression } from './setpts-expr.ts';
-
-/** Colour description of the source (the probe's `video` has these fields). */
-export type ColorTags = Pick<Probe['video'], 'colorRange' | 'colorSpace' | 'colorTransfer' | 'colorPrimaries'>;
 
 export interface EncodeOptions {
   /** Local path of the shard file to create (NUT; written atomically). */
@@ -58,7 +58,10 @@ export interface EncodeOptions {
   preset?: string;
   /** Output pixel format (default 4:2:0, 10-bit for rgb48le frames). */
   pixFmt?: string;
-  color?: ColorTags;
+  /** The source's colour (the probe's `video` has these fields); absent: an untagged YUV source. */
+  color?: SourceColourFacts;
+  /** HDR10 static metadata to write (libx265 only; see hdr-metadata.ts). */
+  hdr?: HdrMetadata | null;
   /** Sample aspect ratio to write, e.g. "1:1" (the source's, since scaling keeps it). */
   sar?: string;
   log?: Logger;
@@ -81,7 +84,7 @@ export interface EncodeResult {
 }
 
 /** What every shard of a source shares with it: its timestamps, clock, colour and aspect. */
-export type SourceTiming = Pick<EncodeOptions, 'pts' | 'timeBase' | 'frameRate' | 'color' | 'sar'>;
+export type SourceTiming = Pick<EncodeOptions, 'pts' | 'timeBase' | 'frameRate' | 'color' | 'hdr' | 'sar'>;
 
 /** The source timing of frames `[start, end)`, for {@link encodeShard}. */
 export function sourceTiming(probe: Probe, start: number, end: number): SourceTiming {
@@ -90,6 +93,7 @@ export function sourceTiming(probe: Probe, start: number, end: number): SourceTi
     timeBase: probe.video.timeBase,
     frameRate: probe.video.rFrameRate,
     color: probe.video,
+    hdr: probe.video.hdr,
     sar: probe.video.sar,
   };
 }
@@ -119,7 +123,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
   const script = join(work, 'filters.txt');
   const base = opts.pts[0] as number;
   const tb = opts.timeBase;
-  const color = opts.color;
+  const colour = outputColour(opts.color ?? { colorRange: null, colorSpace: null, colorTransfer: null, colorPrimaries: null, colourModel: 'yuv', displayHeight: opts.height }, opts.height);
   // 4:2:0 needs even sizes: an odd one (a driver that did not decide the size) loses its last column/row.
   const evenW = opts.width - (opts.width % 2);
   const evenH = opts.height - (opts.height % 2);
@@ -131,7 +135,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
       `settb=expr=${tb.num}/${tb.den}`,
       `setpts='${setptsExpression(opts.pts.map((p) => p - base))}'`,
       ...(crop ? [`crop=${evenW}:${evenH}:0:0`] : []),
-      `scale=out_color_matrix=${swsMatrix(color?.colorSpace ?? null)}:out_range=${swsRange(color?.colorRange ?? null)}:flags=bicubic+accurate_rnd+full_chroma_int`,
+      `scale=${[...encodeScaleOptions(colour), 'flags=bicubic+accurate_rnd+full_chroma_int'].join(':')}`,
       `format=${pixFmt}`,
       ...(opts.sar ? [`setsar=${opts.sar.replace(':', '/')}`] : []),
     ].join(','),
@@ -168,7 +172,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
   }
   const input = Readable.from(feed(), { objectMode: false, highWaterMark: size });
   const fps = opts.frameRate.num > 0 ? `${opts.frameRate.num}/${opts.frameRate.den}` : '25';
-  const tags = colorTagOptions(color);
+  const tags = colourTagOptions(colour);
   const job = startFfmpeg({
     inputs: [{ source: input, options: ['-protocol_whitelist', 'pipe,file', '-f', 'rawvideo', '-pix_fmt', opts.format, '-video_size', `${opts.width}x${opts.height}`, '-framerate', fps] }],
     output: ffmpegUrl(tmp),
@@ -177,7 +181,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
       '-filter_script:v', script,
       '-fps_mode', 'passthrough',
       '-enc_time_base', `${tb.num}:${tb.den}`,
-      ...encoderOptions(choice, { ...(opts.crf !== undefined ? { crf: opts.crf } : {}), ...(opts.preset !== undefined ? { preset: opts.preset } : {}) }),
+      ...withHdrParams(encoderOptions(choice, { ...(opts.crf !== undefined ? { crf: opts.crf } : {}), ...(opts.preset !== undefined ? { preset: opts.preset } : {}) }), opts.hdr ?? null),
       ...tags,
       '-map_metadata', '-1',
       '-f', 'nut',
@@ -219,17 +223,6 @@ export function encoderRefusal(encoder: string, opts: Pick<EncodeOptions, 'width
   const settings = [`${opts.width}x${opts.height}`, opts.pixFmt, opts.preset === undefined ? undefined : `preset ${opts.preset}`, opts.crf === undefined ? undefined : `crf ${opts.crf}`].filter((x) => x !== undefined).join(', ');
   const own = stderr.filter((l) => l.includes(`[${encoder} @`) || l.startsWith(`${encoder.replace(/^lib/, '')} [error]`)).map((l) => l.replace(/^\[[^\]]* @ [^\]]*\] */, '').trim());
   return `the encoder refused its settings (${settings}): ${own.length > 0 ? own.slice(-3).join('; ') : 'it gave no reason (Error while opening encoder)'}`;
-}
-
-/** `-color_*` options repeating the source's tags (unknown tags are left unset). */
-export function colorTagOptions(color: ColorTags | undefined): string[] {
-  if (!color) return [];
-  const out: string[] = [];
-  if (color.colorRange) out.push('-color_range', color.colorRange);
-  if (color.colorSpace) out.push('-colorspace', color.colorSpace);
-  if (color.colorPrimaries) out.push('-color_primaries', color.colorPrimaries);
-  if (color.colorTransfer) out.push('-color_trc', color.colorTransfer);
-  return out;
 }
 
 /** Number of video packets in a local file (demux only). */

@@ -23,6 +23,10 @@
  * the frames wanted, whatever its reorder depth), then frame 0. Frames already delivered were
  * verified and are not repeated.
  *
+ * Colour: samples are read as RGB with the source's matrix and range, or for untagged sources what
+ * players assume (see colour.ts). Interlaced sources are deinterlaced first unless `deinterlace` is
+ * `off` (see interlace.ts); the pts the selection and check see are the source's either way.
+ *
  * Rotation: ffmpeg's default autorotation is kept: frames come out upright, in the probe's
  * `displayWidth` x `displayHeight`, so the output plays the right way up without rotation metadata
  * (which encoders/assembly therefore do not write).
@@ -35,7 +39,9 @@ import { startFfmpeg, type FfmpegJob } from './ffmpeg-run.ts';
 import { frameCount, keyframeAtOrBefore, previousKeyframe, ptsAt, ptsList, type FrameIndex } from './frame-index.ts';
 import { displayName, ffmpegUrl, sourceInputOptions } from './input-policy.ts';
 import type { Probe } from './probe-schema.ts';
-import { frameBytes, rgbFormatFor, swsMatrix, swsRange, type RgbFormat } from './raw-format.ts';
+import { decodeScaleOptions } from './colour.ts';
+import { deinterlaceFilters, type DeinterlaceMode } from './interlace.ts';
+import { frameBytes, rgbFormatFor, type RgbFormat } from './raw-format.ts';
 
 /** One decoded frame: packed RGB bytes, its source pts (stream time base) and source index. */
 export interface Frame {
@@ -66,6 +72,8 @@ export interface ExtractOptions {
   end: number;
   /** Pixel layout (default {@link rgbFormatFor}: rgb48le for sources deeper than 8 bits). */
   format?: RgbFormat;
+  /** Deinterlace a source probed as interlaced (`auto`, the default) or keep its fields (`off`). */
+  deinterlace?: DeinterlaceMode;
   log?: Logger;
   /** Called once when extraction finishes (also after an early stop by the consumer). */
   onStats?: (stats: ExtractStats) => void;
@@ -158,10 +166,12 @@ async function* attempt(
     seekFrame > 0
       ? ['-seek_timestamp', '1', '-noaccurate_seek', '-ss', seconds(ptsAt(probe.frames, seekFrame), v.timeBase)]
       : [];
+  // Deinterlacing comes before the selection, so a shard's first frame has its previous field pair.
   const filters = [
+    ...deinterlaceFilters(v.fieldOrder, opts.deinterlace ?? 'auto'),
     `select='gte(pts\\,${first})*lt(pts\\,${after})'`,
     'showinfo=checksum=0',
-    `scale=in_color_matrix=${swsMatrix(v.colorSpace)}:in_range=${swsRange(v.colorRange)}:flags=bicubic+accurate_rnd+full_chroma_int`,
+    `scale=${[...decodeScaleOptions(v), 'flags=bicubic+accurate_rnd+full_chroma_int'].join(':')}`,
     `format=${format}`,
   ].join(',');
   const job: FfmpegJob = startFfmpeg({

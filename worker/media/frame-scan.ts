@@ -4,10 +4,12 @@
  * Both stream ffprobe's output line by line, so a film's 10^5 frames never sit in one string.
  */
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { MediaError } from './errors.ts';
 import { classifyFailure, truncationIn } from './ffmpeg-errors.ts';
 import { runFfprobe } from './ffprobe-run.ts';
 import { buildFrameIndex, type FrameIndex } from './frame-index.ts';
+import { hdrMetadataFrom, type HdrMetadata } from './hdr-metadata.ts';
 import { ffmpegUrl, sourceInputOptions } from './input-policy.ts';
 import { parseNum, parseRational, type FfprobeStream, type Probe } from './probe-schema.ts';
 
@@ -26,6 +28,17 @@ export async function firstPacketTime(input: string, demuxer: string | undefined
   if (res.code !== 0) return null;
   const first = res.stdout.split('\n').map((l) => l.replace(/,+$/, '').trim()).find((l) => l !== '');
   return parseNum(first);
+}
+
+/** HDR10 metadata of the stream's first frame (decoded once), or null when it carries none. */
+export async function firstFrameHdrMetadata(input: string, demuxer: string | undefined, stream: number, signal?: AbortSignal): Promise<HdrMetadata | null> {
+  const res = await runFfprobe(
+    [...sourceInputOptions(input, demuxer), '-select_streams', String(stream), '-read_intervals', '%+#1', '-show_frames', '-show_entries', 'frame=side_data_list', '-of', 'json', '-i', ffmpegUrl(input)],
+    signal ? { signal } : {},
+  );
+  if (res.code !== 0) return null;
+  const doc = z.object({ frames: z.array(z.object({ side_data_list: z.unknown() }).loose()).default([]) }).safeParse(JSON.parse(res.stdout || '{}'));
+  return doc.success ? hdrMetadataFrom(doc.data.frames[0]?.side_data_list) : null;
 }
 
 interface ScannedFrames {

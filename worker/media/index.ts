@@ -10,10 +10,12 @@
  */
 export { assemble, type AssembleOptions, type AssembleResult, type ShardFile } from './assemble.ts';
 export { containerFor, OUTPUT_EXTENSIONS, videoCodecsFor, type Container, type ContainerKind } from './container-policy.ts';
-export { colorTagOptions, encodeShard, type ColorTags, type EncodeOptions, type EncodeResult, type FrameLike } from './encode.ts';
+export { assumedColour, colourTagOptions, outputColour, sourceColour, type Colour, type SourceColourFacts } from './colour.ts';
+export { encodeShard, type EncodeOptions, type EncodeResult, type FrameLike } from './encode.ts';
 export { chooseEncoder, nvencUsable, VIDEO_CODECS, type EncoderChoice, type EncoderHardware, type VideoCodec } from './encoders.ts';
 export { isMediaError, MediaError, type MediaErrorCode, type MediaStep } from './errors.ts';
 export { extractFrames, type ExtractOptions, type ExtractStats, type Frame } from './extract.ts';
+export { DEINTERLACE_CHOICES, deinterlaceFilters, isInterlaced, type DeinterlaceMode } from './interlace.ts';
 export { frameCount, keyframeAtOrBefore, ptsAt, ptsList, type FrameIndex } from './frame-index.ts';
 export { displayName, isUrlInput } from './input-policy.ts';
 export { probe, probeSummary, type ProbeOptions } from './probe.ts';

@@ -1,33 +1,57 @@
 /**
- * Bit depth of a pixel format, from ffprobe's own pixel format table (asked once per process), so
- * that `yuv420p10le`, `p010le`, `gbrp12le` or `gray16le` need no hand-written parsing.
+ * Pixel format facts from ffprobe's own pixel format table (asked once per process): bit depth, and
+ * whether a format holds RGB (or palette), gray or YUV samples and an alpha channel, so that
+ * `yuv420p10le`, `p010le`, `gbrp12le`, `bgr0` or `gray16le` need no hand-written parsing.
  */
 import { z } from 'zod';
 import { runFfprobe } from './ffprobe-run.ts';
 
+/** How a format codes colour: RGB (palette included), luma only, or luma + chroma. */
+export type ColourModel = 'rgb' | 'gray' | 'yuv';
+
+export interface PixelFormatInfo {
+  bitDepth: number;
+  model: ColourModel;
+  alpha: boolean;
+}
+
+const flag = z.number().optional();
 const tableSchema = z.object({
   pixel_formats: z.array(
-    z.object({ name: z.string(), components: z.array(z.object({ bit_depth: z.number() })).optional() }),
+    z.object({
+      name: z.string(),
+      nb_components: z.number().optional(),
+      flags: z.object({ rgb: flag, palette: flag, alpha: flag }).loose().optional(),
+      components: z.array(z.object({ bit_depth: z.number() })).optional(),
+    }),
   ),
 });
 
-let table: Promise<Map<string, number>> | undefined;
+let table: Promise<Map<string, PixelFormatInfo>> | undefined;
 
-async function loadTable(): Promise<Map<string, number>> {
+async function loadTable(): Promise<Map<string, PixelFormatInfo>> {
   const res = await runFfprobe(['-show_pixel_formats', '-of', 'json']);
-  const map = new Map<string, number>();
+  const map = new Map<string, PixelFormatInfo>();
   if (res.code !== 0) return map;
   const parsed = tableSchema.safeParse(JSON.parse(res.stdout));
   if (!parsed.success) return map;
   for (const f of parsed.data.pixel_formats) {
     const depth = Math.max(0, ...(f.components ?? []).map((c) => c.bit_depth));
-    if (depth > 0) map.set(f.name, depth);
+    if (depth === 0) continue;
+    const rgb = f.flags?.rgb === 1 || f.flags?.palette === 1;
+    const model: ColourModel = rgb ? 'rgb' : (f.nb_components ?? 3) <= 2 ? 'gray' : 'yuv';
+    map.set(f.name, { bitDepth: depth, model, alpha: f.flags?.alpha === 1 });
   }
   return map;
 }
 
-/** Largest component bit depth of `pixFmt`, or undefined for an unknown name. */
-export async function bitDepthOf(pixFmt: string): Promise<number | undefined> {
+/** What the table says about `pixFmt`, or undefined for an unknown name. */
+export async function pixelFormatInfo(pixFmt: string): Promise<PixelFormatInfo | undefined> {
   table ??= loadTable();
   return (await table).get(pixFmt);
+}
+
+/** Largest component bit depth of `pixFmt`, or undefined for an unknown name. */
+export async function bitDepthOf(pixFmt: string): Promise<number | undefined> {
+  return (await pixelFormatInfo(pixFmt))?.bitDepth;
 }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { frameIndexSchema } from './frame-index.ts';
+import { hdrMetadataSchema } from './hdr-metadata.ts';
 
 const str = z.string().optional();
 const tags = z.record(z.string(), z.string()).optional();
@@ -101,7 +102,14 @@ export const probeSchema = z.object({
     colorSpace: nstr,
     colorTransfer: nstr,
     colorPrimaries: nstr,
+    /** ffprobe `field_order`: `progressive`, or `tt`/`bb`/`tb`/`bt` for interlaced (null: unknown). */
     fieldOrder: nstr,
+    /** How the pixel format codes colour (RGB and palette, gray, YUV); see pixel-formats.ts. */
+    colourModel: z.enum(['rgb', 'gray', 'yuv']).default('yuv'),
+    /** The pixel format has an alpha channel (the RGB frames the model sees have none). */
+    alpha: z.boolean().default(false),
+    /** HDR10 mastering display / content light level of the first frame (PQ sources), for x265. */
+    hdr: hdrMetadataSchema.nullable().default(null),
     timeBase: rational,
     rFrameRate: rational,
     avgFrameRate: rational,

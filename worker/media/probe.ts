@@ -18,10 +18,10 @@ import type { Logger } from 'pino';
 import { MediaError } from './errors.ts';
 import { classifyFailure, truncationIn } from './ffmpeg-errors.ts';
 import { runFfprobe } from './ffprobe-run.ts';
-import { firstPacketTime, frameIndexFor } from './frame-scan.ts';
+import { firstFrameHdrMetadata, firstPacketTime, frameIndexFor } from './frame-scan.ts';
 import { frameCount, isVariableFrameRate } from './frame-index.ts';
 import { demuxerOf, displayName, ffmpegUrl, isAllowedDemuxer, sourceInputOptions } from './input-policy.ts';
-import { bitDepthOf } from './pixel-formats.ts';
+import { pixelFormatInfo } from './pixel-formats.ts';
 import { headBytes, startsLikeIsoBmff } from './sniff.ts';
 import {
   ffprobeOutputSchema,
@@ -82,6 +82,7 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
   const count = frameCount(index);
   const rotation = rotationOf(v);
   const swap = rotation === 90 || rotation === 270;
+  const pixel = await pixelFormatInfo(v.pix_fmt);
   const sec = (pts: number): number => (pts * timeBase.num) / timeBase.den;
   const startPts = index.ptsRuns[0]?.[0] ?? 0;
   const doc: Probe = {
@@ -106,7 +107,7 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
       displayHeight: swap ? v.width : v.height,
       rotation,
       pixFmt: v.pix_fmt,
-      bitDepth: (await bitDepthOf(v.pix_fmt)) ?? (Number(v.bits_per_raw_sample) || 8),
+      bitDepth: pixel?.bitDepth ?? (Number(v.bits_per_raw_sample) || 8),
       sar: v.sample_aspect_ratio && v.sample_aspect_ratio !== '0:1' ? v.sample_aspect_ratio : '1:1',
       dar: v.display_aspect_ratio ?? null,
       colorRange: known(v.color_range),
@@ -114,6 +115,10 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
       colorTransfer: known(v.color_transfer),
       colorPrimaries: known(v.color_primaries),
       fieldOrder: known(v.field_order),
+      colourModel: pixel?.model ?? (v.color_space === 'gbr' ? 'rgb' : 'yuv'),
+      alpha: pixel?.alpha ?? false,
+      // Only PQ streams carry HDR10 static metadata; others are not decoded for it.
+      hdr: known(v.color_transfer) === 'smpte2084' ? await firstFrameHdrMetadata(input, demuxer, v.index, opts.signal) : null,
       timeBase,
       rFrameRate: parseRational(v.r_frame_rate),
       avgFrameRate: parseRational(v.avg_frame_rate),

@@ -20,26 +20,3 @@ export function bytesPerPixel(format: RgbFormat): number {
 export function frameBytes(width: number, height: number, format: RgbFormat): number {
   return width * height * bytesPerPixel(format);
 }
-
-/** swscale's name for a source colour matrix (ffprobe `color_space`); unknown gives BT.601, swscale's default. */
-export function swsMatrix(colorSpace: string | null): string {
-  switch (colorSpace) {
-    case 'bt709':
-    case 'fcc':
-    case 'smpte170m':
-    case 'smpte240m':
-      return colorSpace;
-    case 'bt470bg':
-      return 'bt470';
-    case 'bt2020nc':
-    case 'bt2020c':
-      return 'bt2020';
-    default:
-      return 'bt601';
-  }
-}
-
-/** swscale's name for a range (ffprobe `color_range`): `pc` is full range, anything else limited. */
-export function swsRange(colorRange: string | null): 'pc' | 'tv' {
-  return colorRange === 'pc' ? 'pc' : 'tv';
-}

@@ -25,6 +25,8 @@ import { encodeShard, sourceTiming, type EncodeResult } from '../media/encode.ts
 import { extractFrames, type ExtractStats } from '../media/extract.ts';
 import { probeSchema, type Probe } from '../media/probe-schema.ts';
 import { rgbFormatFor } from '../media/raw-format.ts';
+import { convertsMatrix, outputColour, sourceColour } from '../media/colour.ts';
+import { isInterlaced } from '../media/interlace.ts';
 import { jobLayout } from '../storage/job-layout.ts';
 import { checkShard, commitShardManifest } from '../storage/shard-manifest.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -204,6 +206,7 @@ async function upscaleSource(
   const height = probe.video.displayHeight;
   const deep = probe.video.bitDepth > 8;
   const geometry = outputGeometry(width, height, engine.info.modelScale, outputRequest(task.settings));
+  logColourDecisions(task, probe, geometry.height, range.index, log);
   let extract: ExtractStats | undefined;
   const frames = extractFrames({
     input: source.url,
@@ -212,6 +215,7 @@ async function upscaleSource(
     start: range.start,
     end: range.end,
     format,
+    deinterlace: task.settings.deinterlace,
     log,
     onStats: (stats) => {
       extract = stats;
@@ -250,6 +254,19 @@ async function upscaleSource(
     log,
   });
   return { result, extract, inferenceMs };
+}
+
+/** Logs what the shard does about interlacing, alpha and the colour matrix (the decisions are in media/). */
+function logColourDecisions(task: ShardTask, probe: Probe, height: number, shard: number, log: Logger): void {
+  const v = probe.video;
+  if (isInterlaced(v.fieldOrder)) {
+    if (task.settings.deinterlace === 'auto') log.info({ shard, fieldOrder: v.fieldOrder, filter: 'bwdif' }, 'Deinterlaced interlaced source before upscaling');
+    else log.info({ shard, fieldOrder: v.fieldOrder }, 'Kept the fields of interlaced source (deinterlace off)');
+  }
+  if (v.alpha) log.warn({ shard, pixFmt: v.pixFmt }, 'Dropped the alpha channel of the source: the model upscales RGB');
+  if (convertsMatrix(v, height)) {
+    log.info({ shard, from: sourceColour(v).matrix, to: outputColour(v, height).matrix, height }, 'Converted colour matrix for the output size');
+  }
 }
 
 /**
