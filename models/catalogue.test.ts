@@ -19,7 +19,7 @@ describe('model catalogue', () => {
     assert.equal(findModel('nope'), undefined);
     assert.throws(
       () => getModel('RealESRGAN_x2plus'),
-      (e: unknown) => e instanceof ModelError && e.code === 'ModelUnknown' && e.message.includes('"RealESRGAN_x2plus": not in the catalogue (known: RealESRGAN_x4plus, realesr-general-x4v3)'),
+      (e: unknown) => e instanceof ModelError && e.code === 'ModelUnknown' && e.message.includes('"RealESRGAN_x2plus": not in the catalogue (known: RealESRGAN_x4plus, realesr-general-x4v3, realesr-animevideov3, RealESRGAN_x4plus_anime_6B)'),
     );
     assert.equal(modelIdSchema.safeParse('realesr-general-x4v3').success, true);
     assert.equal(modelIdSchema.safeParse('x').success, false);

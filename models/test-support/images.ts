@@ -40,6 +40,22 @@ export async function decodeRgb(path: string, resize?: { scale: number; flags: s
   return { width, height, data: new Uint8Array(stdout.buffer, stdout.byteOffset, stdout.byteLength) };
 }
 
+/** The real sample clip (anime footage): $UPSCALE_TESTDATA/onepiece_demo.mp4. */
+export const SAMPLE_CLIP = join(TEST_IMAGES_DIR, '..', 'onepiece_demo.mp4');
+
+/** Decodes frame `index` (0-based, in decode order) of a video to RGB24 with ffmpeg. */
+export async function decodeVideoFrame(path: string, index: number): Promise<RgbImage> {
+  const probe = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=width,height', '-of', 'json', path]);
+  const stream = probeSchema.parse(JSON.parse(probe.stdout)).streams[0];
+  if (stream === undefined) throw new Error(`no video stream in ${path}`);
+  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', path, '-vf', `select=eq(n\\,${index})`, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], {
+    encoding: 'buffer',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (stdout.byteLength !== stream.width * stream.height * 3) throw new Error(`ffmpeg gave ${stdout.byteLength} bytes for frame ${index} (${stream.width}x${stream.height} RGB24) of ${path}`);
+  return { width: stream.width, height: stream.height, data: new Uint8Array(stdout.buffer, stdout.byteOffset, stdout.byteLength) };
+}
+
 /** A rectangular crop of an image. */
 export function crop(image: RgbImage, x: number, y: number, width: number, height: number): RgbImage {
   const data = new Uint8Array(width * height * 3);
