@@ -7,6 +7,17 @@ import { MediaError, type MediaErrorCode, type MediaStep } from './errors.ts';
 import { redactUrls } from './input-policy.ts';
 
 const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatchArray) => string }[] = [
+  // First: a full disk makes later lines (e.g. a short read back) look like other failures.
+  {
+    re: /(?:Error writing trailer of|Error closing file) (?:file:)?(.+?): (No space left on device|Disk quota exceeded)/,
+    code: 'NoSpace',
+    cause: (m) => `${noSpace(m[2])} writing ${m[1] ?? 'the output'}: free space there (or give it a larger disk) and retry`,
+  },
+  {
+    re: /No space left on device|Disk quota exceeded/,
+    code: 'NoSpace',
+    cause: (m) => `${noSpace(m[0])} writing the output: free space there (or give it a larger disk) and retry`,
+  },
   {
     re: /\[(\w+) @ [^\]]*\] Format not on whitelist|Format not on whitelist/,
     code: 'UnsafeInput',
@@ -42,6 +53,18 @@ const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatch
     cause: () => 'network error while reading the input',
   },
 ];
+
+function noSpace(text: string | undefined): string {
+  return text === 'Disk quota exceeded' ? 'disk quota exceeded (EDQUOT)' : 'no space left on device (ENOSPC)';
+}
+
+/**
+ * Whether an ffmpeg stderr line reports that writing its output failed. ffmpeg 5.1 still exits 0
+ * after `Error writing trailer of <file>: No space left on device`, leaving a truncated file.
+ */
+export function isWriteFailure(line: string): boolean {
+  return /No space left on device|Disk quota exceeded|Error writing trailer of|Error closing file/.test(line);
+}
 
 /** Last lines of ffmpeg output that are worth quoting: no progress lines, no per-frame showinfo. */
 export function stderrTail(lines: readonly string[], max = 6): string {
