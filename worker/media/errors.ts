@@ -22,6 +22,7 @@ export type MediaErrorCode =
   | 'InvalidOptions' // a caller passed inconsistent options (frame size, range, codec)
   | 'EncoderUnavailable' // an explicitly requested encoder is missing (e.g. NVENC on an H100)
   | 'VerifyFailed' // the assembled output does not match the source (frames, duration, shards)
+  | 'NoSpace' // ffmpeg could not write its output: no space left on device or quota exceeded (transient)
   | 'FfmpegFailed'; // ffmpeg/ffprobe failed for a reason we could not classify (transient)
 
 /** The media steps, used in messages ("extract frames [17,31) of in.mp4: ..."). */
@@ -59,6 +60,7 @@ const CODE: Record<MediaErrorCode, ErrorCode> = {
   InvalidOptions: 'InvalidArgument',
   EncoderUnavailable: 'Unsupported',
   VerifyFailed: 'VerificationFailed',
+  NoSpace: 'Unavailable',
   FfmpegFailed: 'Internal',
 };
 

@@ -24,6 +24,8 @@ describe('classifyFailure', () => {
     { stderr: "[libx264 @ 0x1] Error setting preset/tune nonsense/(null).", code: 'InvalidOptions', permanent: true },
     { stderr: '[h264_nvenc @ 0x1] OpenEncodeSessionEx failed: out of memory (10)', code: 'FfmpegFailed', permanent: false },
     { stderr: 'Conversion failed!', code: 'FfmpegFailed', permanent: false },
+    { stderr: 'av_interleaved_write_frame(): No space left on device\nError writing trailer of file:/s/x.nut: No space left on device', code: 'NoSpace', permanent: false },
+    { stderr: '[nut @ 0x1] Error closing file /q/x.mkv: Disk quota exceeded', code: 'NoSpace', permanent: false },
   ];
   it('says a still image is not a video, and what is read instead', () => {
     const e = classifyFailure('probe', 'in.png', ["[png_pipe @ 0x55] Format not on whitelist 'mov,mp4'"], 'ffprobe');
@@ -39,6 +41,12 @@ describe('classifyFailure', () => {
       assert.ok(e.message.startsWith('probe in.mp4: '));
     });
   }
+
+  it('names the path a full disk stopped ffmpeg writing, and ENOSPC', () => {
+    const e = classifyFailure('assemble', 'in.mp4', ['av_interleaved_write_frame(): No space left on device', 'Error writing trailer of file:/out/.o.mkv.ab12.partial: No space left on device', 'Conversion failed!'], 'muxing');
+    assert.equal(e.code, 'Unavailable');
+    assert.equal(e.message, 'assemble in.mp4: no space left on device (ENOSPC) writing /out/.o.mkv.ab12.partial: free space there (or give it a larger disk) and retry');
+  });
 
   it('quotes unclassified ffmpeg output without URL signatures', () => {
     const e = classifyFailure('encode', 'out.nut', ['Opening https://h/b/k?X-Amz-Signature=topsecret&a=b', 'Some odd failure'], 'encoding');

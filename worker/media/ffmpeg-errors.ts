@@ -10,6 +10,17 @@ import { redactUrlsIn } from '../redact.ts';
 export const SUPPORTED_INPUTS = 'one video file (MP4, MOV, MKV, WebM, AVI, MPEG-TS, FLV, NUT, Ogg, MXF, animated GIF or APNG...)';
 
 const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatchArray) => string }[] = [
+  // First: a full disk makes later lines (e.g. a short read back) look like other failures.
+  {
+    re: /(?:Error writing trailer of|Error closing file) (?:file:)?(.+?): (No space left on device|Disk quota exceeded)/,
+    code: 'NoSpace',
+    cause: (m) => `${noSpace(m[2])} writing ${m[1] ?? 'the output'}: free space there (or give it a larger disk) and retry`,
+  },
+  {
+    re: /No space left on device|Disk quota exceeded/,
+    code: 'NoSpace',
+    cause: (m) => `${noSpace(m[0])} writing the output: free space there (or give it a larger disk) and retry`,
+  },
   // Image demuxers (png_pipe, jpeg_pipe, image2...) are off the whitelist because image2 expands
   // patterns; the reason a user needs is that a still image is not a video.
   {
@@ -53,6 +64,18 @@ const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatch
     cause: () => 'network error while reading the input',
   },
 ];
+
+function noSpace(text: string | undefined): string {
+  return text === 'Disk quota exceeded' ? 'disk quota exceeded (EDQUOT)' : 'no space left on device (ENOSPC)';
+}
+
+/**
+ * Whether an ffmpeg stderr line reports that writing its output failed. ffmpeg 5.1 still exits 0
+ * after `Error writing trailer of <file>: No space left on device`, leaving a truncated file.
+ */
+export function isWriteFailure(line: string): boolean {
+  return /No space left on device|Disk quota exceeded|Error writing trailer of|Error closing file/.test(line);
+}
 
 /** Last lines of ffmpeg output that are worth quoting: no progress lines, no per-frame showinfo. */
 export function stderrTail(lines: readonly string[], max = 6): string {

@@ -7,6 +7,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
+import { isWriteFailure } from './ffmpeg-errors.ts';
 import { redactUrlsIn } from '../redact.ts';
 
 export interface FfmpegInputSpec {
@@ -27,7 +28,8 @@ export interface FfmpegSpec {
 
 export interface FfmpegJob {
   /**
-   * Resolves when ffmpeg exits 0; rejects otherwise with a copy of fluent-ffmpeg's error that keeps
+   * Resolves when ffmpeg exits 0 without reporting a failed write of its output (ffmpeg 5.1 exits 0
+   * on ENOSPC while writing the trailer); rejects otherwise with a copy of fluent-ffmpeg's error that keeps
    * only its name and its message with every URL's query, user info and proxy token redacted
    * (fluent-ffmpeg puts ffmpeg's raw stderr, input URLs included, into the message).
    */
@@ -46,6 +48,7 @@ const KEEP_LINES = 60;
 /** Starts ffmpeg; see {@link FfmpegSpec}. */
 export function startFfmpeg(spec: FfmpegSpec): FfmpegJob {
   const stderr: string[] = [];
+  let writeFailure: string | undefined;
   // stdoutLines bounds fluent-ffmpeg's own ring buffers (0 would mean unbounded).
   const cmd = ffmpeg({ stdoutLines: KEEP_LINES });
   spec.inputs.forEach((input, i) => {
@@ -58,12 +61,20 @@ export function startFfmpeg(spec: FfmpegSpec): FfmpegJob {
   cmd.on('stderr', (line: string) => {
     spec.onStderrLine?.(line);
     if (line.includes('Parsed_showinfo')) return;
+    if (writeFailure === undefined && isWriteFailure(line)) writeFailure = line;
     stderr.push(line);
     if (stderr.length > KEEP_LINES) stderr.shift();
   });
   const done = new Promise<void>((resolve, reject) => {
     cmd.on('error', (err: Error) => reject(sanitisedError(err)));
-    cmd.on('end', () => resolve());
+    cmd.on('end', () => {
+      if (writeFailure === undefined) resolve();
+      // Kept in `stderr` even when later lines pushed it out, so that classification sees it.
+      else {
+        if (!stderr.includes(writeFailure)) stderr.push(writeFailure);
+        reject(new Error(`ffmpeg exited 0 but could not write its output: ${redactUrlsIn(writeFailure)}`));
+      }
+    });
   });
   cmd.run();
   return {

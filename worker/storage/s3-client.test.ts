@@ -46,6 +46,13 @@ test('computes checksums only when required and retries in standard mode', () =>
   assert.equal('credentials' in s3ClientConfig({}, {}), false, 'otherwise the SDK credential chain decides');
 });
 
+test('makes 6 attempts per request unless the options or AWS_MAX_ATTEMPTS say otherwise', () => {
+  assert.equal(s3ClientConfig({}, {}).maxAttempts, 6);
+  assert.equal(s3ClientConfig({}, { AWS_MAX_ATTEMPTS: '2' }).maxAttempts, 2);
+  assert.equal(s3ClientConfig({ maxAttempts: 4 }, { AWS_MAX_ATTEMPTS: '2' }).maxAttempts, 4);
+  assert.throws(() => s3ClientConfig({}, { AWS_MAX_ATTEMPTS: 'many' }), /invalid S3 setting AWS_MAX_ATTEMPTS: must be a whole number from 1 to 20/);
+});
+
 test('rejects malformed endpoints naming the variable', () => {
   assert.throws(
     () => s3ClientConfig({}, { AWS_ENDPOINT_URL_S3: 'localhost:9000' }),

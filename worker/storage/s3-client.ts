@@ -13,8 +13,11 @@
  * - credentials: `options.credentials` (fixed, or a provider the SDK calls again as they near expiry),
  *   else the SDK's default chain (env, profile, web identity / IRSA, container and instance
  *   metadata), which the SDK refreshes itself.
- * - retries: the SDK's `standard` retry mode; attempts from `options.maxAttempts`, else
- *   `AWS_MAX_ATTEMPTS`/config file, else the SDK default (3).
+ * - retries: the SDK's `standard` retry mode (jittered exponential backoff, 500 ms base for
+ *   throttling such as 503 SlowDown, 100 ms otherwise); attempts from `options.maxAttempts`, else
+ *   `AWS_MAX_ATTEMPTS`, else 6. The SDK's default of 3 gave up on a request throttled three times
+ *   in a row (tested in test/e2e/faults-s3.test.ts); 6 rides out a throttling burst or a storage
+ *   restart of a few seconds, while a dead endpoint still fails within about 10 s (exit 3).
  * Checksums are computed and validated only when the operation requires them: several S3-compatible
  * servers reject or mishandle the newer default CRC32 trailers.
  */
@@ -65,7 +68,17 @@ const S3EnvSchema = z.object({
   AWS_REGION: z.string().trim().min(1).optional(),
   AWS_DEFAULT_REGION: z.string().trim().min(1).optional(),
   UPSCALE_S3_FORCE_PATH_STYLE: boolean.optional(),
+  AWS_MAX_ATTEMPTS: z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number from 1 to 20')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 20, 'must be a whole number from 1 to 20')
+    .optional(),
 });
+
+/** Attempts per S3 request when neither the options nor AWS_MAX_ATTEMPTS say (see the module comment). */
+export const DEFAULT_MAX_ATTEMPTS = 6;
 
 /** Reads the S3 settings from `env`; empty variables count as unset. */
 function readEnv(env: NodeJS.ProcessEnv): z.infer<typeof S3EnvSchema> {
@@ -108,7 +121,7 @@ export function s3ClientConfig(options: S3Options = {}, env: NodeJS.ProcessEnv =
   };
   if (endpoint !== undefined) config.endpoint = endpoint;
   if (region !== undefined) config.region = region;
-  if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
+  config.maxAttempts = options.maxAttempts ?? fromEnv.AWS_MAX_ATTEMPTS ?? DEFAULT_MAX_ATTEMPTS;
   if (options.credentials !== undefined) {
     config.credentials = typeof options.credentials === 'function' ? options.credentials : { ...options.credentials };
   }
