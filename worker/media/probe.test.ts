@@ -131,7 +131,7 @@ describe('probe', () => {
         await assert.rejects(probe(url), (err: unknown) => {
           assert.ok(err instanceof MediaError);
           assert.doesNotMatch(err.message, /secret/);
-          assert.ok(err.message.startsWith(`probe http://127.0.0.1:${port}/${path}/in.mp4: `), err.message);
+          assert.ok(err.message.startsWith(`probe http://127.0.0.1:${port}/${path}/in.mp4?<redacted>: `), err.message);
           assert.equal(err.reason, code);
           assert.equal(err.permanent, permanent);
           return true;
