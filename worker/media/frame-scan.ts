@@ -1,6 +1,7 @@
 /**
  * Reading the frame timestamps of a source for the probe (see `probe.ts` for the counting rule):
- * a demux-only packet scan, and when needed a full decode listing each output frame's timestamp.
+ * a demux-only packet scan, then either a decode of the first packets (`packet-count.ts` says when
+ * that is enough) or a full decode listing each output frame's timestamp.
  * Both stream ffprobe's output line by line, so a film's 10^5 frames never sit in one string.
  */
 import type { Logger } from 'pino';
@@ -11,6 +12,7 @@ import { runFfprobe } from './ffprobe-run.ts';
 import { buildFrameIndex, type FrameIndex } from './frame-index.ts';
 import { hdrMetadataFrom, type HdrMetadata } from './hdr-metadata.ts';
 import { ffmpegUrl, sourceInputOptions } from './input-policy.ts';
+import { packetsNeedDecode, sampleMatches, SAMPLE_PACKETS } from './packet-count.ts';
 import { parseNum, parseRational, type FfprobeStream, type Probe } from './probe-schema.ts';
 
 export interface ScanOptions {
@@ -46,11 +48,13 @@ interface ScannedFrames {
   keyPts: Set<number>;
   lastDuration: number;
   missingPts: boolean;
+  /** Packets flagged discarded (left out of `pts`). */
+  discarded: number;
 }
 
 /** Demux-only scan of the video packets (see the file comment). */
 async function scanPackets(input: string, name: string, demuxer: string, v: FfprobeStream, opts: ScanOptions): Promise<ScannedFrames> {
-  const out: ScannedFrames = { pts: [], keyPts: new Set(), lastDuration: 0, missingPts: false };
+  const out: ScannedFrames = { pts: [], keyPts: new Set(), lastDuration: 0, missingPts: false, discarded: 0 };
   let maxPts = -Infinity;
   const res = await runFfprobe(
     [...sourceInputOptions(input, demuxer), '-select_streams', String(v.index), '-show_entries', 'packet=pts,duration,flags', '-of', 'compact=p=0', '-i', ffmpegUrl(input)],
@@ -58,7 +62,10 @@ async function scanPackets(input: string, name: string, demuxer: string, v: Ffpr
       onLine: (line) => {
         const f = fields(line);
         if (f['pts'] === undefined) return; // side-data lines
-        if (f['flags']?.includes('D')) return; // discarded by an edit list: never decoded to output
+        if (f['flags']?.includes('D')) {
+          out.discarded++; // discarded by an edit list: never decoded to output
+          return;
+        }
         const pts = parseNum(f['pts']);
         if (pts === null) {
           out.missingPts = true;
@@ -80,12 +87,20 @@ async function scanPackets(input: string, name: string, demuxer: string, v: Ffpr
   return out;
 }
 
-/** Full decode of the video stream, listing each output frame's timestamp. */
-async function scanDecoded(input: string, name: string, demuxer: string, v: FfprobeStream, opts: ScanOptions): Promise<ScannedFrames> {
-  const out: ScannedFrames = { pts: [], keyPts: new Set(), lastDuration: 0, missingPts: false };
+/**
+ * Decode of the video stream, listing each output frame's timestamp: in full, or only the frames of
+ * its first `packets` packets (ffprobe flushes the decoder at the end of the interval).
+ */
+async function scanDecoded(input: string, name: string, demuxer: string, v: FfprobeStream, opts: ScanOptions, packets?: number): Promise<ScannedFrames> {
+  const out: ScannedFrames = { pts: [], keyPts: new Set(), lastDuration: 0, missingPts: false, discarded: 0 };
   let maxPts = -Infinity;
   const res = await runFfprobe(
-    [...sourceInputOptions(input, demuxer), '-select_streams', String(v.index), '-show_entries', 'frame=best_effort_timestamp,pkt_duration', '-of', 'compact=p=0', '-i', ffmpegUrl(input)],
+    [
+      ...sourceInputOptions(input, demuxer),
+      '-select_streams', String(v.index),
+      ...(packets === undefined ? [] : ['-read_intervals', `%+#${packets}`]),
+      '-show_entries', 'frame=best_effort_timestamp,pkt_duration', '-of', 'compact=p=0', '-i', ffmpegUrl(input),
+    ],
     {
       onLine: (line) => {
         const f = fields(line);
@@ -124,7 +139,24 @@ export async function frameIndexFor(
   const trusted = !packets.missingPts && packets.pts.length > 0 && declared === packets.pts.length;
   let chosen = packets;
   let source: Probe['video']['frameCountSource'] = 'container+packets';
-  if (mode === 'always' || (mode === 'auto' && !trusted) || packets.missingPts) {
+  let decode = mode === 'always' || (mode === 'auto' && !trusted) || packets.missingPts;
+  if (decode && mode === 'auto' && !trusted) {
+    // No container count to agree with: the packets can stand alone when the codec maps packets to
+    // frames one to one and a decode of the first packets confirms it (packet-count.ts).
+    const why = packetsNeedDecode({ codec: v.codec_name ?? '', fieldOrder: v.field_order, pts: packets.pts, missingPts: packets.missingPts, discarded: packets.discarded, declaredFrames: declared });
+    if (why === undefined) {
+      const sample = await scanDecoded(input, name, demuxer, v, opts, SAMPLE_PACKETS);
+      if (!sample.missingPts && sampleMatches(packets.pts, SAMPLE_PACKETS, sample.pts)) {
+        source = 'packets+sample';
+        decode = false;
+      } else {
+        opts.log?.info({ input: name, sampledPackets: Math.min(SAMPLE_PACKETS, packets.pts.length), decodedFrames: sample.pts.length }, 'Decoded the whole video stream: its first packets did not decode one frame each');
+      }
+    } else {
+      opts.log?.debug({ input: name, reason: why }, 'Decoding the whole video stream to count its frames');
+    }
+  }
+  if (decode) {
     const decoded = await scanDecoded(input, name, demuxer, v, opts);
     if (decoded.missingPts) throw new MediaError('UnsupportedInput', 'probe', name, 'decoded video frames carry no timestamps; frame-exact processing is impossible');
     if (!packets.missingPts && sameSet(packets.pts, decoded.pts)) {

@@ -63,7 +63,7 @@ export type Rational = z.infer<typeof rational>;
 const nstr = z.string().nullable();
 
 /** Where the exact frame count came from; see `probe.ts` for the rule. */
-export const frameCountSourceSchema = z.enum(['container+packets', 'packets+decode', 'decode']);
+export const frameCountSourceSchema = z.enum(['container+packets', 'packets+sample', 'packets+decode', 'decode']);
 
 /** The probe document: everything later steps need about the source, and nothing bulky. */
 export const probeSchema = z.object({

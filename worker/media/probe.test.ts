@@ -2,11 +2,18 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { badInput, clip, truncatedFaststart, type BadInput } from '../../test/fixtures/clips.ts';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { badInput, clip, CLIP_FRAMES, truncatedFaststart, type BadInput } from '../../test/fixtures/clips.ts';
 import { MediaError } from './errors.ts';
 import { frameCount, ptsAt } from './frame-index.ts';
 import { probe, probeSummary } from './probe.ts';
 import { probeSchema } from './probe-schema.ts';
+
+const execFileAsync = promisify(execFile);
 
 describe('probe', () => {
   it('describes an H.264 + AAC MP4 exactly', async () => {
@@ -41,15 +48,39 @@ describe('probe', () => {
     assert.equal(p.video.frameCount, 48);
   });
 
-  it('counts WebM frames by decoding when the container has no nb_frames', async () => {
+  it('counts WebM frames from packets and a sampled decode when the container has no nb_frames', async () => {
     const p = await probe(await clip('webm'));
     assert.equal(p.video.codec, 'vp9');
     assert.equal(p.video.containerFrameCount, null);
-    assert.equal(p.video.frameCountSource, 'packets+decode');
+    assert.equal(p.video.frameCountSource, 'packets+sample');
     assert.equal(p.video.frameCount, 48);
     assert.equal(p.container.demuxer, 'matroska');
     assert.equal(p.audio[0]?.codec, 'opus');
     assert.equal(p.video.vfr, false, 'millisecond jitter is not VFR');
+  });
+
+  for (const name of ['webm', 'hevc10'] as const) {
+    it(`gives the ${name} clip the same frame index from packets as from a full decode`, async () => {
+      const path = await clip(name);
+      const cheap = await probe(path);
+      const full = await probe(path, { decode: 'always' });
+      assert.equal(cheap.video.frameCountSource, 'packets+sample');
+      assert.equal(full.video.frameCountSource, 'packets+decode');
+      assert.deepEqual(cheap.frames, full.frames);
+      assert.equal(cheap.video.frameCount, CLIP_FRAMES[name]);
+    });
+  }
+
+  it('decodes an interlaced H.264 MKV in full: its fields may be separate packets', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'probe-interlaced-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const path = join(dir, 'interlaced.mkv');
+    await execFileAsync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25', '-frames:v', '24', '-vf', 'setfield=tff', '-c:v', 'libx264', '-preset', 'ultrafast', '-flags', '+ildct+ilme', '-x264opts', 'tff=1', '-field_order', 'tt', path]);
+    const p = await probe(path);
+    assert.equal(p.video.fieldOrder, 'tt');
+    assert.equal(p.video.containerFrameCount, null);
+    assert.equal(p.video.frameCountSource, 'packets+decode');
+    assert.equal(p.video.frameCount, 24);
   });
 
   it('detects a variable frame rate from the packet timestamps', async () => {

@@ -7,12 +7,15 @@
  * 1. A demux-only packet scan (no decoding; cheap) lists every video packet's pts and keyframe flag.
  *    Sorted, those pts are the frame timestamps extraction selects by.
  * 2. When the container states `nb_frames` and it equals the packet count, that is the count
- *    (`container+packets`). Otherwise (WebM/MKV without `nb_frames`, or a disagreement) the stream is
- *    decoded once (`-show_frames`, the same decoder and timestamps extraction uses) and the decoded
+ *    (`container+packets`). Without one (WebM/MKV), a codec that maps packets to frames one to one
+ *    (progressive H.264/HEVC, VP9, AV1, ...: `packet-count.ts`) has its first 48 packets decoded;
+ *    when they give exactly their own timestamps the packets are the index (`packets+sample`).
+ * 3. Otherwise (field-coded or other codecs, a disagreement) the stream is decoded once
+ *    (`-show_frames`, the same decoder and timestamps extraction uses) and the decoded
  *    timestamps are compared with the packets': equal gives `packets+decode`; different (packets
  *    that decode to no frame, or no packet timestamps at all) makes the decoded list the index
  *    (`decode`). A full decode costs about as much as playing the file once, which is why it is not
- *    done when two independent sources already agree; `decode: 'always'` forces it.
+ *    done when the packets are enough; `decode: 'always'` forces it.
  */
 import type { Logger } from 'pino';
 import { MediaError } from './errors.ts';

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { AgentConfig } from './config.ts';
+import { commandOverride } from './command-override.ts';
 import { containerEnv, expandVars, type ObjectLookup } from './env.ts';
 import { mapAppDir, resolveImage } from './image-table.ts';
 import { mountMappings, rewritePaths, type PathMapping } from './path-map.ts';
@@ -89,7 +90,7 @@ export async function resolveLaunch(inputs: LaunchInputs): Promise<Launch> {
   if (kubeconfig && env['KUBECONFIG'] === undefined) env['KUBECONFIG'] = kubeconfig;
 
   // $(VAR) references in command and args expand against the container's env, as in Kubernetes.
-  const command = container.command?.map((c) => expandVars(c, env));
+  const command = (commandOverride(pod) ?? container.command)?.map((c) => expandVars(c, env));
   const args = container.args?.map((a) => expandVars(a, env));
   const image = resolveImage(container.image ?? '', command, args, config.repoRoot);
   const argv = image.argv.map((a) => rewritePaths(a, mappings));
