@@ -4,6 +4,7 @@
  */
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import pino, { type Logger } from 'pino';
+import { requireSupportedFfmpeg } from '../worker/media/ffmpeg-check.ts';
 import { runLocal, type LocalRunHooks } from '../worker/run/local-run.ts';
 import type { ShardStepResult } from '../worker/steps/shard-step.ts';
 import { Storage } from '../worker/storage/storage.ts';
@@ -61,6 +62,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
       },
       'flags',
     );
+    log.debug(await requireSupportedFfmpeg(), 'Checked ffmpeg version');
     const result = await runLocal(
       {
         input: flags.input,

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import pino from 'pino';
 import { UpscaleError } from '../worker/errors.ts';
+import { requireSupportedFfmpeg } from '../worker/media/ffmpeg-check.ts';
 import { runAssembleStep } from '../worker/steps/assemble-step.ts';
 import { runCleanupStep } from '../worker/steps/cleanup-step.ts';
 import { runProbeStep } from '../worker/steps/probe-step.ts';
@@ -35,6 +36,8 @@ export async function runStepCommand(step: StepName, flags: StepFlags): Promise<
     const raw = { version: TASK_VERSION, ...(await loadTask(flags)), ...overrides(flags), step };
     // Without a task only the override flags are there: say where the task goes, not just what is missing.
     const source = flags.taskFile ?? (flags.task !== undefined ? '--task' : 'flags (no task given: pass it with --task <json> or --task-file <path>)');
+    // Cleanup only deletes objects; the other steps run ffmpeg/ffprobe.
+    if (step !== 'cleanup') log.debug(await requireSupportedFfmpeg(), 'Checked ffmpeg version');
     let result: object;
     if (step === 'probe') result = (await runProbeStep(parseTask(probeTaskSchema, raw, source), storage, log)).result;
     else if (step === 'shard') result = await runShardStep(parseTask(shardTaskSchema, raw, source), storage, log, { signal: controller.signal });

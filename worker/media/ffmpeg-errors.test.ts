@@ -9,6 +9,8 @@ describe('classifyFailure', () => {
     { stderr: "[hls @ 0x55] Format not on whitelist 'mov,mp4'", code: 'UnsafeInput', permanent: true },
     { stderr: "[png_pipe @ 0x55] Format not on whitelist 'mov,mp4'", code: 'UnsupportedInput', permanent: true },
     { stderr: 'file:/tmp/clips: Is a directory', code: 'UnsupportedInput', permanent: true },
+    // ffmpeg 7.1 on an m3u8 playlist named .mp4: the playlist, not the mov demuxer's complaint, decides.
+    { stderr: 'Not detecting m3u8/hls with non standard extension and non standard mime type\n[mov,mp4,m4a,3gp,3g2,mj2 @ 0x5] moov atom not found\nin.mp4: Invalid data found when processing input', code: 'UnsafeInput', permanent: true },
     { stderr: "[concat @ 0x1] Protocol 'http' not on whitelist 'file'!", code: 'UnsafeInput', permanent: true },
     { stderr: 'in.mp4: No such file or directory', code: 'InputNotFound', permanent: true },
     { stderr: '[mov,mp4 @ 0x1] moov atom not found', code: 'TruncatedInput', permanent: true },

@@ -34,6 +34,12 @@ const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatch
     code: 'UnsafeInput',
     cause: (m) => `refusing to read a ${m[1] ?? 'playlist or unsupported'} file: ffmpeg would follow references inside it (only single media files are accepted)`,
   },
+  // ffmpeg 7.1 (and later 6.x/7.0 point releases) no longer probe a playlist in a file not named .m3u8.
+  {
+    re: /Not detecting m3u8\/hls with non standard extension/,
+    code: 'UnsafeInput',
+    cause: () => 'refusing to read a hls file: ffmpeg would follow references inside it (only single media files are accepted)',
+  },
   { re: /Protocol '([^']*)' not on whitelist/, code: 'UnsafeInput', cause: (m) => `the input refers to another resource through protocol '${m[1] ?? '?'}', which is not allowed` },
   { re: /not in allowed_segment_extensions/, code: 'UnsafeInput', cause: () => 'the input is a playlist that refers to other files' },
   { re: /No such file or directory/, code: 'InputNotFound', cause: () => 'the file does not exist' },

@@ -99,7 +99,7 @@ async function scanDecoded(input: string, name: string, demuxer: string, v: Ffpr
       ...sourceInputOptions(input, demuxer),
       '-select_streams', String(v.index),
       ...(packets === undefined ? [] : ['-read_intervals', `%+#${packets}`]),
-      '-show_entries', 'frame=best_effort_timestamp,pkt_duration', '-of', 'compact=p=0', '-i', ffmpegUrl(input),
+      '-show_entries', 'frame=best_effort_timestamp,duration,pkt_duration', '-of', 'compact=p=0', '-i', ffmpegUrl(input),
     ],
     {
       onLine: (line) => {
@@ -113,7 +113,8 @@ async function scanDecoded(input: string, name: string, demuxer: string, v: Ffpr
         out.pts.push(pts);
         if (pts > maxPts) {
           maxPts = pts;
-          out.lastDuration = parseNum(f['pkt_duration']) ?? 0;
+          // ffprobe 6.0 added a frame's `duration` and 7.0 dropped `pkt_duration`; 5.1 has only the latter.
+          out.lastDuration = parseNum(f['duration'] ?? f['pkt_duration']) ?? 0;
         }
       },
       ...(opts.signal ? { signal: opts.signal } : {}),

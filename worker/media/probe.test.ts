@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { badInput, clip, CLIP_FRAMES, truncatedFaststart, type BadInput } from '../../test/fixtures/clips.ts';
+import { badInput, clip, CLIP_FRAMES, ffprobeJson, truncatedFaststart, type BadInput } from '../../test/fixtures/clips.ts';
 import { MediaError } from './errors.ts';
 import { frameCount, ptsAt } from './frame-index.ts';
 import { probe, probeSummary } from './probe.ts';
@@ -26,8 +26,14 @@ describe('probe', () => {
     assert.equal(p.video.frameCount, 48);
     assert.equal(p.video.frameCountSource, 'container+packets');
     assert.equal(frameCount(p.frames), 48);
-    assert.deepEqual(p.video.timeBase, { num: 1, den: 19184 });
+    // The MP4 muxer picks the time base (1/19184 from Debian 12's x264 and ffmpeg 5.1); read what
+    // this build chose and check the probe agrees with it and with the 23.98 fps footage.
+    const stream = (await ffprobeJson(path, ['-select_streams', 'v:0', '-show_entries', 'stream=time_base,avg_frame_rate'])) as { streams: { time_base: string; avg_frame_rate: string }[] };
+    const [tbNum, tbDen] = (stream.streams[0]?.time_base ?? '').split('/').map(Number);
+    assert.deepEqual(p.video.timeBase, { num: tbNum, den: tbDen });
     assert.deepEqual(p.video.avgFrameRate, { num: 1199, den: 50 });
+    const step = ((ptsAt(p.frames, 1) - ptsAt(p.frames, 0)) * p.video.timeBase.num) / p.video.timeBase.den;
+    assert.ok(Math.abs(step - 50 / 1199) < 1e-4, `frame step ${step}s`);
     assert.equal(p.video.vfr, false);
     assert.equal(p.video.bitDepth, 8);
     assert.equal(p.video.pixFmt, 'yuv420p');

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { afterEach, describe, it } from 'node:test';
+import { UpscaleError } from '../errors.ts';
+import { requireSupportedFfmpeg } from './ffmpeg-check.ts';
+
+const saved = { ffmpeg: process.env['FFMPEG_PATH'], ffprobe: process.env['FFPROBE_PATH'] };
+function restore(name: 'FFMPEG_PATH' | 'FFPROBE_PATH', value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
+
+describe('requireSupportedFfmpeg', () => {
+  afterEach(() => {
+    restore('FFMPEG_PATH', saved.ffmpeg);
+    restore('FFPROBE_PATH', saved.ffprobe);
+  });
+
+  it('accepts the ffmpeg and ffprobe this machine runs and reports their versions', async () => {
+    const first = (tool: string): string => execFileSync(process.env[tool === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH'] ?? tool, ['-version'], { encoding: 'utf8' }).split('\n', 1)[0] ?? '';
+    const found = await requireSupportedFfmpeg();
+    assert.equal(first('ffmpeg').split(' ')[2], found.ffmpeg);
+    assert.equal(first('ffprobe').split(' ')[2], found.ffprobe);
+  });
+
+  it('refuses a missing ffprobe, naming the path and the variable to set', async () => {
+    process.env['FFPROBE_PATH'] = '/nonexistent/ffprobe';
+    await assert.rejects(requireSupportedFfmpeg(), (e: unknown) => {
+      assert.ok(e instanceof UpscaleError);
+      assert.equal(e.code, 'Unsupported');
+      assert.equal(e.permanent, true);
+      assert.equal(e.message, 'ffprobe was not found: /nonexistent/ffprobe; install ffmpeg 5.1 or later, or point FFPROBE_PATH at one');
+      return true;
+    });
+  });
+
+  it('refuses a binary that is not ffmpeg', async () => {
+    process.env['FFMPEG_PATH'] = '/bin/true';
+    await assert.rejects(requireSupportedFfmpeg(), (e: unknown) => e instanceof UpscaleError && e.code === 'Unsupported' && /^ffmpeg at \/bin\/true printed no version/.test(e.message));
+  });
+});
