@@ -125,7 +125,7 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
     { onStale: 'restart' },
   );
   const ranges = shardRanges(probe.plan);
-  const pending = await pendingShards(ranges.length, jobId, options.output, storage);
+  const pending = await pendingShards(ranges.length, jobId, options.output, storage, log);
   // Never more workers than shards left to do; the busy ones share the cores of the idle ones.
   const busy = Math.max(1, Math.min(workers, pending));
   hooks.onPlan?.({ frames: probe.plan.frameCount, shards: ranges.length, workers: busy, jobId });
@@ -164,11 +164,20 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
   return { jobId, workers: busy, probe: probe.result, shards, assemble, seconds: (performance.now() - began) / 1000 };
 }
 
-/** Shards of the plan without a manifest yet (a rerun after an interrupt has fewer). */
-async function pendingShards(count: number, jobId: string, output: string, storage: Storage): Promise<number> {
+/**
+ * Shards of the plan without a manifest yet (a rerun after an interrupt has fewer). Only sizes the
+ * worker count: when storage cannot answer now, every shard counts as pending and the shard steps,
+ * which retry, meet the outage themselves.
+ */
+async function pendingShards(count: number, jobId: string, output: string, storage: Storage, log: Logger): Promise<number> {
   const layout = jobLayout(output, jobId);
-  const done = await Promise.all(Array.from({ length: count }, (_, i) => storage.exists(layout.shardManifest(i))));
-  return done.filter((d) => !d).length;
+  try {
+    const done = await Promise.all(Array.from({ length: count }, (_, i) => storage.exists(layout.shardManifest(i))));
+    return done.filter((d) => !d).length;
+  } catch (err) {
+    log.debug({ err }, 'Could not count the finished shards; sizing the workers for all of them');
+    return count;
+  }
 }
 
 /** An engine being created ahead of its first use; closed by whoever started it. */
