@@ -95,3 +95,12 @@ describe('probe step result', () => {
     assert.match(String(long.summary['input']), /^https:\/\/cdn\.example\/x+\.\.\.$/);
   });
 });
+
+describe('probeStepResult of a segment plan', () => {
+  it('counts the segment frames, not the source frames', () => {
+    const p = toPlanFile(3750, planShards({ frameCount: 250, shardFrames: 100 }), { first: 1000, end: 1250 });
+    const result = probeStepResult('job-seg', p, false, { ...summary, frames: 3750 });
+    assert.equal(result.frames, 250);
+    assert.deepEqual(result.shardFrames, [[100, 2], [50, 1]]);
+  });
+});

@@ -5,7 +5,7 @@
  * run-length shard sizes are dropped when they would not fit, and an unusually long input name is
  * shortened. Everything else is small and bounded.
  */
-import type { PlanFile } from './plan-file.ts';
+import { planSpan, type PlanFile } from './plan-file.ts';
 
 /** Kubernetes' limit on a termination message, which the result is written to (bin/result.ts). */
 export const TERMINATION_MESSAGE_BYTES = 4096;
@@ -18,7 +18,7 @@ export interface ProbeStepResult {
   jobId: string;
   /** Number of shards: the shard Job's `completions`. */
   shards: number;
-  /** Frames of the source, all shards together (the plan's frame count). */
+  /** Frames to upscale, all shards together (the plan's segment, else the whole source). */
   frames: number;
   /**
    * Shard sizes in frames, in plan order, run-length encoded as `[frames, count]` pairs: `[[300, 12],
@@ -59,8 +59,14 @@ export function probeStepResult(
   const input = summary['input'];
   const shortened =
     typeof input === 'string' && input.length > MAX_INPUT_CHARS ? { ...summary, input: `${input.slice(0, MAX_INPUT_CHARS)}...` } : summary;
-  const base = { step: 'probe' as const, jobId, shards: plan.shards.length, frames: plan.frameCount };
+  const base = { step: 'probe' as const, jobId, shards: plan.shards.length, frames: planFrames(plan) };
   const full: ProbeStepResult = { ...base, shardFrames: shardFrameRuns(plan), reused, summary: shortened };
   if (resultBytes(full) <= TERMINATION_MESSAGE_BYTES) return full;
   return { ...base, reused, summary: shortened };
+}
+
+/** Frames the plan upscales: the segment's, else the whole source's. */
+function planFrames(plan: PlanFile): number {
+  const span = planSpan(plan);
+  return span.end - span.first;
 }
