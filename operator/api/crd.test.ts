@@ -150,7 +150,7 @@ test('a minimal spec parses to the documented defaults', () => {
     ...minimal,
     model: 'realesr-general-x4v3',
     deinterlace: 'auto',
-    encode: { codec: 'h264', encoder: 'auto' },
+    encode: { encoder: 'auto' },
     inference: { tile: 'auto', precision: 'auto', executionProvider: 'auto' },
     sharding: { parallelism: 4 },
     resources: { gpuResourceName: 'nvidia.com/gpu', gpusPerShard: 1 },

@@ -116,6 +116,12 @@ test('a single width or height is completed from the probed source size, keeping
   assert.throws(() => shardJob(job({ width: 1920 }), config, plan), /spec\.width alone needs the source size/);
 });
 
+test('with no codec, a .webm output gets av1 and others h264, as upscale run does for 8-bit sources', () => {
+  assert.equal(shardSettingsOf({ output: 's3://out/a.webm' })['codec'], 'av1');
+  assert.equal(shardSettingsOf({})['codec'], 'h264');
+  assert.equal(shardSettingsOf({ output: 's3://out/a.mkv', encode: { codec: 'ffv1' } })['codec'], 'ffv1');
+});
+
 test('child names are deterministic and short enough for Indexed Job hostnames', () => {
   const long = 'a'.repeat(200);
   assert.equal(childName('clip', 'shards'), 'clip-shards');

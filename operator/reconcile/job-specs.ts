@@ -10,7 +10,8 @@
  */
 import type { V1EnvVar, V1Job, V1PodFailurePolicyRule, V1PodSpec, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
 import { EXIT_PERMANENT } from '../../worker/errors.ts';
-import { outputSize } from '../../worker/media/output-decision.ts';
+import { containerFor } from '../../worker/media/container-policy.ts';
+import { defaultCodecs, outputSize } from '../../worker/media/output-decision.ts';
 import { TASK_VERSION, type UpscaleSettingsInput } from '../../worker/task.ts';
 import { API_VERSION, KIND, type UpscaleJob } from '../api/upscalejob.ts';
 import type { OperatorConfig } from '../config.ts';
@@ -59,7 +60,7 @@ export function shardSettings(job: UpscaleJob, plan: Pick<PlanSummary, 'width' |
     precision: spec.inference.precision,
     ep: spec.inference.executionProvider,
     enableMultiGpu: true,
-    codec: spec.encode.codec,
+    codec: jobCodec(job),
     // Every shard must come out of the same encoder (assembly refuses mixed shards), and pods of one
     // job may land on GPUs with and without NVENC: `auto` is resolved once for the job, to the CPU.
     encoder: spec.encode.encoder === 'auto' ? 'cpu' : spec.encode.encoder,
@@ -72,15 +73,26 @@ export function shardSettings(job: UpscaleJob, plan: Pick<PlanSummary, 'width' |
   return settings;
 }
 
+/**
+ * The job's codec: the spec's, else `upscale run`'s default for the output container (av1 for
+ * .webm, else h264). Resolved here, once, so every shard encodes alike.
+ */
+export function jobCodec(job: UpscaleJob): NonNullable<UpscaleSettingsInput['codec']> {
+  const { codec } = job.spec.encode;
+  if (codec !== undefined) return codec;
+  // The probe summary carries no bit depth yet, so a deep source gets the 8-bit default here.
+  return defaultCodecs(containerFor(job.spec.output)?.kind ?? 'mp4', false)[0]!;
+}
+
 function targetSize(job: UpscaleJob, plan: Pick<PlanSummary, 'width' | 'height'>): { width?: number; height?: number } {
-  const { width, height, encode } = job.spec;
+  const { width, height } = job.spec;
   if (width === undefined && height === undefined) return {};
   if (width !== undefined && height !== undefined) return { width, height };
   if (plan.width === undefined || plan.height === undefined) {
     throw new Error(`UpscaleJob ${job.metadata.namespace}/${job.metadata.name}: spec.${width === undefined ? 'height' : 'width'} alone needs the source size, which the probe result lacks`);
   }
   // ffv1 keeps odd sizes for deep sources; the shard makes them even itself where it must.
-  const size = outputSize({ width: plan.width, height: plan.height }, 4, { width, height }, encode.codec !== 'ffv1');
+  const size = outputSize({ width: plan.width, height: plan.height }, 4, { width, height }, jobCodec(job) !== 'ffv1');
   return { width: size.width, height: size.height };
 }
 
