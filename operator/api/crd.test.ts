@@ -98,7 +98,10 @@ test('int-or-string, enum and free-form fields get their Kubernetes forms', () =
     assert.ok((node['x-kubernetes-validations'] as unknown[]).length > 0, `${path} has no CEL rule for its string form`);
   }
   assert.equal(nodeAt('spec.inference.tile')['default'], 'auto');
-  assert.deepEqual(nodeAt('spec.scale'), { ...nodeAt('spec.scale'), type: 'integer', enum: [2, 3, 4], default: 4 });
+  assert.deepEqual(nodeAt('spec.scale'), { ...nodeAt('spec.scale'), type: 'integer', enum: [2, 3, 4] });
+  assert.equal(nodeAt('spec.scale')['default'], undefined, 'spec.scale has no default: width/height exclude it');
+  assert.deepEqual(nodeAt('spec.width'), { ...nodeAt('spec.width'), type: 'integer', minimum: 2, maximum: 16384 });
+  assert.deepEqual(nodeAt('spec.deinterlace'), { ...nodeAt('spec.deinterlace'), type: 'string', enum: ['auto', 'off'], default: 'auto' });
   assert.deepEqual(nodeAt('spec.podTemplate.spec.affinity'), {
     description: nodeAt('spec.podTemplate.spec.affinity')['description'],
     type: 'object',
@@ -119,7 +122,7 @@ test('CEL rules carry messages, and immutable fields have transition rules', () 
     assert.deepEqual(nodeAt(path)['x-kubernetes-validations'], rules, path);
     for (const r of rules) assert.ok(r.message.length > 0, `a rule of ${path} has no message`);
   }
-  for (const field of ['input', 'output', 'model', 'scale', 'encode']) {
+  for (const field of ['input', 'output', 'model', 'scale', 'width', 'height', 'deinterlace', 'encode']) {
     const rules = nodeAt(`spec.${field}`)['x-kubernetes-validations'] as { rule: string; message: string }[];
     assert.ok(rules.some((r) => r.rule === 'self == oldSelf' && r.message === `${field} is immutable`), `spec.${field} is not immutable`);
   }
@@ -146,8 +149,8 @@ test('a minimal spec parses to the documented defaults', () => {
   assert.deepEqual(upscaleJobSpecSchema.parse(minimal), {
     ...minimal,
     model: 'realesr-general-x4v3',
-    scale: 4,
-    encode: { codec: 'h264', encoder: 'auto' },
+    deinterlace: 'auto',
+    encode: { encoder: 'auto' },
     inference: { tile: 'auto', precision: 'auto', executionProvider: 'auto' },
     sharding: { parallelism: 4 },
     resources: { gpuResourceName: 'nvidia.com/gpu', gpusPerShard: 1 },
@@ -164,6 +167,8 @@ test('zod rejects what the CEL rules reject, with the same message', () => {
     ['an output prefix', { output: 's3://videos/out/' }, 'output', CHECKS.output.message],
     ['an ftp input', { input: 'ftp://example.com/in.mp4' }, 'input', CHECKS.input.message],
     ['output equal to input', { output: minimal.input }, 'output', MESSAGES.outputIsInput],
+    ['scale with a width', { scale: 2, width: 1920 }, 'scale', MESSAGES.scaleOrSize],
+    ['scale with a height', { scale: 4, height: 1080 }, 'scale', MESSAGES.scaleOrSize],
     ['an unknown model id', { model: 'realesrgan-x8' }, 'model', CHECKS.modelUri.message],
     ['framesPerShard with shards', { sharding: { framesPerShard: 100, shards: 4 } }, 'sharding.shards', MESSAGES.shardingExclusive],
     ['a tile word other than auto', { inference: { tile: 'big' } }, 'inference.tile', MESSAGES.tile],
@@ -186,7 +191,7 @@ test('zod rejects what the CEL rules reject, with the same message', () => {
       name,
     );
   }
-  for (const ok of [{ model: 'RealESRGAN_x4plus' }, { model: 's3://models/mine.onnx' }, { input: 'https://example.com/v/in.mp4' }, { resources: { cpu: '3500m', memory: 17179869184 } }, { inference: { tile: 256 } }]) {
+  for (const ok of [{ model: 'RealESRGAN_x4plus' }, { model: 's3://models/mine.onnx' }, { input: 'https://example.com/v/in.mp4' }, { resources: { cpu: '3500m', memory: 17179869184 } }, { inference: { tile: 256 } }, { width: 1920 }, { height: 1080 }, { width: 1280, height: 720 }, { scale: 2 }, { deinterlace: 'off' }]) {
     assert.ok(upscaleJobSpecSchema.safeParse({ ...minimal, ...ok }).success, JSON.stringify(ok));
   }
 });

@@ -46,7 +46,10 @@ const quantityRule = (field: string): CelRule => ({
  * from those bounds and rejects a CRD over its budget.
  */
 export const VALIDATION_RULES: Readonly<Record<string, readonly CelRule[]>> = {
-  spec: [{ rule: 'self.output != self.input', message: MESSAGES.outputIsInput, fieldPath: '.output', reason: 'FieldValueInvalid' }],
+  spec: [
+    { rule: 'self.output != self.input', message: MESSAGES.outputIsInput, fieldPath: '.output', reason: 'FieldValueInvalid' },
+    { rule: '!has(self.scale) || !(has(self.width) || has(self.height))', message: MESSAGES.scaleOrSize, fieldPath: '.scale', reason: 'FieldValueForbidden' },
+  ],
   'spec.input': [matchesRule(CHECKS.input), immutable('input')],
   'spec.output': [matchesRule(CHECKS.output), immutable('output')],
   'spec.model': [
@@ -54,6 +57,9 @@ export const VALIDATION_RULES: Readonly<Record<string, readonly CelRule[]>> = {
     immutable('model'),
   ],
   'spec.scale': [immutable('scale')],
+  'spec.width': [immutable('width')],
+  'spec.height': [immutable('height')],
+  'spec.deinterlace': [immutable('deinterlace')],
   'spec.encode': [immutable('encode')],
   'spec.inference.tile': [{ rule: `type(self) == int ? self >= 0 && self <= ${TILE_MAX} : self == 'auto'`, message: MESSAGES.tile }],
   'spec.sharding': [

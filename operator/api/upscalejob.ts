@@ -8,8 +8,9 @@
  * task contract (worker/task.ts) and the model catalogue, never copied.
  */
 import { z } from 'zod';
-import { DEFAULT_MODEL, CRF_MAX, ENCODER_CHOICES, EP_CHOICES, MAX_WORKERS, PRECISION_CHOICES, PRESET_PATTERN, SCALES, TILE_MAX } from '../../worker/task.ts';
+import { DEFAULT_MODEL, CRF_MAX, ENCODER_CHOICES, EP_CHOICES, MAX_WORKERS, OUTPUT_EDGE_MAX, PRECISION_CHOICES, PRESET_PATTERN, SCALES, TILE_MAX } from '../../worker/task.ts';
 import { VIDEO_CODECS } from '../../worker/media/encoders.ts';
+import { DEINTERLACE_CHOICES } from '../../worker/media/interlace.ts';
 import { MODEL_IDS } from '../../models/catalogue.ts';
 
 export const GROUP = 'upscale.dev';
@@ -47,6 +48,7 @@ export const CHECKS = {
 /** Messages of the checks that are not a single pattern; crd.ts uses the same words. */
 export const MESSAGES = {
   outputIsInput: 'output must differ from input',
+  scaleOrSize: 'scale and width/height both set the output size: set scale, or width and/or height',
   shardingExclusive: 'framesPerShard and shards are mutually exclusive; set at most one',
   tile: `tile must be "auto" or an integer from 0 to ${TILE_MAX}`,
   tolerationExistsValue: 'value must be empty when operator is Exists',
@@ -64,8 +66,8 @@ const stringMap = (description: string) => z.record(z.string(), z.string()).meta
 
 const encodeSchema = z
   .object({
-    codec: z.enum(VIDEO_CODECS as readonly ['h264', 'hevc', 'av1', 'ffv1']).default('h264').meta({
-      description: 'Video codec of the output: h264 (libx264), hevc (libx265), av1 (SVT-AV1) or ffv1 (lossless).',
+    codec: z.enum(VIDEO_CODECS as readonly ['h264', 'hevc', 'av1', 'ffv1']).optional().meta({
+      description: 'Video codec of the output: h264 (libx264), hevc (libx265), av1 (SVT-AV1) or ffv1 (lossless). Default: av1 for .webm outputs, else h264.',
     }),
     crf: z.int().min(0).max(CRF_MAX).optional().meta({
       description: 'Constant rate factor (lower is better quality). Default per codec: h264 18, hevc 20, av1 30; with NVENC the constant quality level (default 21); ignored by ffv1.',
@@ -208,7 +210,18 @@ export const upscaleJobSpecSchema = z
       .meta({
         description: `A catalogue model id (${MODEL_IDS.join(', ')}; default ${DEFAULT_MODEL}) or the s3:// URI of an ONNX model with the project's I/O contract. Immutable.`,
       }),
-    scale: z.literal(SCALES).default(4).meta({ description: 'Output scale: 2, 3 or 4 (2 and 3 resize the x4 model\'s output). Immutable.' }),
+    scale: z.literal(SCALES).optional().meta({
+      description: 'Output scale: 2, 3 or 4 (2 and 3 resize the x4 model\'s output). Default: the model\'s own scale (4 for every catalogue model). Mutually exclusive with width/height. Immutable.',
+    }),
+    width: z.int().min(2).max(OUTPUT_EDGE_MAX).optional().meta({
+      description: `Output width in pixels (2-${OUTPUT_EDGE_MAX}), instead of scale. Alone, the height follows the source's aspect. Sizes are made even (rounded down) for 4:2:0 codecs. Immutable.`,
+    }),
+    height: z.int().min(2).max(OUTPUT_EDGE_MAX).optional().meta({
+      description: `Output height in pixels (2-${OUTPUT_EDGE_MAX}), instead of scale. Alone, the width follows the source's aspect. Sizes are made even (rounded down) for 4:2:0 codecs. Immutable.`,
+    }),
+    deinterlace: z.enum(DEINTERLACE_CHOICES).default('auto').meta({
+      description: 'Interlaced sources (probed field order): auto deinterlaces them before the model (bwdif, same frame count and timestamps); off upscales the fields as they are. Immutable.',
+    }),
     encode: encodeSchema.prefault({}),
     inference: inferenceSchema.prefault({}),
     storage: storageSchema.optional(),
@@ -226,6 +239,7 @@ export const upscaleJobSpecSchema = z
     keepIntermediates: z.boolean().default(false).meta({ description: 'Keep <output>.upscale/<uid>/ after the job succeeds.' }),
   })
   .refine((s) => s.output !== s.input, { message: MESSAGES.outputIsInput, path: ['output'] })
+  .refine((s) => s.scale === undefined || (s.width === undefined && s.height === undefined), { message: MESSAGES.scaleOrSize, path: ['scale'] })
   .meta({ description: 'What to upscale, where to write it, and how to run it.' });
 
 export type UpscaleJobSpec = z.output<typeof upscaleJobSpecSchema>;

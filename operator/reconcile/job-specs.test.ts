@@ -88,6 +88,40 @@ test('the pods run the worker steps with the task contract, and auto encoder is 
   assert.deepEqual(args.slice(3), ['--result-file', '/dev/termination-log']);
 });
 
+function shardSettingsOf(spec: Partial<UpscaleJobSpecInput>, planned: Parameters<typeof shardJob>[2] = plan): Record<string, unknown> {
+  const args = shardJob(job(spec), config, planned).spec!.template.spec!.containers[0]!.args!;
+  return (JSON.parse(args[2]!) as { settings: Record<string, unknown> }).settings;
+}
+
+test('scale, width/height and deinterlace reach every shard; no scale leaves the model\'s own', () => {
+  const plain = shardSettingsOf({});
+  assert.equal(plain['scale'], undefined);
+  assert.equal(plain['width'], undefined);
+  assert.equal(plain['deinterlace'], 'auto');
+  assert.equal(shardSettingsOf({ scale: 2 })['scale'], 2);
+  const sized = shardSettingsOf({ width: 1280, height: 720, deinterlace: 'off' });
+  assert.deepEqual([sized['width'], sized['height'], sized['scale'], sized['deinterlace']], [1280, 720, undefined, 'off']);
+});
+
+test('a single width or height is completed from the probed source size, keeping the aspect and even for 4:2:0', () => {
+  const probed = { ...plan, width: 720, height: 480 };
+  const byWidth = shardSettingsOf({ width: 1920 }, probed);
+  assert.deepEqual([byWidth['width'], byWidth['height']], [1920, 1280]);
+  // 301 * 720 / 480 = 451.5 -> 452 (rounded), already even; the odd height 301 becomes 300.
+  const byHeight = shardSettingsOf({ height: 301 }, probed);
+  assert.deepEqual([byHeight['width'], byHeight['height']], [452, 300]);
+  // ffv1 can keep odd sizes (deep sources are 4:4:4); the shard step rounds where it must.
+  const lossless = shardSettingsOf({ height: 301, encode: { codec: 'ffv1' } }, probed);
+  assert.deepEqual([lossless['width'], lossless['height']], [452, 301]);
+  assert.throws(() => shardJob(job({ width: 1920 }), config, plan), /spec\.width alone needs the source size/);
+});
+
+test('with no codec, a .webm output gets av1 and others h264, as upscale run does for 8-bit sources', () => {
+  assert.equal(shardSettingsOf({ output: 's3://out/a.webm' })['codec'], 'av1');
+  assert.equal(shardSettingsOf({})['codec'], 'h264');
+  assert.equal(shardSettingsOf({ output: 's3://out/a.mkv', encode: { codec: 'ffv1' } })['codec'], 'ffv1');
+});
+
 test('child names are deterministic and short enough for Indexed Job hostnames', () => {
   const long = 'a'.repeat(200);
   assert.equal(childName('clip', 'shards'), 'clip-shards');

@@ -10,6 +10,8 @@
  */
 import type { V1EnvVar, V1Job, V1PodFailurePolicyRule, V1PodSpec, V1ResourceRequirements, V1Toleration } from '@kubernetes/client-node';
 import { EXIT_PERMANENT } from '../../worker/errors.ts';
+import { containerFor } from '../../worker/media/container-policy.ts';
+import { defaultCodecs, outputSize } from '../../worker/media/output-decision.ts';
 import { TASK_VERSION, type UpscaleSettingsInput } from '../../worker/task.ts';
 import { API_VERSION, KIND, type UpscaleJob } from '../api/upscalejob.ts';
 import type { OperatorConfig } from '../config.ts';
@@ -43,30 +45,61 @@ export function probeJob(job: UpscaleJob, config: OperatorConfig): V1Job {
   return stepJob(job, config, 'probe', task, { backoffLimit: STEP_BACKOFF_LIMIT });
 }
 
-/** The shard settings every pod of the job gets (the worker's `upscaleSettingsSchema`). */
-export function shardSettings(job: UpscaleJob): UpscaleSettingsInput {
+/**
+ * The shard settings every pod of the job gets (the worker's `upscaleSettingsSchema`). A shard task
+ * needs both `width` and `height`: a single one given in the spec is completed here from the
+ * probed source size, with `upscale run`'s rule (outputSize: same aspect, even for 4:2:0 codecs), so
+ * every shard gets the same size.
+ * @throws Error when only one dimension is set and the plan does not carry the source size
+ */
+export function shardSettings(job: UpscaleJob, plan: Pick<PlanSummary, 'width' | 'height'>): UpscaleSettingsInput {
   const { spec } = job;
   const settings: UpscaleSettingsInput = {
     model: spec.model,
-    scale: spec.scale,
     tile: spec.inference.tile,
     precision: spec.inference.precision,
     ep: spec.inference.executionProvider,
     enableMultiGpu: true,
-    codec: spec.encode.codec,
+    codec: jobCodec(job),
     // Every shard must come out of the same encoder (assembly refuses mixed shards), and pods of one
     // job may land on GPUs with and without NVENC: `auto` is resolved once for the job, to the CPU.
     encoder: spec.encode.encoder === 'auto' ? 'cpu' : spec.encode.encoder,
   };
+  if (spec.scale !== undefined) settings.scale = spec.scale;
+  Object.assign(settings, targetSize(job, plan));
+  settings.deinterlace = spec.deinterlace;
   if (spec.encode.crf !== undefined) settings.crf = spec.encode.crf;
   if (spec.encode.preset !== undefined) settings.preset = spec.encode.preset;
   return settings;
 }
 
+/**
+ * The job's codec: the spec's, else `upscale run`'s default for the output container (av1 for
+ * .webm, else h264). Resolved here, once, so every shard encodes alike.
+ */
+export function jobCodec(job: UpscaleJob): NonNullable<UpscaleSettingsInput['codec']> {
+  const { codec } = job.spec.encode;
+  if (codec !== undefined) return codec;
+  // The probe summary carries no bit depth yet, so a deep source gets the 8-bit default here.
+  return defaultCodecs(containerFor(job.spec.output)?.kind ?? 'mp4', false)[0]!;
+}
+
+function targetSize(job: UpscaleJob, plan: Pick<PlanSummary, 'width' | 'height'>): { width?: number; height?: number } {
+  const { width, height } = job.spec;
+  if (width === undefined && height === undefined) return {};
+  if (width !== undefined && height !== undefined) return { width, height };
+  if (plan.width === undefined || plan.height === undefined) {
+    throw new Error(`UpscaleJob ${job.metadata.namespace}/${job.metadata.name}: spec.${width === undefined ? 'height' : 'width'} alone needs the source size, which the probe result lacks`);
+  }
+  // ffv1 keeps odd sizes for deep sources; the shard makes them even itself where it must.
+  const size = outputSize({ width: plan.width, height: plan.height }, 4, { width, height }, jobCodec(job) !== 'ffv1');
+  return { width: size.width, height: size.height };
+}
+
 /** The Indexed shard Job: one index per shard of the probed plan. */
 export function shardJob(job: UpscaleJob, config: OperatorConfig, plan: PlanSummary): V1Job {
   const { spec } = job;
-  const task = { version: TASK_VERSION, step: 'shard', jobId: workerJobId(job), input: spec.input, output: spec.output, settings: shardSettings(job) };
+  const task = { version: TASK_VERSION, step: 'shard', jobId: workerJobId(job), input: spec.input, output: spec.output, settings: shardSettings(job, plan) };
   const built = stepJob(job, config, 'shards', task, {});
   const jobSpec = built.spec!;
   jobSpec.completionMode = 'Indexed';

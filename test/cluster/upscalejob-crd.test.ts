@@ -44,8 +44,20 @@ test('a minimal job is accepted and read back with the defaults zod applies', as
   await cluster.custom.createNamespacedCustomObject({ ...api, namespace, body: job('minimal', minimal) });
   const read = (await cluster.custom.getNamespacedCustomObject({ ...api, namespace, name: 'minimal' })) as { spec: Spec };
   assert.deepEqual(read.spec, upscaleJobSpecSchema.parse(minimal));
-  assert.equal((read.spec['encode'] as Spec)['codec'], 'h264');
+  // No codec default in the CRD: the operator picks one per output container (job-specs.ts).
+  assert.equal((read.spec['encode'] as Spec)['codec'], undefined);
+  assert.equal(read.spec['scale'], undefined);
+  assert.equal(read.spec['deinterlace'], 'auto');
   assert.equal((read.spec['sharding'] as Spec)['parallelism'], 4);
+});
+
+test('width and height without scale are accepted, alone or together', async (t) => {
+  const namespace = await cluster.namespace(t);
+  for (const [name, size] of [['by-width', { width: 1920 }], ['by-height', { height: 1080 }], ['by-both', { width: 1280, height: 720 }]] as const) {
+    await cluster.custom.createNamespacedCustomObject({ ...api, namespace, body: job(name, { ...minimal, ...size }) });
+    const read = (await cluster.custom.getNamespacedCustomObject({ ...api, namespace, name })) as { spec: Spec };
+    assert.deepEqual(read.spec, upscaleJobSpecSchema.parse({ ...minimal, ...size }), name);
+  }
 });
 
 test('a job using every field is stored as written, affinity included', async (t) => {
@@ -55,6 +67,7 @@ test('a job using every field is stored as written, affinity included', async (t
     output: 's3://videos/out.mkv',
     model: 's3://models/custom-x4.onnx',
     scale: 2,
+    deinterlace: 'off',
     encode: { codec: 'hevc', crf: 22, preset: 'slow', encoder: 'cpu' },
     inference: { tile: 256, precision: 'fp16', executionProvider: 'tensorrt' },
     storage: { endpoint: 'http://minio.storage.svc:9000', region: 'eu-west-1', forcePathStyle: true, secretRef: { name: 's3-creds' } },
@@ -135,6 +148,10 @@ const INVALID: [string, Spec, string, string | RegExp][] = [
   ['an ftp input', { ...minimal, input: 'ftp://example.com/in.mp4' }, 'spec.input', CHECKS.input.message],
   ['output equal to input', { ...minimal, output: minimal.input }, 'spec.output', MESSAGES.outputIsInput],
   ['framesPerShard with shards', { ...minimal, sharding: { framesPerShard: 100, shards: 4 } }, 'spec.sharding.shards', MESSAGES.shardingExclusive],
+  ['scale with a width', { ...minimal, scale: 2, width: 1920 }, 'spec.scale', MESSAGES.scaleOrSize],
+  ['scale with a height', { ...minimal, scale: 4, height: 1080 }, 'spec.scale', MESSAGES.scaleOrSize],
+  ['a width of 1', { ...minimal, width: 1 }, 'spec.width', /greater than or equal to 2/],
+  ['an unknown deinterlace', { ...minimal, deinterlace: 'yadif' }, 'spec.deinterlace', /Unsupported value: "yadif"/],
   ['an unknown model id', { ...minimal, model: 'realesrgan-x8' }, 'spec.model', /model must be a catalogue model id/],
   ['a tile word other than auto', { ...minimal, inference: { tile: 'big' } }, 'spec.inference.tile', /tile must be "auto" or an integer/],
   ['a tile over the limit', { ...minimal, inference: { tile: 20000 } }, 'spec.inference.tile', /tile must be "auto" or an integer/],
@@ -186,7 +203,7 @@ test('kubectl apply --validate=strict rejects an unknown field', async (t) => {
   assert.equal(read.spec.encode['colour'], undefined);
 });
 
-test('input, output, model, scale and encode cannot change; other fields can', async (t) => {
+test('input, output, model, scale, deinterlace and encode cannot change; other fields can', async (t) => {
   const namespace = await cluster.namespace(t);
   await cluster.custom.createNamespacedCustomObject({ ...api, namespace, body: job('fixed', { ...minimal, model: 'RealESRGAN_x4plus', scale: 2 }) });
   const changes: [string, (spec: Spec) => Spec][] = [
@@ -194,6 +211,7 @@ test('input, output, model, scale and encode cannot change; other fields can', a
     ['output', (s) => ({ ...s, output: 's3://videos/other-out.mp4' })],
     ['model', (s) => ({ ...s, model: 'realesr-general-x4v3' })],
     ['scale', (s) => ({ ...s, scale: 4 })],
+    ['deinterlace', (s) => ({ ...s, deinterlace: 'off' })],
     ['encode', (s) => ({ ...s, encode: { ...(s['encode'] as Spec), crf: 20 } })],
   ];
   for (const [field, change] of changes) {
