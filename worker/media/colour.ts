@@ -126,6 +126,15 @@ export function encodeScaleOptions(c: Colour): string[] {
   return [`out_color_matrix=${swsMatrix(c.matrix)}`, `out_range=${c.range}`];
 }
 
+/**
+ * A `setparams` filter tagging the encoder's frames with `c`. ffmpeg 7.x opens the encoder with the
+ * first frame's colour properties, overriding `-color_primaries`/`-color_trc`, and raw RGB frames
+ * carry none, so the tags must be on the frames themselves (5.1 takes either).
+ */
+export function colourTagFilter(c: Colour): string {
+  return `setparams=range=${c.range}:colorspace=${c.matrix}:color_primaries=${c.primaries}:color_trc=${c.transfer}`;
+}
+
 /** ffmpeg output options tagging a stream with `c`. */
 export function colourTagOptions(c: Colour): string[] {
   return ['-color_range', c.range, '-colorspace', c.matrix, '-color_primaries', c.primaries, '-color_trc', c.transfer];

@@ -33,7 +33,7 @@ import { runFfprobe } from './ffprobe-run.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
 import type { Probe, Rational } from './probe-schema.ts';
 import { ptsList } from './frame-index.ts';
-import { colourTagOptions, encodeScaleOptions, outputColour, type SourceColourFacts } from './colour.ts';
+import { colourTagFilter, colourTagOptions, encodeScaleOptions, outputColour, type SourceColourFacts } from './colour.ts';
 import { withHdrParams, type HdrMetadata } from './hdr-metadata.ts';
 import { frameBytes, type RgbFormat } from './raw-format.ts';
 import { setptsExpression } from './setpts-expr.ts';
@@ -137,6 +137,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
       ...(crop ? [`crop=${evenW}:${evenH}:0:0`] : []),
       `scale=${[...encodeScaleOptions(colour), 'flags=bicubic+accurate_rnd+full_chroma_int'].join(':')}`,
       `format=${pixFmt}`,
+      colourTagFilter(colour),
       ...(opts.sar ? [`setsar=${opts.sar.replace(':', '/')}`] : []),
     ].join(','),
   );
@@ -181,7 +182,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
       '-filter_script:v', script,
       '-fps_mode', 'passthrough',
       '-enc_time_base', `${tb.num}:${tb.den}`,
-      ...withHdrParams(encoderOptions(choice, { ...(opts.crf !== undefined ? { crf: opts.crf } : {}), ...(opts.preset !== undefined ? { preset: opts.preset } : {}) }), opts.hdr ?? null),
+      ...withHdrParams(encoderOptions(choice, { ...(opts.crf !== undefined ? { crf: opts.crf } : {}), ...(opts.preset !== undefined ? { preset: opts.preset } : {}), frameRate: opts.frameRate.num > 0 ? opts.frameRate : { num: 25, den: 1 } }), opts.hdr ?? null),
       ...tags,
       '-map_metadata', '-1',
       '-f', 'nut',

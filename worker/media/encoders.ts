@@ -28,6 +28,12 @@ export interface EncoderSettings {
   crf?: number;
   /** Encoder preset (x264/x265 names, SVT-AV1 0-13, NVENC p1-p7). */
   preset?: string;
+  /**
+   * The frame rate SVT-AV1 is told (its rate control needs one). ffmpeg 7.x no longer passes the
+   * input rate once a filter sets the time base, so libsvtav1 derives 1/time_base (e.g. 12800 fps),
+   * which SVT-AV1 2.x refuses ("bad parameter"); given here, it travels in `-svtav1-params`.
+   */
+  frameRate?: { num: number; den: number };
 }
 
 const CPU: Record<VideoCodec, string> = { h264: 'libx264', hevc: 'libx265', av1: 'libsvtav1', ffv1: 'ffv1' };
@@ -101,7 +107,7 @@ export function encoderOptions(choice: EncoderChoice, s: EncoderSettings): strin
     case 'libx265':
       return ['-c:v', 'libx265', '-preset', s.preset ?? 'medium', '-crf', String(crf ?? 20), '-x265-params', 'log-level=error:open-gop=0'];
     case 'libsvtav1':
-      return ['-c:v', 'libsvtav1', '-preset', s.preset ?? '8', '-crf', String(crf ?? 30), '-svtav1-params', 'irefresh-type=2'];
+      return ['-c:v', 'libsvtav1', '-preset', s.preset ?? '8', '-crf', String(crf ?? 30), '-svtav1-params', svtav1Params(s.frameRate)];
     case 'ffv1':
       // Level 3 with per-slice CRCs, every frame intra: a robust lossless intermediate.
       return ['-c:v', 'ffv1', '-level', '3', '-g', '1', '-slicecrc', '1'];
@@ -111,4 +117,9 @@ export function encoderOptions(choice: EncoderChoice, s: EncoderSettings): strin
     default:
       throw new MediaError('InvalidOptions', 'encode', choice.encoder, 'unknown encoder');
   }
+}
+
+/** SVT-AV1's own parameters: closed GOPs (shards stitch), and the frame rate when known. */
+function svtav1Params(rate: EncoderSettings['frameRate']): string {
+  return rate && rate.num > 0 && rate.den > 0 ? `irefresh-type=2:fps-num=${rate.num}:fps-denom=${rate.den}` : 'irefresh-type=2';
 }

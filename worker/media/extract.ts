@@ -252,6 +252,7 @@ async function* attempt(
     wake?.();
     job.kill();
     await exited;
+    await job.exited; // `exited` can settle before the process is gone (see FfmpegJob.exited)
     stdout.destroy();
   }
 }

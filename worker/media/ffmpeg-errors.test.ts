@@ -24,6 +24,8 @@ describe('classifyFailure', () => {
     { stderr: 'https://h/in.mp4: Server returned 404 Not Found', code: 'InputNotFound', permanent: true },
     { stderr: '[tls @ 0x1] Peer certificate failed verification\nhttps://h/in.mp4: Input/output error', code: 'InputForbidden', permanent: true },
     { stderr: "[libx264 @ 0x1] Error setting preset/tune nonsense/(null).", code: 'InvalidOptions', permanent: true },
+    // ffmpeg 7.x: an encoder option out of range fails while applying options, before opening.
+    { stderr: '[vost#0:0/libsvtav1 @ 0x1] Error applying encoder options: Numerical result out of range', code: 'InvalidOptions', permanent: true },
     { stderr: '[h264_nvenc @ 0x1] OpenEncodeSessionEx failed: out of memory (10)', code: 'FfmpegFailed', permanent: false },
     { stderr: 'Conversion failed!', code: 'FfmpegFailed', permanent: false },
     { stderr: 'av_interleaved_write_frame(): No space left on device\nError writing trailer of file:/s/x.nut: No space left on device', code: 'NoSpace', permanent: false },

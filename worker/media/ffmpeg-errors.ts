@@ -60,7 +60,7 @@ const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatch
   // GPU encoder trouble (busy, out of sessions) is worth a retry; other encoder refusals are settings.
   { re: /OpenEncodeSessionEx failed|No capable devices found|CUDA_ERROR_\w+/, code: 'FfmpegFailed', cause: (m) => `the GPU encoder failed (${m[0]})` },
   {
-    re: /Error setting preset|Unrecognized option '[^']*'|Error while opening encoder|Invalid encoder parameter/,
+    re: /Error setting preset|Unrecognized option '[^']*'|Error while opening encoder|Error applying encoder options|Invalid encoder parameter/,
     code: 'InvalidOptions',
     cause: (m) => `the encoder rejected its settings (${m[0]})`,
   },

@@ -5,6 +5,7 @@
  * array items (never split on spaces by fluent-ffmpeg), and no fluent helper that guesses codecs
  * or formats is used: the caller gives the exact ffmpeg options.
  */
+import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import { isWriteFailure } from './ffmpeg-errors.ts';
@@ -38,6 +39,12 @@ export interface FfmpegJob {
   stderr: string[];
   /** Stops ffmpeg (SIGKILL); `done` then rejects. */
   kill(): void;
+  /**
+   * Resolves once the ffmpeg process has exited (at once when it never started). `done` can settle
+   * before that: fluent-ffmpeg rejects 20 ms after a piped output closes, killing ffmpeg without
+   * waiting, and a slow-starting ffmpeg (7.x's many libraries) may then still run.
+   */
+  exited: Promise<void>;
 }
 
 /** ffmpeg binary: `FFMPEG_PATH` (which fluent-ffmpeg reads itself) or `ffmpeg` on PATH. */
@@ -81,9 +88,22 @@ export function startFfmpeg(spec: FfmpegSpec): FfmpegJob {
       }
     });
   });
+  let proc: ChildProcess | undefined;
+  const exited = new Promise<void>((resolve) => {
+    cmd.on('start', () => {
+      proc = (cmd as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+      if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) resolve();
+      else proc.once('exit', () => resolve());
+    });
+    // An error before 'start' means ffmpeg was never spawned.
+    done.then(resolve, () => {
+      if (proc === undefined) resolve();
+    });
+  });
   cmd.run();
   return {
     done,
+    exited,
     stderr,
     kill: () => {
       try {
