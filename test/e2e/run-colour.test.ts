@@ -130,7 +130,11 @@ describe('upscale run: colour and field structure', () => {
     const source = join(dir, 'hdr10.mkv');
     const mastering = 'master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,50):max-cll=1000,400';
     await ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=64x48:r=25', '-frames:v', '2', '-c:v', 'libx265', '-x265-params', `log-level=error:hdr10=1:${mastering}`, '-pix_fmt', 'yuv420p10le',
+      // On the frames too: ffmpeg 7.x opens the encoder with the first frame's colour properties.
+      '-vf', 'setparams=range=tv:colorspace=bt2020nc:color_primaries=bt2020:color_trc=smpte2084',
       '-color_primaries', 'bt2020', '-color_trc', 'smpte2084', '-colorspace', 'bt2020nc', '-color_range', 'tv', source]);
+    const s = await videoStream(source);
+    assert.deepEqual([s.color_space, s.color_primaries, s.color_transfer], ['bt2020nc', 'bt2020', 'smpte2084'], 'the source is tagged HDR10');
     const output = join(dir, 'hdr10-out.mkv');
     const res = await upscale(['run', '-i', source, '-o', output, '--codec', 'hevc', '--ep', 'cpu', '--no-progress']);
     assert.equal(res.code, 0, explain(res));
