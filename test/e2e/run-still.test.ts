@@ -14,6 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
 import { createEngine, type Engine } from '../../worker/engine/engine.ts';
 import { TESTDATA_DIR } from '../../worker/engine/test-frames.ts';
+import { acquireRunLock } from '../../worker/run/run-lock.ts';
 import { explain, upscale } from './cli.ts';
 
 const EXIT_PERMANENT = 2;
@@ -163,6 +164,35 @@ describe('upscale run on a still image', () => {
     const rw = await upscale(['run', '-i', input, '-o', wide, ...MODEL, '--width', '150'], { timeoutMs: TIMEOUT });
     assert.equal(rw.code, 0, explain(rw));
     assert.deepEqual([(await stream(wide)).width, (await stream(wide)).height], [150, 94], 'height keeps the aspect, odd sizes allowed');
+  });
+
+  it('tiles a photo (--tile 32: 4x2 tiles of 97x61) to the same pixels as one untiled run', async () => {
+    const input = join(dir, 'tiled.png');
+    await run('ffmpeg', ['-v', 'error', '-y', '-i', photo('baboon-lq.png'), '-vf', 'crop=97:61:20:40', input]);
+    const output = join(dir, 'tiled-4x.png');
+    const result = await upscale(['run', '-i', input, '-o', output, ...MODEL, '--tile', '32'], { timeoutMs: TIMEOUT });
+    assert.equal(result.code, 0, explain(result));
+    assert.match(result.stderr, /"tileSize":32/);
+    const vsEngine = psnr(await raw(output, 'rgb24'), await engineOut(input, 97, 61));
+    assert.ok(vsEngine >= 40, `tiled vs untiled engine output: ${vsEngine.toFixed(1)} dB`);
+  });
+
+  it('holds the run lock of the output: a run on an output another run is writing is refused', async () => {
+    const input = join(dir, 'locked-in.png');
+    await run('ffmpeg', ['-v', 'error', '-y', '-i', photo('comic-lq.png'), '-vf', 'crop=32:32:10:30', input]);
+    const out = join(dir, 'locked');
+    await mkdir(out);
+    const output = join(out, 'locked.png');
+    const lock = await acquireRunLock(output);
+    try {
+      const result = await upscale(['run', '-i', input, '-o', output, ...MODEL], { timeoutMs: 60_000 });
+      assert.equal(result.code, EXIT_PERMANENT, explain(result));
+      assert.match(result.message, new RegExp(`output .*locked\\.png is being written by another upscale run \\(pid ${process.pid}`));
+      assert.doesNotMatch(result.stderr, /Started inference engine/);
+    } finally {
+      await lock.release();
+    }
+    assert.ok(!(await readdir(out)).includes('locked.png'), 'no output written');
   });
 
   it('applies the EXIF orientation of a JPEG (6: rotate 90 degrees clockwise)', async () => {
