@@ -5,7 +5,9 @@
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import pino, { type Logger } from 'pino';
 import { requireSupportedFfmpeg } from '../worker/media/ffmpeg-check.ts';
+import { UpscaleError } from '../worker/errors.ts';
 import { runLocal, type LocalRunHooks } from '../worker/run/local-run.ts';
+import { runStill, stillInputFormat } from '../worker/run/still-run.ts';
 import type { ShardStepResult } from '../worker/steps/shard-step.ts';
 import { Storage } from '../worker/storage/storage.ts';
 import { parseTask, upscaleSettingsSchema } from '../worker/task.ts';
@@ -28,6 +30,8 @@ export interface RunFlags {
   height?: number;
   crf?: number;
   preset?: string;
+  quality?: number;
+  pngCompression?: number;
   deinterlace?: string;
   overwrite: boolean;
   keepIntermediates: boolean;
@@ -63,6 +67,35 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
       'flags',
     );
     log.debug(await requireSupportedFfmpeg(), 'Checked ffmpeg version');
+    const still = await stillInputFormat(flags.input);
+    if (still !== undefined) {
+      const videoOptions = [flags.codec !== undefined ? '--codec' : '', flags.crf !== undefined ? '--crf' : '', flags.preset !== undefined ? '--preset' : ''].filter((o) => o !== '');
+      const image = await runStill(
+        {
+          input: flags.input,
+          output: flags.output,
+          format: still,
+          settings,
+          overwrite: flags.overwrite,
+          choices: {
+            ...(settings.scale !== undefined ? { scale: settings.scale } : {}),
+            ...(settings.width !== undefined ? { width: settings.width } : {}),
+            ...(settings.height !== undefined ? { height: settings.height } : {}),
+            ...(flags.quality !== undefined ? { quality: flags.quality } : {}),
+            ...(flags.pngCompression !== undefined ? { pngCompression: flags.pngCompression } : {}),
+            videoOptions,
+          },
+        },
+        storage,
+        log,
+      );
+      bars?.stop();
+      await emitResult({ ok: true, step: 'run', kind: 'image', output: flags.output, frames: 1, format: image.format, width: image.width, height: image.height, alpha: image.alpha, seconds: Math.round(image.seconds * 100) / 100 }, undefined);
+      return 0;
+    }
+    for (const [given, flag] of [[flags.quality, '--quality'], [flags.pngCompression, '--png-compression']] as const) {
+      if (given !== undefined) throw new UpscaleError('InvalidArgument', `${flag} ${given}: it sets a still image's encoder, and ${flags.input} is not a PNG, JPEG or WebP image (for video use --crf and --preset)`, { subject: flag });
+    }
     const result = await runLocal(
       {
         input: flags.input,

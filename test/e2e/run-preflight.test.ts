@@ -61,7 +61,7 @@ describe('upscale run checks the job before upscaling', () => {
     { name: 'webm-h264', output: 'x.webm', extra: ['--codec', 'h264'], mentions: [/--codec h264 cannot be stored in .*x\.webm \(\.webm takes av1\)/] },
     { name: 'avi', output: 'x.avi', mentions: [/-o\/--output .*x\.avi: unsupported output extension \(use one of \.mp4/] },
     { name: 'gif', output: 'x.gif', mentions: [/x\.gif: unsupported output extension/] },
-    { name: 'png', output: 'x.png', mentions: [/x\.png: unsupported output extension/] },
+    { name: 'png', output: 'x.png', mentions: [/x\.png: unsupported output extension for a video input: it names a still image format/] },
     { name: 'noext', output: 'x', mentions: [/-o\/--output .*\/x: unsupported output extension/] },
     { name: 'ffv1-mp4', output: 'x.mp4', extra: ['--codec', 'ffv1'], mentions: [/--codec ffv1 cannot be stored in .*x\.mp4 \(\.mp4 takes h264, hevc, av1\)/] },
     { name: 'hevc-webm', output: 'x.webm', extra: ['--codec', 'hevc'], mentions: [/--codec hevc cannot be stored in .*x\.webm/] },
@@ -111,12 +111,12 @@ describe('upscale run checks the job before upscaling', () => {
     assert.match(result.message, /-i\/--input .* is a directory, not a video file: upscale reads one video file \(MP4, MOV, MKV/);
   });
 
-  it('says a PNG input is a still image, not that ffmpeg would follow references', async () => {
+  it('says a PNG input is a still image that needs a still output, not that ffmpeg would follow references', async () => {
     const png = join(dir, 'still.png');
     await run('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=s=64x48', '-frames:v', '1', png]);
     const result = await upscale(['run', '-i', png, '-o', join(dir, 'still-out.mp4'), ...MODEL], { timeoutMs: 60_000 });
     assert.equal(result.code, EXIT_PERMANENT, explain(result));
-    assert.match(result.message, /still\.png: the input is a still image \(png\), not a video: upscale reads one video file/);
+    assert.match(result.message, /still-out\.mp4: the input .*still\.png is a still image \(png\) and .*still-out\.mp4 has a video extension: write a still image/);
     assert.doesNotMatch(result.message, /follow references/);
   });
 

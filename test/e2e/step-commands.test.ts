@@ -5,9 +5,11 @@
  * index from JOB_COMPLETION_INDEX (an Indexed Job); a malformed task exits 2 naming the field.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { CLIP_FRAMES, clip } from '../fixtures/clips.ts';
 import { explain, upscale, type CliResult } from './cli.ts';
@@ -70,6 +72,14 @@ describe('upscale probe|shard|assemble', () => {
     assert.equal(await decodedFrames(common.output), FRAMES);
     const video = await videoStream(common.output);
     assert.deepEqual([video.codec_name, video.width, video.height], ['ffv1', 256, 192]);
+  });
+
+  it('probe refuses a still image, naming `upscale run` for it (cluster jobs take videos)', async () => {
+    const png = join(dir, 'photo.png');
+    await promisify(execFile)('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=s=64x48', '-frames:v', '1', png]);
+    const { run, result } = await step('probe', { ...common, jobId: 'e2e-still', input: png, output: join(dir, 'photo.mkv'), step: 'probe' });
+    assert.equal(run.code, 2, explain(run));
+    assert.match(String(result['message']), /photo\.png.*the input is a still image \(png\), not a video: cluster jobs .* run `upscale run` on a local copy/);
   });
 
   const malformed: { name: string; step: string; task?: () => unknown; raw?: string; field: RegExp }[] = [

@@ -35,6 +35,7 @@ describe('classifyFailure', () => {
     const e = classifyFailure('probe', 'in.png', ["[png_pipe @ 0x55] Format not on whitelist 'mov,mp4'"], 'ffprobe');
     assert.match(e.message, /still image \(png\)/);
     assert.match(e.message, /one video file \(MP4, MOV, MKV/);
+    assert.match(e.message, /for a PNG, JPEG or WebP image run `upscale run` on a local copy/);
     assert.doesNotMatch(e.message, /follow references/);
   });
   for (const c of cases) {

@@ -22,11 +22,12 @@ const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatch
     cause: (m) => `${noSpace(m[0])} writing the output: free space there (or give it a larger disk) and retry`,
   },
   // Image demuxers (png_pipe, jpeg_pipe, image2...) are off the whitelist because image2 expands
-  // patterns; the reason a user needs is that a still image is not a video.
+  // patterns; the reason a user needs is that a still image is not a video. `upscale run` sniffs a
+  // local still before this and takes it; cluster jobs (the step commands) and remote inputs do not.
   {
     re: /\[(\w+)_pipe @ [^\]]*\] Format not on whitelist|\[(image2) @ [^\]]*\] Format not on whitelist/,
     code: 'UnsupportedInput',
-    cause: (m) => `the input is a still image (${m[1] ?? m[2] ?? 'image'}), not a video: upscale reads ${SUPPORTED_INPUTS}`,
+    cause: (m) => `the input is a still image (${m[1] ?? m[2] ?? 'image'}), not a video: cluster jobs and remote inputs take ${SUPPORTED_INPUTS}; for a PNG, JPEG or WebP image run \`upscale run\` on a local copy`,
   },
   { re: /Is a directory/, code: 'UnsupportedInput', cause: () => `the input is a directory, not a video file: upscale reads ${SUPPORTED_INPUTS}` },
   {

@@ -22,7 +22,8 @@ describe('decideOutput refuses', () => {
   const cases: { name: string; f: OutputFacts; c: OutputChoices; code: string; message: RegExp }[] = [
     { name: 'an .avi output', f: facts('x.avi'), c: {}, code: 'Unsupported', message: /-o\/--output x\.avi: unsupported output extension \(use one of \.mp4/ },
     { name: 'a .gif output', f: facts('x.gif'), c: {}, code: 'Unsupported', message: /x\.gif: unsupported output extension/ },
-    { name: 'a .png output', f: facts('x.png'), c: {}, code: 'Unsupported', message: /x\.png: unsupported output extension/ },
+    { name: 'a .png output', f: facts('x.png'), c: {}, code: 'Unsupported', message: /x\.png: unsupported output extension for a video input: it names a still image format/ },
+    { name: 'a .JPG output', f: facts('x.JPG'), c: {}, code: 'Unsupported', message: /x\.JPG: unsupported output extension for a video input/ },
     { name: 'an output without an extension', f: facts('out'), c: {}, code: 'Unsupported', message: /out: unsupported output extension/ },
     { name: 'a directory as output', f: facts('clips', { outputIsDirectory: true }), c: {}, code: 'InvalidArgument', message: /clips is a directory: name the output file/ },
     { name: 'the input as output', f: facts('in.mp4', { sameFile: true }), c: {}, code: 'InvalidArgument', message: /is the input in\.mp4.*even with --overwrite/ },

@@ -9,6 +9,7 @@
 import { UpscaleError } from '../errors.ts';
 import { containerFor, OUTPUT_EXTENSIONS, videoCodecsFor, type Container, type ContainerKind } from './container-policy.ts';
 import type { VideoCodec } from './encoders.ts';
+import { stillFormatForName } from './still-format.ts';
 
 /** The encoder each codec would use here (after the NVENC/CPU choice), or why there is none. */
 export type EncoderLookup = Partial<Record<VideoCodec, { encoder: string } | { unavailable: string }>>;
@@ -126,6 +127,9 @@ export function decideOutput(facts: OutputFacts, choices: OutputChoices): Output
     throw new UpscaleError('InvalidArgument', `-o/--output ${out} is the input ${facts.input}: the output is written while the input is still read, so it cannot replace it (even with --overwrite); write to another file`, { subject: out });
   }
   const container = containerFor(out);
+  if (container === undefined && stillFormatForName(out) !== undefined) {
+    throw new UpscaleError('Unsupported', `-o/--output ${out}: unsupported output extension for a video input: it names a still image format (use one of ${OUTPUT_EXTENSIONS.join(', ')}; PNG, JPEG and WebP outputs are for image inputs)`, { subject: out });
+  }
   if (container === undefined) {
     throw new UpscaleError('Unsupported', `-o/--output ${out}: unsupported output extension (use one of ${OUTPUT_EXTENSIONS.join(', ')})`, { subject: out });
   }

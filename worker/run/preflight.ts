@@ -36,6 +36,17 @@ export function choicesOf(settings: UpscaleSettings, autoCodec: boolean): Output
 
 /** Reads the input and output paths, the encoders and the model's scale. */
 export async function gatherFacts(input: string, output: string, settings: UpscaleSettings): Promise<PreflightFacts> {
+  return {
+    input,
+    output,
+    ...(await pathFacts(input, output)),
+    encoders: await encoderLookup(settings.encoder),
+    ...(modelScale(settings.model) !== undefined ? { modelScale: modelScale(settings.model) as number } : {}),
+  };
+}
+
+/** What the paths on disk say: a directory input or output, the output being the input. */
+export async function pathFacts(input: string, output: string): Promise<{ inputIsDirectory: boolean; outputIsDirectory: boolean; sameFile: boolean }> {
   const inLoc = parseLocation(input);
   const outLoc = parseLocation(output);
   const inStat = inLoc.kind === 'file' ? await statOrUndefined(inLoc.path) : undefined;
@@ -46,13 +57,9 @@ export async function gatherFacts(input: string, output: string, settings: Upsca
     else sameFile = (await resolvedPath(outLoc.path)) === (await resolvedPath(inLoc.path));
   }
   return {
-    input,
-    output,
     inputIsDirectory: inStat?.isDirectory() ?? false,
     outputIsDirectory: (outStat?.isDirectory() ?? false) || (outLoc.kind === 'file' && output.endsWith('/')),
     sameFile,
-    encoders: await encoderLookup(settings.encoder),
-    ...(modelScale(settings.model) !== undefined ? { modelScale: modelScale(settings.model) as number } : {}),
   };
 }
 
@@ -80,7 +87,7 @@ export function decideForSource(facts: PreflightFacts, choices: OutputChoices, p
   return decision;
 }
 
-function modelScale(model: string): number | undefined {
+export function modelScale(model: string): number | undefined {
   return findModel(model)?.scale;
 }
 
