@@ -37,7 +37,8 @@ const unreachable = (n: V1Node) => (n.spec?.taints ?? []).some((t) => t.key === 
 test('one shard pod preempted, another on a node lost mid-shard: the job succeeds without using a retry', { timeout: 300_000 }, async (t) => {
   await cluster.waitGpusIdle();
   const ns = await cluster.namespace(t);
-  startOperator(t, kubeconfig, ns);
+  // One replica, no Lease: this test is about pods, and a 4 s lease can be lost on a loaded machine.
+  startOperator(t, kubeconfig, ns, ['--no-leader-elect']);
   await apply(cluster, ns, {
     apiVersion: 'upscale.dev/v1alpha1',
     kind: 'UpscaleJob',
