@@ -34,7 +34,7 @@ before(async () => {
 
 interface Uj { status?: { phase?: string; message?: string; frames?: { total?: number; done?: number } } }
 
-test('the operator killed right after random API writes, 5 times: the job succeeds, nothing created twice, every frame once', { timeout: 600_000 }, async (t) => {
+test('the operator killed right after random API writes, up to 5 times: the job succeeds, nothing created twice, every frame once', { timeout: 600_000 }, async (t) => {
   await cluster.waitGpusIdle();
   const ns = await cluster.namespace(t);
   const bucket = await s3.bucket(t);
