@@ -7,6 +7,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { operatorConfigSchema, type OperatorConfigInput } from '../operator/config.ts';
 import { startOperator } from '../operator/operator.ts';
+import { kubeWrites, type KubeWrites } from '../operator/controller/kube-writes.ts';
+import { DIE_AFTER_WRITES_ENV, dieAfterWrites, parseDieAfterWrites } from '../operator/controller/fault-writes.ts';
 
 export interface OperatorFlags {
   kubeconfig?: string;
@@ -92,13 +94,20 @@ export async function runOperatorCommand(flags: OperatorFlags): Promise<number> 
     return 2;
   }
   const config = parsed.data;
+  let writes: KubeWrites | undefined;
+  try {
+    writes = faultWrites(kc, log);
+  } catch (error) {
+    process.stderr.write(`upscale operator: ${(error as Error).message}\n`);
+    return 2;
+  }
   log.info({ kubeconfig: source, server: kc.getCurrentCluster()?.server, namespace: config.namespace ?? '(all)', workerImage: config.workerImage }, 'Starting operator');
   const leaderElection = flags.leaderElect
     ? { namespace: leaseNamespace(flags), name: flags.leaderElectionId, leaseDurationMs: flags.leaseDuration * 1000, renewDeadlineMs: flags.renewDeadline * 1000, retryPeriodMs: flags.retryPeriod * 1000 }
     : undefined;
   let running;
   try {
-    running = await startOperator({ kc, config, log, httpPort: flags.httpPort, ...(leaderElection ? { leaderElection } : {}) });
+    running = await startOperator({ kc, config, log, httpPort: flags.httpPort, ...(leaderElection ? { leaderElection } : {}), ...(writes ? { writes } : {}) });
   } catch (error) {
     process.stderr.write(`upscale operator: ${(error as Error).message}\n`);
     return 2;
@@ -127,6 +136,23 @@ export async function runOperatorCommand(flags: OperatorFlags): Promise<number> 
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+  });
+}
+
+/**
+ * Test-only: with UPSCALE_FAULT_DIE_AFTER_WRITES=N the process SIGKILLs itself right after its N-th
+ * API write (operator/controller/fault-writes.ts); unset (always, outside tests), undefined.
+ */
+function faultWrites(kc: KubeConfig, log: pino.Logger): KubeWrites | undefined {
+  const n = parseDieAfterWrites(process.env[DIE_AFTER_WRITES_ENV]);
+  if (n === undefined) return undefined;
+  log.warn({ writes: n }, 'Fault injection on: the operator kills itself after this many API writes (test hook)');
+  return dieAfterWrites(kubeWrites(kc), n, (count, method) => {
+    log.warn({ writes: count, method }, 'Killing the operator after an API write (test hook)');
+    // pino's destination leaves a line for later when the pipe is full; this one must go out first.
+    log.flush();
+    process.stderr.write(`upscale operator: killing itself after API write ${count} (${method}) (test hook)\n`);
+    process.kill(process.pid, 'SIGKILL');
   });
 }
 
