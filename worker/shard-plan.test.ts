@@ -92,4 +92,10 @@ describe('planProblem', () => {
       else assert.match(got ?? '', c.want);
     });
   }
+
+  it('checks a segment from its first frame', () => {
+    assert.equal(planProblem([{ start: 5, end: 10 }, { start: 10, end: 15 }], 15, 5), undefined);
+    assert.match(planProblem([{ start: 0, end: 15 }], 15, 5) ?? '', /shard 0 starts at frame 0, expected 5/);
+    assert.match(planProblem([{ start: 5, end: 14 }], 15, 5) ?? '', /end at frame 14, the segment ends at 15/);
+  });
 });

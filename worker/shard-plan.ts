@@ -87,17 +87,19 @@ export function defaultShardCount(opts: ShardPlanOptions): number {
 }
 
 /**
- * Checks that shards are in order and cover `0..frameCount-1` exactly (no gap, no overlap, none
- * empty). Returns a description of the first problem, or undefined when the plan is sound.
+ * Checks that shards are in order and cover frames `first..end-1` exactly (no gap, no overlap, none
+ * empty); `first` is 0 for a whole source, a segment's first frame otherwise. Returns a description
+ * of the first problem, or undefined when the plan is sound. The one coverage rule: assembly and the
+ * plan file (steps/plan-file.ts) both use it.
  */
-export function planProblem(shards: readonly Pick<ShardRange, 'start' | 'end'>[], frameCount: number): string | undefined {
-  let next = 0;
+export function planProblem(shards: readonly Pick<ShardRange, 'start' | 'end'>[], end: number, first = 0): string | undefined {
+  let next = first;
   for (const [i, s] of shards.entries()) {
     if (s.start !== next) return `shard ${i} starts at frame ${s.start}, expected ${next}`;
     if (!(s.end > s.start)) return `shard ${i} is empty or reversed: [${s.start},${s.end})`;
     next = s.end;
   }
-  if (next !== frameCount) return `shards end at frame ${next}, the source has ${frameCount} frames`;
+  if (next !== end) return first === 0 ? `shards end at frame ${next}, the source has ${end} frames` : `shards end at frame ${next}, the segment ends at ${end}`;
   return undefined;
 }
 

@@ -29,6 +29,7 @@ describe('task schema', () => {
   const bad: [string, Record<string, unknown>, RegExp][] = [
     ['another schema version', { ...base, version: 2, step: 'probe' }, /version/],
     ['a job id that climbs out of the prefix', { ...base, jobId: '../x', step: 'probe' }, /jobId/],
+    ['a job id with a ".." inside, which the layout would refuse', { ...base, jobId: 'a..b', step: 'probe' }, /jobId/],
     ['an empty input', { ...base, input: '', step: 'probe' }, /input/],
     ['an unknown codec', { ...base, step: 'shard', settings: { codec: 'mpeg2' } }, /settings\.codec/],
     ['an outscale of 5', { ...base, step: 'shard', settings: { scale: 5 } }, /settings\.scale/],

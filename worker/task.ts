@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { UpscaleError } from './errors.ts';
+import { isValidJobId, JOB_ID_RULE } from './job-id.ts';
 import { VIDEO_CODECS } from './media/encoders.ts';
 import { DEINTERLACE_CHOICES } from './media/interlace.ts';
 
@@ -87,7 +88,7 @@ export const planSettingsSchema = z.object({
   model: z.string().optional(),
 });
 
-const jobId = z.string().regex(/^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/i, 'a job id is 1-64 letters, digits, ".", "_" or "-"');
+const jobId = z.string().refine(isValidJobId, `a job id is ${JOB_ID_RULE}`);
 const location = z.string().min(1, 'a path or URI is required');
 const common = {
   version: z.literal(TASK_VERSION),

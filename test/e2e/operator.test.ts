@@ -15,7 +15,7 @@ import { CLIP_FRAMES, clip } from '../fixtures/clips.ts';
 import { useCluster, waitFor } from '../cluster/harness.ts';
 import { ensureCrd } from '../cluster/crd-support.ts';
 import { useS3 } from '../s3/harness.ts';
-import { decodedFrames, psnrAgainstSource, streamKinds, videoStream } from './media-checks.ts';
+import { assertFramesMatchSource, decodedFrames, streamKinds, videoStream } from './media-checks.ts';
 import { apply, exampleJob, flakyProxy, operatorKubeconfig, startOperator, storageSecret, upload } from './operator-support.ts';
 
 const cluster = await useCluster();
@@ -118,8 +118,8 @@ test('the example UpscaleJob runs end to end: progress, Succeeded, every frame a
   assert.equal(v.width, 256);
   assert.equal(v.height, 192);
   assert.deepEqual((await streamKinds(out)).sort(), ['audio', 'video']);
-  const psnr = await psnrAgainstSource(out, source, { width: 64, height: 48 });
-  assert.ok(psnr.min > 20, `output frames do not match the source frame for frame (min PSNR ${psnr.min} dB)`);
+  // Each frame shows its own source frame, not a neighbour's (a shift), a flipped or blank one.
+  await assertFramesMatchSource(out, source, { width: 64, height: 48 }, { minPsnr: 20 });
   const left = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'out.mp4.upscale/' }));
   assert.equal(left.KeyCount ?? 0, 0, 'intermediates are deleted after success');
 
@@ -288,8 +288,8 @@ test('suspend mid-job stops the shard pods and keeps finished shards; resume run
   }
   const out = await download(bucket, 'out.mp4');
   assert.equal(await decodedFrames(out), CLIP_FRAMES['basic']);
-  const psnr = await psnrAgainstSource(out, source, { width: 160, height: 120 });
-  assert.ok(psnr.min > 20, `min PSNR ${psnr.min} dB`);
+  // Each frame shows its own source frame, not a neighbour's (a shift), a flipped or blank one.
+  await assertFramesMatchSource(out, source, { width: 160, height: 120 }, { minPsnr: 20 });
 });
 
 test('deleting a running job leaves no pods, Jobs or intermediates; with storage unreachable the finalizer still goes', { timeout: 600_000 }, async (t) => {

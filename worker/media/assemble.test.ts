@@ -14,7 +14,7 @@ import { MediaError } from './errors.ts';
 import { extractFrames } from './extract.ts';
 import { probe } from './probe.ts';
 import type { Probe } from './probe-schema.ts';
-import { rgbFormatFor } from './raw-format.ts';
+import { identityShardOptions } from './test-shard-options.ts';
 
 const run = promisify(execFile);
 let dir: string;
@@ -34,15 +34,7 @@ async function shards(name: ClipName, codec: VideoCodec): Promise<{ src: string;
   const files: ShardFile[] = [];
   for (const [i, [start, end]] of RANGES.entries()) {
     const output = join(dir, `${name}-${codec}-${String(i).padStart(6, '0')}.nut`);
-    await encodeShard(extractFrames({ input: src, probe: p, start, end }), {
-      output,
-      width: p.video.displayWidth,
-      height: p.video.displayHeight,
-      format: rgbFormatFor(p),
-      ...sourceTiming(p, start, end),
-      codec,
-      preset: codec === 'av1' ? '12' : 'veryfast',
-    });
+    await encodeShard(extractFrames({ input: src, probe: p, start, end }), identityShardOptions(p, start, end, output, codec));
     files.push({ path: output, start, end });
   }
   return { src, p, files };

@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { planProblem } from '../shard-plan.ts';
-import { discard, openTemporary, publish, temporaryPathFor } from '../storage/atomic-file.ts';
+import { discard, publish, reserveTemporary } from '../storage/atomic-file.ts';
 import { concatList, type ShardFile } from './concat-list.ts';
 import { containerFor, OUTPUT_EXTENSIONS, planStreams, videoCodecsFor, type Container, type StreamPlan } from './container-policy.ts';
 import type { VideoCodec } from './encoders.ts';
@@ -96,9 +96,9 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
   const checkMs = performance.now() - mark;
 
   const work = await mkdtemp(join(tmpdir(), 'upscale-assemble-'));
-  const tmp = await temporaryPathFor(output);
+  let tmp: string | undefined;
   try {
-    await (await openTemporary(tmp)).close();
+    tmp = await reserveTemporary(output);
     const list = join(work, 'shards.ffconcat');
     await writeFile(list, concatList(probe.frames, probe.video.timeBase, shards));
     mark = performance.now();
@@ -128,7 +128,7 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
     return result;
   } finally {
     await rm(work, { recursive: true, force: true });
-    await discard(tmp);
+    if (tmp !== undefined) await discard(tmp);
   }
 }
 

@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { clip, ffprobeJson } from '../../test/fixtures/clips.ts';
-import { encodeShard, sourceTiming, type EncodeOptions } from './encode.ts';
+import { encodeShard, type EncodeOptions } from './encode.ts';
 import { chooseEncoder, nvencUsable, type VideoCodec } from './encoders.ts';
 import { MediaError } from './errors.ts';
 import { extractFrames, type Frame } from './extract.ts';
 import { ptsList } from './frame-index.ts';
 import { probe } from './probe.ts';
 import type { Probe } from './probe-schema.ts';
-import { rgbFormatFor } from './raw-format.ts';
+import { identityShardOptions } from './test-shard-options.ts';
 
 let dir: string;
 before(async () => {
@@ -24,16 +24,7 @@ after(async () => {
 });
 
 function options(p: Probe, start: number, end: number, output: string, codec: VideoCodec): EncodeOptions {
-  return {
-    output: join(dir, output),
-    width: p.video.displayWidth,
-    height: p.video.displayHeight,
-    format: rgbFormatFor(p),
-    ...sourceTiming(p, start, end),
-    codec,
-    // veryfast keeps B-frames (ultrafast has none), so shards have a decoding delay.
-    preset: codec === 'av1' ? '12' : 'veryfast',
-  };
+  return identityShardOptions(p, start, end, join(dir, output), codec);
 }
 
 interface ShardInfo {

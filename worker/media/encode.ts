@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { discard, openTemporary, publish, temporaryPathFor } from '../storage/atomic-file.ts';
+import { discard, publish, reserveTemporary } from '../storage/atomic-file.ts';
 import { chooseEncoder, defaultPixFmt, encoderOptions, type EncoderChoice, type EncoderHardware, type VideoCodec } from './encoders.ts';
 import { MediaError } from './errors.ts';
 import { classifyFailure } from './ffmpeg-errors.ts';
@@ -117,9 +117,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
 
   const work = await mkdtemp(join(tmpdir(), 'upscale-encode-'));
   const output = resolve(opts.output);
-  // A random name, created exclusively: ffmpeg never writes through another user's file or link.
-  const tmp = await temporaryPathFor(output);
-  await (await openTemporary(tmp)).close();
+  const tmp = await reserveTemporary(output);
   const script = join(work, 'filters.txt');
   const base = opts.pts[0] as number;
   const tb = opts.timeBase;

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { UpscaleError } from '../errors.ts';
 import { requireSupportedFfmpeg } from './ffmpeg-check.ts';
@@ -37,5 +40,34 @@ describe('requireSupportedFfmpeg', () => {
   it('refuses a binary that is not ffmpeg', async () => {
     process.env['FFMPEG_PATH'] = '/bin/true';
     await assert.rejects(requireSupportedFfmpeg(), (e: unknown) => e instanceof UpscaleError && e.code === 'Unsupported' && /^ffmpeg at \/bin\/true printed no version/.test(e.message));
+  });
+
+  it('runs each binary path once per process, and a new path afresh', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ffmpeg-check-'));
+    try {
+      // Wrappers around the real binaries that count their runs.
+      const wrap = async (name: string, real: string): Promise<string> => {
+        const path = join(dir, name);
+        await writeFile(path, `#!/bin/sh\necho run >> '${path}.runs'\nexec '${real}' "$@"\n`);
+        await chmod(path, 0o755);
+        return path;
+      };
+      const runs = (path: string): Promise<number> => readFile(`${path}.runs`, 'utf8').then((t) => t.split('\n').filter(Boolean).length, () => 0);
+      const ffmpeg = await wrap('ffmpeg-a', saved.ffmpeg ?? 'ffmpeg');
+      const ffprobe = await wrap('ffprobe-a', saved.ffprobe ?? 'ffprobe');
+      process.env['FFMPEG_PATH'] = ffmpeg;
+      process.env['FFPROBE_PATH'] = ffprobe;
+      const first = await requireSupportedFfmpeg();
+      assert.deepEqual(await Promise.all([requireSupportedFfmpeg(), requireSupportedFfmpeg()]), [first, first]);
+      assert.equal(await runs(ffmpeg), 1);
+      assert.equal(await runs(ffprobe), 1);
+      const other = await wrap('ffmpeg-b', saved.ffmpeg ?? 'ffmpeg');
+      process.env['FFMPEG_PATH'] = other;
+      assert.deepEqual(await requireSupportedFfmpeg(), first);
+      assert.equal(await runs(other), 1);
+      assert.equal(await runs(ffprobe), 1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The start-up check that the ffmpeg and ffprobe this process will run are supported: runs each
- * with `-version` (some 40 ms) and refuses a missing binary or one older than 5.1 (see
+ * with `-version` (some 40 ms, once per process and path) and refuses a missing binary or one older than 5.1 (see
  * `ffmpeg-version.ts` for the rule) before any work starts, with a message naming the binary, the
  * version found and the minimum.
  */
@@ -19,10 +19,28 @@ export interface FfmpegVersions {
   ffprobe: string;
 }
 
-/** Resolves with the versions found; rejects with an `Unsupported` UpscaleError (permanent). */
+/**
+ * Resolves with the versions found; rejects with an `Unsupported` UpscaleError (permanent). Each
+ * binary path is checked once per process (a run calls this per step and per shard process): a
+ * binary does not change version under a running job, and `FFMPEG_PATH` pointing elsewhere is a new
+ * path, checked afresh. A failed check is not remembered, so a fixed install is seen on the next call.
+ */
 export async function requireSupportedFfmpeg(): Promise<FfmpegVersions> {
-  const [ffmpeg, ffprobe] = await Promise.all([versionOf('ffmpeg', ffmpegPath()), versionOf('ffprobe', ffprobePath())]);
+  const [ffmpeg, ffprobe] = await Promise.all([cachedVersionOf('ffmpeg', ffmpegPath()), cachedVersionOf('ffprobe', ffprobePath())]);
   return { ffmpeg, ffprobe };
+}
+
+const checked = new Map<string, Promise<string>>();
+
+function cachedVersionOf(tool: string, path: string): Promise<string> {
+  const key = `${tool}\0${path}`;
+  let version = checked.get(key);
+  if (version === undefined) {
+    version = versionOf(tool, path);
+    checked.set(key, version);
+    version.catch(() => checked.delete(key));
+  }
+  return version;
 }
 
 async function versionOf(tool: string, path: string): Promise<string> {

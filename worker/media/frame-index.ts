@@ -3,11 +3,12 @@
  * stream's time base, plus the frames a demuxer can seek to. It is what makes extraction exact:
  * a shard [start, end) selects the frames whose pts lie in [pts(start), pts(end)).
  *
- * Timestamps are stored as runs `[firstPts, delta, count]` (frame k of a run has pts
+ * Timestamps are stored as runs `[firstPts, delta, count]` (pts-runs.ts; frame k of a run has pts
  * `firstPts + k * delta`), so a constant-frame-rate film of 10^5 frames is one run and the probe
  * document stays small; a variable-frame-rate source costs one run per change of frame duration.
  */
 import { z } from 'zod';
+import { ptsRuns } from './pts-runs.ts';
 
 export const frameIndexSchema = z.object({
   /** `[firstPts, delta, count]` runs covering all frames in display order. */
@@ -26,26 +27,16 @@ export type FrameIndex = z.infer<typeof frameIndexSchema>;
  */
 export function buildFrameIndex(pts: readonly number[], keyPts: ReadonlySet<number>, lastDuration: number): FrameIndex {
   const sorted = [...pts].sort((a, b) => a - b);
-  const runs: [number, number, number][] = [];
   const keyframes: number[] = [];
   for (let i = 0; i < sorted.length; i++) {
     const p = sorted[i] as number;
     if (keyPts.has(p)) keyframes.push(i);
     const prev = sorted[i - 1];
     if (prev !== undefined && prev === p) throw new RangeError(`frames ${i - 1} and ${i} share timestamp ${p}`);
-    const run = runs[runs.length - 1];
-    if (run && run[2] === 1) {
-      run[1] = p - run[0];
-      run[2] = 2;
-    } else if (run && run[0] + run[1] * run[2] === p) {
-      run[2] += 1;
-    } else {
-      runs.push([p, 0, 1]);
-    }
   }
   const last = sorted[sorted.length - 1] ?? 0;
   if (keyframes[0] !== 0) keyframes.unshift(0); // decoding from the very start is always possible
-  return { ptsRuns: runs, endPts: last + Math.max(1, lastDuration), keyframes };
+  return { ptsRuns: ptsRuns(sorted), endPts: last + Math.max(1, lastDuration), keyframes };
 }
 
 /** Number of frames in the index. */

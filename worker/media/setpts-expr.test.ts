@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { evaluateSetpts, ptsRuns, setptsExpression } from './setpts-expr.ts';
+import { evaluateSetpts, setptsExpression } from './setpts-expr.ts';
 
 describe('setptsExpression', () => {
   const cases: { name: string; pts: number[]; want?: string }[] = [
@@ -35,13 +35,4 @@ describe('setptsExpression', () => {
   });
 
   it('rejects an empty list', () => assert.throws(() => setptsExpression([]), /no timestamps/));
-});
-
-describe('ptsRuns', () => {
-  it('groups constant steps and starts a run at each change', () => {
-    assert.deepEqual(
-      ptsRuns([0, 10, 20, 25, 30, 100]).map((r) => [r.n0, r.first, r.step, r.count]),
-      [[0, 0, 10, 3], [3, 25, 5, 2], [5, 100, 0, 1]],
-    );
-  });
 });

@@ -10,6 +10,8 @@
  * Values are integers below 2^53, exact in the expression evaluator's doubles.
  */
 
+import { ptsRuns } from './pts-runs.ts';
+
 interface Run {
   n0: number;
   first: number;
@@ -17,27 +19,20 @@ interface Run {
   count: number;
 }
 
-/** Splits timestamps into runs of constant step. */
-export function ptsRuns(pts: readonly number[]): Run[] {
-  const runs: Run[] = [];
-  pts.forEach((p, n) => {
-    const run = runs[runs.length - 1];
-    if (run && run.count === 1) {
-      run.step = p - run.first;
-      run.count = 2;
-    } else if (run && run.first + run.step * run.count === p) {
-      run.count++;
-    } else {
-      runs.push({ n0: n, first: p, step: 0, count: 1 });
-    }
+/** The runs of `pts` (pts-runs.ts), each with `n0`, the frame number it starts at. */
+function numberedRuns(pts: readonly number[]): Run[] {
+  let n0 = 0;
+  return ptsRuns(pts).map(([first, step, count]) => {
+    const run = { n0, first, step, count };
+    n0 += count;
+    return run;
   });
-  return runs;
 }
 
 /** The expression for `setpts` giving frame N the timestamp `pts[N]` (in the filter's time base). */
 export function setptsExpression(pts: readonly number[]): string {
   if (pts.length === 0) throw new RangeError('no timestamps');
-  const runs = ptsRuns(pts);
+  const runs = numberedRuns(pts);
   const build = (lo: number, hi: number): string => {
     if (hi - lo === 1) return leaf(runs[lo] as Run);
     const mid = (lo + hi) >> 1;

@@ -6,7 +6,7 @@
  * matches the probe, whatever its planning options say.
  */
 import { z } from 'zod';
-import type { ShardRange } from '../shard-plan.ts';
+import { planProblem, type ShardRange } from '../shard-plan.ts';
 
 export const planFileSchema = z.object({
   version: z.literal(1),
@@ -47,10 +47,5 @@ export function shardRanges(plan: PlanFile): ShardRange[] {
 export function planCoversExactly(plan: PlanFile): boolean {
   const span = planSpan(plan);
   if (span.end > plan.frameCount || span.end <= span.first) return false;
-  let next = span.first;
-  for (const [start, end] of plan.shards) {
-    if (start !== next || end <= start) return false;
-    next = end;
-  }
-  return next === span.end;
+  return planProblem(shardRanges(plan), span.end, span.first) === undefined;
 }

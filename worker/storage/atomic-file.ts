@@ -31,6 +31,17 @@ export async function openTemporary(temporaryPath: string): Promise<FileHandle> 
   return open(temporaryPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
 }
 
+/**
+ * A fresh temporary path beside `finalPath`, created empty and exclusively, for a writer in another
+ * process (ffmpeg): it may replace the file (`-y`) but never writes through another user's file or
+ * link. The caller later calls {@link publish} or {@link discard}.
+ */
+export async function reserveTemporary(finalPath: string): Promise<string> {
+  const temporaryPath = await temporaryPathFor(finalPath);
+  await (await openTemporary(temporaryPath)).close();
+  return temporaryPath;
+}
+
 /** Flushes the temporary file and gives it its final name; see the module comment for `overwrite`. */
 export async function publish(temporaryPath: string, finalPath: string, overwrite: boolean): Promise<void> {
   const handle = await open(temporaryPath, 'r');

@@ -13,14 +13,11 @@
  * Pure string functions: they work the same for local paths, `file://` and `s3://` URIs.
  */
 import { UpscaleError } from '../errors.ts';
+import { isValidJobId, JOB_ID_RULE } from '../job-id.ts';
 
 /** Shard numbers are zero-padded to this width so keys sort in shard order. */
 export const SHARD_DIGITS = 6;
 export const MAX_SHARDS = 10 ** SHARD_DIGITS;
-
-// Job ids become path segments and S3 keys: keep them to Kubernetes-name-like characters so an id can
-// never climb out of the prefix (`..`) or need escaping.
-const JOB_ID = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/i;
 
 export interface JobLayout {
   /** `<output>.upscale/<job-id>/`, ending in `/`. */
@@ -63,12 +60,8 @@ export function shardAttemptMediaName(index: number, attempt: string): string {
 
 /** The job's intermediate locations for `outputUri` (a local path or URI) and `jobId`. */
 export function jobLayout(outputUri: string, jobId: string): JobLayout {
-  if (!JOB_ID.test(jobId) || jobId.includes('..')) {
-    throw new UpscaleError(
-      'InvalidArgument',
-      `invalid job id "${jobId}": use 1-64 letters, digits, '.', '_' or '-', starting and ending alphanumeric`,
-      { subject: 'jobId' },
-    );
+  if (!isValidJobId(jobId)) {
+    throw new UpscaleError('InvalidArgument', `invalid job id "${jobId}": use ${JOB_ID_RULE}`, { subject: 'jobId' });
   }
   if (outputUri.length === 0 || outputUri.endsWith('/')) {
     throw new UpscaleError('InvalidArgument', `invalid output "${outputUri}": expected a file or object, not a prefix`, {
