@@ -17,7 +17,7 @@ import { CLIP_FRAMES, clip } from '../fixtures/clips.ts';
 import { useCluster, waitFor } from '../cluster/harness.ts';
 import { ensureCrd } from '../cluster/crd-support.ts';
 import { useS3 } from '../s3/harness.ts';
-import { decodedFrames, psnrAgainstSource } from './media-checks.ts';
+import { assertFramesMatchSource, decodedFrames } from './media-checks.ts';
 import { apply, exampleJob, operatorKubeconfig, startOperator, storageSecret, upload } from './operator-support.ts';
 import { seededRandom } from './faults-support.ts';
 
@@ -104,8 +104,7 @@ test('the operator killed right after random API writes, up to 5 times: the job 
   const out = join(await mkdtemp(join(tmpdir(), 'faults-operator-')), 'out.mp4');
   await writeFile(out, body ?? new Uint8Array());
   assert.equal(await decodedFrames(out), CLIP_FRAMES['tiny-basic']);
-  const psnr = await psnrAgainstSource(out, source, { width: 64, height: 48 });
-  assert.ok(psnr.min > 20, `every output frame shows its source frame (min PSNR ${psnr.min} dB)`);
+  await assertFramesMatchSource(out, source, { width: 64, height: 48 }, { minPsnr: 20 });
   const left = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'out.mp4.upscale/' }));
   assert.equal(left.KeyCount ?? 0, 0, 'intermediates are deleted after success');
 });
