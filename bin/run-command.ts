@@ -10,6 +10,8 @@ import { runLocal, type LocalRunHooks } from '../worker/run/local-run.ts';
 import { runStill, stillInputFormat } from '../worker/run/still-run.ts';
 import type { ShardStepResult } from '../worker/steps/shard-step.ts';
 import { Storage } from '../worker/storage/storage.ts';
+import { parseFrames, parseTime, segmentSchema, type Segment } from '../worker/media/segment.ts';
+import { UpscaleError } from '../worker/errors.ts';
 import { parseTask, upscaleSettingsSchema } from '../worker/task.ts';
 import { handleInterrupts } from './interrupt.ts';
 import { emitFailure, emitResult } from './result.ts';
@@ -21,6 +23,9 @@ export interface RunFlags {
   scale?: string;
   workers?: number;
   shardFrames?: number;
+  start?: string;
+  duration?: string;
+  frames?: string;
   tile: number | 'auto';
   precision: string;
   ep: string;
@@ -37,6 +42,24 @@ export interface RunFlags {
   keepIntermediates: boolean;
   progress: boolean;
   logLevel: string;
+}
+
+/**
+ * The segment the flags ask for, or undefined for the whole video.
+ * @throws UpscaleError `InvalidArgument` naming the flag
+ */
+export function segmentOf(flags: Pick<RunFlags, 'start' | 'duration' | 'frames'>): Segment | undefined {
+  if (flags.start === undefined && flags.duration === undefined && flags.frames === undefined) return undefined;
+  const frames = flags.frames === undefined ? {} : parseFrames(flags.frames);
+  if (flags.duration !== undefined && flags.frames !== undefined) throw new UpscaleError('InvalidArgument', '--duration and --frames both give the length: use one', { subject: '--frames' });
+  if (frames.firstFrame !== undefined && flags.start !== undefined) throw new UpscaleError('InvalidArgument', '--frames A-B gives the start itself: drop --start or give --frames a count', { subject: '--frames' });
+  const segment: Segment = { ...frames };
+  if (flags.start !== undefined) segment.start = parseTime(flags.start, '--start');
+  if (flags.duration !== undefined) {
+    segment.duration = parseTime(flags.duration, '--duration');
+    if (segment.duration <= 0) throw new UpscaleError('InvalidArgument', `--duration ${JSON.stringify(flags.duration)} must be longer than 0`, { subject: '--duration' });
+  }
+  return segmentSchema.parse(segment);
 }
 
 /** Runs the job and returns the process exit code. */
@@ -66,6 +89,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
       },
       'flags',
     );
+    const segment = segmentOf(flags);
     log.debug(await requireSupportedFfmpeg(), 'Checked ffmpeg version');
     const still = await stillInputFormat(flags.input);
     if (still !== undefined) {
@@ -106,13 +130,15 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
         autoCodec: flags.codec === undefined,
         ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
         ...(flags.shardFrames !== undefined ? { shardFrames: flags.shardFrames } : {}),
+        ...(segment !== undefined ? { segment } : {}),
       },
       storage,
       log,
       { ...progressHooks(bars, log), signal: controller.signal },
     );
     bars?.stop();
-    const frames = result.probe.summary['frames'];
+    // Frames of the plan: the segment's, else the whole source's.
+    const frames = result.probe.frames;
     // Frames upscaled by this run: a rerun that skips finished shards does not count theirs.
     const upscaled = result.shards.filter((s) => !s.skipped).reduce((sum, s) => sum + s.frames, 0);
     await emitResult(

@@ -10,6 +10,7 @@ import { UpscaleError } from './errors.ts';
 import { isValidJobId, JOB_ID_RULE } from './job-id.ts';
 import { VIDEO_CODECS } from './media/encoders.ts';
 import { DEINTERLACE_CHOICES } from './media/interlace.ts';
+import { segmentSchema } from './media/segment.ts';
 
 export const TASK_VERSION = 1;
 export const DEFAULT_MODEL = 'realesr-general-x4v3';
@@ -105,6 +106,13 @@ export const probeTaskSchema = z.object({
   /** Replace an existing output; without it the job fails before any work. */
   overwrite: z.boolean().default(false),
   plan: planSettingsSchema.prefault({}),
+  /**
+   * Upscale only part of the source (media/segment.ts): `start` seconds from the first frame, then
+   * `duration` seconds or `frames` frames. The probe step fixes the frame range in `plan.json`; the
+   * shard and assemble steps follow the plan (audio and subtitles are trimmed to it). A segment that
+   * selects no frame fails the probe step (`InvalidArgument`, naming the field).
+   */
+  segment: segmentSchema.optional(),
 });
 
 export const shardTaskSchema = z.object({

@@ -49,6 +49,8 @@ export const VALIDATION_RULES: Readonly<Record<string, readonly CelRule[]>> = {
   spec: [
     { rule: 'self.output != self.input', message: MESSAGES.outputIsInput, fieldPath: '.output', reason: 'FieldValueInvalid' },
     { rule: '!has(self.scale) || !(has(self.width) || has(self.height))', message: MESSAGES.scaleOrSize, fieldPath: '.scale', reason: 'FieldValueForbidden' },
+    // The field's own rule sees changes only; adding or removing a segment changes the frames too.
+    { rule: 'has(self.segment) == has(oldSelf.segment)', message: 'segment is immutable', fieldPath: '.segment', reason: 'FieldValueForbidden' },
   ],
   'spec.input': [matchesRule(CHECKS.input), immutable('input')],
   'spec.output': [matchesRule(CHECKS.output), immutable('output')],
@@ -61,6 +63,12 @@ export const VALIDATION_RULES: Readonly<Record<string, readonly CelRule[]>> = {
   'spec.height': [immutable('height')],
   'spec.deinterlace': [immutable('deinterlace')],
   'spec.encode': [immutable('encode')],
+  'spec.segment': [
+    { rule: '!(has(self.duration) && has(self.frames))', message: MESSAGES.segmentLength, fieldPath: '.frames', reason: 'FieldValueForbidden' },
+    { rule: '!(has(self.start) && has(self.firstFrame))', message: MESSAGES.segmentStart, fieldPath: '.firstFrame', reason: 'FieldValueForbidden' },
+    immutable('segment'),
+  ],
+  'spec.segment.duration': [{ rule: 'self > 0.0', message: MESSAGES.segmentDuration }],
   'spec.inference.tile': [{ rule: `type(self) == int ? self >= 0 && self <= ${TILE_MAX} : self == 'auto'`, message: MESSAGES.tile }],
   'spec.sharding': [
     { rule: '!(has(self.framesPerShard) && has(self.shards))', message: MESSAGES.shardingExclusive, fieldPath: '.shards', reason: 'FieldValueForbidden' },

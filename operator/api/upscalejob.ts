@@ -50,6 +50,9 @@ export const MESSAGES = {
   outputIsInput: 'output must differ from input',
   scaleOrSize: 'scale and width/height both set the output size: set scale, or width and/or height',
   shardingExclusive: 'framesPerShard and shards are mutually exclusive; set at most one',
+  segmentDuration: 'segment.duration must be greater than 0 seconds',
+  segmentLength: 'segment.duration and segment.frames are mutually exclusive; set at most one',
+  segmentStart: 'segment.start and segment.firstFrame are mutually exclusive; set at most one',
   tile: `tile must be "auto" or an integer from 0 to ${TILE_MAX}`,
   tolerationExistsValue: 'value must be empty when operator is Exists',
   tolerationEmptyKey: 'an empty key requires operator Exists',
@@ -131,6 +134,19 @@ const shardingSchema = z
   })
   .refine((s) => s.framesPerShard === undefined || s.shards === undefined, { message: MESSAGES.shardingExclusive, path: ['shards'] })
   .meta({ description: 'How the video is cut into frame ranges, each a pod of one Indexed Job.' });
+
+const segmentSchema = z
+  .object({
+    start: z.number().min(0).max(1e7).optional().meta({ description: 'Seconds from the first frame where the segment starts (default 0): the first frame at or after it is the first upscaled. Mutually exclusive with firstFrame.' }),
+    firstFrame: z.int().min(0).max(1e9).optional().meta({ description: 'First source frame to upscale (0-based, display order), instead of start.' }),
+    duration: z.number().max(1e7).optional().refine((d) => d === undefined || d > 0, MESSAGES.segmentDuration).meta({ description: 'Seconds to upscale from the start (> 0; default: to the end). Mutually exclusive with frames.' }),
+    frames: z.int().min(1).max(1e9).optional().meta({ description: 'Frames to upscale from the start, instead of duration.' }),
+  })
+  .refine((s) => s.duration === undefined || s.frames === undefined, { message: MESSAGES.segmentLength, path: ['frames'] })
+  .refine((s) => s.start === undefined || s.firstFrame === undefined, { message: MESSAGES.segmentStart, path: ['firstFrame'] })
+  .meta({
+    description: 'Upscale only part of the video, frame-exact; audio and subtitles are trimmed to it and the output starts at 0. A segment that selects no frame fails the job (reason InvalidArgument). Immutable.',
+  });
 
 const quantity = (field: string) => {
   const message = `${field} ${CHECKS.quantity.message}`;
@@ -222,6 +238,7 @@ export const upscaleJobSpecSchema = z
     deinterlace: z.enum(DEINTERLACE_CHOICES).default('auto').meta({
       description: 'Interlaced sources (probed field order): auto deinterlaces them before the model (bwdif, same frame count and timestamps); off upscales the fields as they are. Immutable.',
     }),
+    segment: segmentSchema.optional(),
     encode: encodeSchema.prefault({}),
     inference: inferenceSchema.prefault({}),
     storage: storageSchema.optional(),

@@ -4,6 +4,7 @@ import { upscaleJobSpecSchema, type UpscaleJob, type UpscaleJobSpecInput } from 
 import { operatorConfigSchema } from '../config.ts';
 import { assembleJob, probeJob, shardJob } from './job-specs.ts';
 import { childName } from './names.ts';
+import { probeTaskSchema } from '../../worker/task.ts';
 
 const config = operatorConfigSchema.parse({ workerImage: 'example.com/upscale-operator:1', storage: { endpoint: 'http://minio:9000', secretName: 'default-s3' } });
 function job(spec: Partial<UpscaleJobSpecInput> = {}): UpscaleJob {
@@ -128,4 +129,15 @@ test('child names are deterministic and short enough for Indexed Job hostnames',
   assert.equal(childName(long, 'shards'), childName(long, 'shards'));
   assert.ok(childName(long, 'shards').length <= 52);
   assert.notEqual(childName(`${long}x`, 'shards'), childName(`${long}y`, 'shards'));
+});
+
+test('spec.segment reaches the probe task, which the worker validates; no segment, no field', () => {
+  const taskOf = (j: UpscaleJob): Record<string, unknown> => {
+    const args = probeJob(j, config).spec!.template.spec!.containers[0]!.args!;
+    return JSON.parse(args[args.indexOf('--task') + 1]!) as Record<string, unknown>;
+  };
+  const segmented = taskOf(job({ segment: { start: 62.5, frames: 48 } }));
+  assert.deepEqual(segmented['segment'], { start: 62.5, frames: 48 });
+  assert.deepEqual(probeTaskSchema.parse(segmented).segment, { start: 62.5, frames: 48 });
+  assert.equal('segment' in taskOf(job()), false);
 });

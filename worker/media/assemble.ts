@@ -9,6 +9,11 @@
  *   gaps or clicks at shard joins. `-copyts` keeps every stream on the source's clock; the joined
  *   video (shard-relative from 0) is placed at the source video's start with `-itsoffset`, so the
  *   audio/video offset of the source is kept exactly, VFR included.
+ * - A segment (source frames `[first, end)`, media/segment.ts) starts the output at 0: the joined
+ *   video starts there, and the source is read from the segment's first frame for its duration
+ *   (`-seek_timestamp 1 -ss <pts of first> -t <span>` on the source, no `-copyts`), so audio and
+ *   subtitle packets keep their distance to the video; copied audio starts at its first packet at or
+ *   after the segment's start (less than one audio frame later, the gap kept as a timestamp offset).
  * - Streams the container cannot hold are converted or dropped with a warning (`container-policy.ts`).
  * - The result is checked against the probe: frame count, duration within one frame (both the span
  *   of the frames and the duration the container declares), stream counts and the audio/video start
@@ -36,6 +41,8 @@ import { displayName, ffmpegUrl, sourceInputOptions } from './input-policy.ts';
 import { inspectMedia, type Inspection } from './inspect.ts';
 import { mp4EndFilter } from './mp4-duration.ts';
 import type { Probe } from './probe-schema.ts';
+import { ptsAt } from './frame-index.ts';
+import { spanSeconds, type FrameSpan } from './segment.ts';
 
 export type { ShardFile } from './concat-list.ts';
 
@@ -47,6 +54,8 @@ export interface AssembleOptions {
   probe: Probe;
   /** Shard files with their frame ranges, in any order. */
   shards: readonly ShardFile[];
+  /** Source frames `[first, end)` the shards cover (default: all of them). */
+  segment?: FrameSpan;
   /** Local output path; the container follows the extension (.mp4, .m4v, .mov, .mkv, .webm). */
   output: string;
   /** Replace an existing output (default false: `OutputExists`). */
@@ -83,7 +92,8 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
     throw new MediaError('OutputExists', 'assemble', opts.output, 'the output already exists (pass overwrite to replace it)');
   }
   const shards = [...opts.shards].sort((a, b) => a.start - b.start).map((s) => ({ ...s, path: resolve(s.path) }));
-  const problem = planProblem(shards, probe.video.frameCount);
+  const segment = opts.segment ?? { first: 0, end: probe.video.frameCount };
+  const problem = planProblem(shards.map((s) => ({ start: s.start - segment.first, end: s.end - segment.first })), segment.end - segment.first);
   if (problem !== undefined) throw new MediaError('VerifyFailed', 'assemble', opts.output, `shards do not cover the source: ${problem}`);
 
   let mark = performance.now();
@@ -102,11 +112,11 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
     const list = join(work, 'shards.ffconcat');
     await writeFile(list, concatList(probe.frames, probe.video.timeBase, shards));
     mark = performance.now();
-    await mux(opts, list, tmp, container, plan, codec, height);
+    await mux(opts, segment, list, tmp, container, plan, codec, height);
     const muxMs = performance.now() - mark;
     mark = performance.now();
     const got = await inspectMedia(tmp, 'assemble');
-    verify(probe, plan, got, opts.output);
+    verify(probe, segment, plan, got, opts.output);
     const verifyMs = performance.now() - mark;
     const bytes = (await stat(tmp)).size;
     await publishOutput(tmp, output, opts);
@@ -168,16 +178,18 @@ async function checkShards(shards: readonly (ShardFile & { path: string })[], ou
   return { codec, height: first?.video.height ?? 0 };
 }
 
-async function mux(opts: AssembleOptions, list: string, tmp: string, container: Container, plan: StreamPlan, codec: VideoCodec, height: number): Promise<void> {
+async function mux(opts: AssembleOptions, segment: FrameSpan, list: string, tmp: string, container: Container, plan: StreamPlan, codec: VideoCodec, height: number): Promise<void> {
   const { probe } = opts;
   const name = displayName(opts.source, opts.sourceName ?? probe.input);
+  const part = isPart(probe, segment);
   // Colour tags (the shards', see colour.ts) are repeated on the copied stream: FFV1 in NUT shards cannot carry them.
   // -y: the temporary output exists (created exclusively, empty) and ffmpeg may replace it.
-  const out: string[] = ['-y', '-copyts', '-map', '0:v:0', '-c:v', 'copy', ...colourTagOptions(outputColour(probe.video, height))];
+  // A segment: no packet from before its start (ffmpeg's default, -1, copies those the seek landed on).
+  const out: string[] = ['-y', ...(part ? ['-copypriorss', '0'] : ['-copyts']), '-map', '0:v:0', '-c:v', 'copy', ...colourTagOptions(outputColour(probe.video, height))];
   const mov = container.kind === 'mp4' || container.kind === 'mov';
   if (codec === 'hevc' && mov) out.push('-tag:v', 'hvc1');
   // The muxer ends the edit list at the decode-time span: make it the source's (see mp4-duration.ts).
-  if (mov) out.push('-bsf:v', mp4EndFilter(probe));
+  if (mov) out.push('-bsf:v', mp4EndFilter(probe, segment));
   const counters = { audio: 0, subtitle: 0 };
   for (const s of plan.streams) {
     const k = counters[s.kind]++;
@@ -192,9 +204,9 @@ async function mux(opts: AssembleOptions, list: string, tmp: string, container: 
     inputs: [
       {
         source: ffmpegUrl(list),
-        options: ['-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file', '-format_whitelist', 'concat,nut', '-itsoffset', seconds(probe.video.startTime)],
+        options: ['-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file', '-format_whitelist', 'concat,nut', ...(part ? [] : ['-itsoffset', seconds(probe.video.startTime)])],
       },
-      { source: ffmpegUrl(opts.source), options: sourceInputOptions(opts.source, probe.container.demuxer) },
+      { source: ffmpegUrl(opts.source), options: [...sourceInputOptions(opts.source, probe.container.demuxer), ...(part ? segmentInput(probe, segment) : [])] },
     ],
     output: ffmpegUrl(tmp),
     outputOptions: out,
@@ -209,21 +221,37 @@ async function mux(opts: AssembleOptions, list: string, tmp: string, container: 
   }
 }
 
-/** Compares the written output with the probe. */
-function verify(probe: Probe, plan: StreamPlan, got: Inspection, output: string): void {
+/** True when the segment is not the whole source. */
+function isPart(probe: Probe, segment: FrameSpan): boolean {
+  return segment.first !== 0 || segment.end !== probe.video.frameCount;
+}
+
+/** Source input options reading from the segment's first frame for its span (see the file comment). */
+function segmentInput(probe: Probe, segment: FrameSpan): string[] {
+  const tb = probe.video.timeBase;
+  const at = (ptsAt(probe.frames, segment.first) * tb.num) / tb.den;
+  return ['-seek_timestamp', '1', '-ss', seconds(at), '-t', seconds(spanSeconds(probe.frames, tb, segment).duration)];
+}
+
+/** Compares the written output with the probe (and the segment of it the shards cover). */
+function verify(probe: Probe, segment: FrameSpan, plan: StreamPlan, got: Inspection, output: string): void {
   const v = probe.video;
   const fail = (msg: string): never => {
     throw new MediaError('VerifyFailed', 'assemble', output, msg);
   };
-  if (got.video.packets !== v.frameCount) fail(`output has ${got.video.packets} video frames, the source has ${v.frameCount}`);
+  const part = isPart(probe, segment);
+  const frames = segment.end - segment.first;
+  const what = part ? `the segment [${segment.first},${segment.end}) of the source` : 'the source';
+  if (got.video.packets !== frames) fail(`output has ${got.video.packets} video frames, ${what} has ${frames}`);
   const tb = got.video.timeBase;
   const duration = ((got.video.endPts - got.video.firstPts) * tb.num) / tb.den;
+  const wanted = part ? spanSeconds(probe.frames, v.timeBase, segment).duration : v.duration;
   const frame = v.duration / v.frameCount;
-  if (Math.abs(duration - v.duration) > frame + 1e-3) fail(`output video lasts ${duration.toFixed(4)} s, the source ${v.duration.toFixed(4)} s`);
+  if (Math.abs(duration - wanted) > frame + 1e-3) fail(`output video lasts ${duration.toFixed(4)} s, ${what} ${wanted.toFixed(4)} s`);
   // What players go by: the duration the container declares (an MP4 edit list, a Matroska tag).
   const declared = got.video.declaredDuration;
-  if (declared !== null && Math.abs(declared - v.duration) > frame + 1e-3) {
-    fail(`output video stream declares ${declared.toFixed(4)} s, the source video lasts ${v.duration.toFixed(4)} s`);
+  if (declared !== null && Math.abs(declared - wanted) > frame + 1e-3) {
+    fail(`output video stream declares ${declared.toFixed(4)} s, ${what} lasts ${wanted.toFixed(4)} s`);
   }
   const wantAudio = plan.streams.filter((s) => s.kind === 'audio').length;
   const wantSubs = plan.streams.filter((s) => s.kind === 'subtitle').length;
@@ -233,12 +261,20 @@ function verify(probe: Probe, plan: StreamPlan, got: Inspection, output: string)
   // included, which is what every container keeps) must be the source's.
   const srcAudio = probe.audio[0]?.firstPacketTime ?? null;
   const outAudio = got.audio[0]?.firstPacketTime ?? null;
-  if (srcAudio !== null && outAudio !== null) {
+  if (part && outAudio !== null) {
+    // Copied audio starts at its first packet at or after the segment's first frame: later by less
+    // than one audio frame (at most 0.1 s for any common codec), never before.
+    const lead = outAudio - (got.video.firstPts * tb.num) / tb.den;
+    if (lead < -frame / 2 || lead > MAX_AUDIO_FRAME) fail(`audio starts ${(lead * 1000).toFixed(1)} ms after the segment's first video frame`);
+  } else if (srcAudio !== null && outAudio !== null) {
     const outVideo = (got.video.firstPts * tb.num) / tb.den;
     const drift = outVideo - outAudio - (v.startTime - srcAudio);
     if (Math.abs(drift) > frame / 2) fail(`audio/video offset changed by ${(drift * 1000).toFixed(1)} ms`);
   }
 }
+
+/** Longest audio frame of a common codec, seconds (Vorbis 8192 samples at 44.1 kHz: 0.186 s; AAC 1024 at 8 kHz: 0.128 s). */
+const MAX_AUDIO_FRAME = 0.2;
 
 function seconds(s: number): string {
   return s.toFixed(6);

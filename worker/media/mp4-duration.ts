@@ -15,18 +15,19 @@
  * the probe's frame index (last frame included with its true duration). Timestamps are untouched.
  * For a constant-rate stream this is the ordinary frame duration, so nothing changes there.
  */
+import { ptsAt } from './frame-index.ts';
 import type { Probe } from './probe-schema.ts';
 
 /**
  * The `-bsf:v` value for the assembled MP4/MOV video of `probe`'s source (see the file comment).
  * Works in whatever time base the copied stream has (`TB`), since the span is given in seconds as an
- * exact fraction.
+ * exact fraction. With a `segment` (source frames `[first, end)`) the span is the segment's.
  */
-export function mp4EndFilter(probe: Pick<Probe, 'video' | 'frames'>): string {
+export function mp4EndFilter(probe: Pick<Probe, 'video' | 'frames'>, segment: { first: number; end: number } = { first: 0, end: probe.video.frameCount }): string {
   const v = probe.video;
-  const last = v.frameCount - 1;
+  const last = segment.end - segment.first - 1;
   // Source span in seconds as num/den, converted to the stream's ticks by the filter itself.
-  const spanTicks = probe.frames.endPts - v.startPts;
+  const spanTicks = segment.first === 0 && segment.end === v.frameCount ? probe.frames.endPts - v.startPts : ptsAt(probe.frames, segment.end) - ptsAt(probe.frames, segment.first);
   const span = `${spanTicks}*${v.timeBase.num}/(${v.timeBase.den}*TB)`;
   const duration = `if(eq(N,${last}),max(1,round(${span}-(DTS-STARTDTS))),DURATION)`;
   // Commas inside an option value must be escaped in a bitstream filter list.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UpscaleError } from '../errors.ts';
 import { buildFrameIndex } from './frame-index.ts';
-import { parseTime, segmentSchema, selectSegment, spanSeconds } from './segment.ts';
+import { parseFrames, parseTime, segmentSchema, selectSegment, spanSeconds, TASK_SEGMENT_NAMES } from './segment.ts';
 
 // 25 fps in MP4's usual 1/12800 time base, starting at pts 1024 (0.08 s): 50 frames, 2 s.
 const tb = { num: 1, den: 12800 };
@@ -75,6 +75,33 @@ describe('selectSegment', () => {
   });
 
   it('names task fields when asked to', () => {
-    assert.throws(() => selectSegment(cfr, tb, { start: 5 }, { start: 'segment.start', duration: 'segment.duration', frames: 'segment.frames' }), invalid('segment.start'));
+    assert.throws(() => selectSegment(cfr, tb, { start: 5 }, TASK_SEGMENT_NAMES), invalid('segment.start'));
+  });
+});
+
+describe('parseFrames', () => {
+  it('reads a count and an inclusive range', () => {
+    assert.deepEqual(parseFrames('24'), { frames: 24 });
+    assert.deepEqual(parseFrames('10-19'), { firstFrame: 10, frames: 10 });
+    assert.deepEqual(parseFrames('7-7'), { firstFrame: 7, frames: 1 });
+  });
+
+  it('refuses zero, a reversed range and words, naming --frames', () => {
+    for (const bad of ['0', '9-3', 'a-b', '-3', '1.5', '']) assert.throws(() => parseFrames(bad), invalid('--frames'), bad);
+  });
+});
+
+describe('selectSegment by frame number', () => {
+  it('starts at the given frame', () => {
+    assert.deepEqual(selectSegment(cfr, tb, { firstFrame: 10, frames: 5 }), { first: 10, end: 15 });
+    assert.deepEqual(selectSegment(vfr, ms, { firstFrame: 3, duration: 0.015 }), { first: 3, end: 5 });
+  });
+
+  it('refuses a first frame past the last, naming the option', () => {
+    assert.throws(() => selectSegment(cfr, tb, { firstFrame: 50, frames: 1 }), (e) => invalid('--frames')(e) && /50 frames/.test((e as Error).message));
+  });
+
+  it('refuses start with firstFrame in a task', () => {
+    assert.equal(segmentSchema.safeParse({ start: 1, firstFrame: 3 }).success, false);
   });
 });

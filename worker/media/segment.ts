@@ -21,8 +21,11 @@ export const segmentSchema = z
     duration: z.number().positive().optional(),
     /** Frames to upscale from `start`, instead of `duration`. */
     frames: z.int().min(1).optional(),
+    /** First source frame (0-based, display order), instead of `start`. */
+    firstFrame: z.int().min(0).optional(),
   })
-  .refine((s) => s.duration === undefined || s.frames === undefined, 'give duration or frames, not both');
+  .refine((s) => s.duration === undefined || s.frames === undefined, 'give duration or frames, not both')
+  .refine((s) => s.start === undefined || s.firstFrame === undefined, 'give start or firstFrame, not both');
 export type Segment = z.infer<typeof segmentSchema>;
 
 /** Names the options in messages: CLI flags by default, task fields when a task is checked. */
@@ -30,8 +33,10 @@ export interface SegmentOptionNames {
   start: string;
   duration: string;
   frames: string;
+  firstFrame: string;
 }
-export const CLI_SEGMENT_NAMES: SegmentOptionNames = { start: '--start', duration: '--duration', frames: '--frames' };
+export const CLI_SEGMENT_NAMES: SegmentOptionNames = { start: '--start', duration: '--duration', frames: '--frames', firstFrame: '--frames' };
+export const TASK_SEGMENT_NAMES: SegmentOptionNames = { start: 'segment.start', duration: 'segment.duration', frames: 'segment.frames', firstFrame: 'segment.firstFrame' };
 
 /** Frames `[first, end)` of the source, in display order. */
 export interface FrameSpan {
@@ -40,6 +45,20 @@ export interface FrameSpan {
 }
 
 const TIME = /^(?:(?:(\d+):)?([0-5]?\d):)?(\d+(?:\.\d+)?)$/;
+
+/**
+ * Parses `--frames`: `N` (N frames from `--start`) or `A-B` (source frames A to B, both included, 0-based).
+ * @throws UpscaleError `InvalidArgument` naming `--frames`
+ */
+export function parseFrames(text: string): Pick<Segment, 'frames' | 'firstFrame'> {
+  const m = /^\s*(\d+)(?:\s*-\s*(\d+))?\s*$/.exec(text);
+  const a = Number(m?.[1]);
+  const b = m?.[2] === undefined ? undefined : Number(m[2]);
+  if (!m || (b === undefined && a < 1) || (b !== undefined && b < a)) {
+    throw new UpscaleError('InvalidArgument', `--frames ${JSON.stringify(text)} is not a frame count (24) or an inclusive frame range (100-123)`, { subject: '--frames' });
+  }
+  return b === undefined ? { frames: a } : { firstFrame: a, frames: b - a + 1 };
+}
 
 /**
  * Parses `12.5`, `1:02.5` (MM:SS) or `01:02:03.250` (HH:MM:SS.mmm) into seconds.
@@ -68,9 +87,12 @@ export function selectSegment(index: FrameIndex, timeBase: { num: number; den: n
   const ticksOf = (s: number): number => (s * timeBase.den) / timeBase.num;
   const eps = 1e-6;
   const videoEnd = seconds(index.endPts);
-  const start = segment.start ?? 0;
+  if (segment.firstFrame !== undefined && segment.firstFrame >= count) {
+    throw new UpscaleError('InvalidArgument', `${names.firstFrame}: frame ${segment.firstFrame} is past the last frame: the video has ${count} frames (0-${count - 1})`, { subject: names.firstFrame });
+  }
+  const start = segment.firstFrame !== undefined ? seconds(ptsAt(index, segment.firstFrame)) : (segment.start ?? 0);
   const firstFrom = ticksOf(start) - eps;
-  let first = 0;
+  let first = segment.firstFrame ?? 0;
   while (first < count && ptsAt(index, first) - origin < firstFrom) first++;
   if (first >= count) {
     throw new UpscaleError('InvalidArgument', `${names.start} ${start}s is at or after the last frame: the video is ${round(videoEnd)}s long`, { subject: names.start });

@@ -19,11 +19,12 @@ import { discoverGpus } from '../engine/devices.ts';
 import { chooseEncoder } from '../media/encoders.ts';
 import type { OutputChoices, OutputDecision } from '../media/output-decision.ts';
 import type { Probe } from '../media/probe-schema.ts';
+import { CLI_SEGMENT_NAMES, type Segment } from '../media/segment.ts';
 import { runAssembleStep, type AssembleStepResult } from '../steps/assemble-step.ts';
 import { checkModel, engineHooksFor, engineOptionsFor } from '../steps/engine-options.ts';
 import { runProbeStep, type ProbeStepResult } from '../steps/probe-step.ts';
 import { runShardStep, type ShardStepResult } from '../steps/shard-step.ts';
-import { shardRanges } from '../steps/plan-file.ts';
+import { planSpan, shardRanges } from '../steps/plan-file.ts';
 import { jobLayout } from '../storage/job-layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { TASK_VERSION, type ShardTask, type UpscaleSettings } from '../task.ts';
@@ -38,6 +39,8 @@ export interface LocalRunOptions {
   /** Local worker processes; default one per visible GPU, else one. */
   workers?: number;
   shardFrames?: number;
+  /** Upscale only this part of the input (media/segment.ts); messages name the CLI flags. */
+  segment?: Segment;
   overwrite: boolean;
   keepIntermediates: boolean;
   /** No codec was named: `settings.codec` is replaced by one that fits the container and the source. */
@@ -59,9 +62,11 @@ export interface LocalRunResult {
 }
 
 /** The deterministic job id of a local run (see the file comment). */
-export function localJobId(input: string, output: string, settings: UpscaleSettings, autoCodec = false): string {
+export function localJobId(input: string, output: string, settings: UpscaleSettings, autoCodec = false, segment?: Segment): string {
   // A chosen codec follows from the source, which the probe step binds to the prefix.
-  const key = autoCodec ? [TASK_VERSION, input, output, { ...settings, codec: 'auto' }] : [TASK_VERSION, input, output, settings];
+  const key: unknown[] = autoCodec ? [TASK_VERSION, input, output, { ...settings, codec: 'auto' }] : [TASK_VERSION, input, output, settings];
+  // Another segment is another job (its shards hold other frames); the whole video keeps its old id.
+  if (segment !== undefined) key.push({ segment });
   const hash = createHash('sha256').update(JSON.stringify(key)).digest('hex');
   return `run-${hash.slice(0, 16)}`;
 }
@@ -84,7 +89,7 @@ export async function runLocal(options: LocalRunOptions, storage: Storage, log: 
 
 async function runLocked(options: LocalRunOptions, storage: Storage, log: Logger, hooks: LocalRunHooks, checked: { facts: PreflightFacts; choices: OutputChoices }): Promise<LocalRunResult> {
   const began = performance.now();
-  const jobId = localJobId(options.input, options.output, options.settings, options.autoCodec ?? false);
+  const jobId = localJobId(options.input, options.output, options.settings, options.autoCodec ?? false, options.segment);
   const gpus = options.settings.ep === 'cpu' ? [] : (await discoverGpus()).gpus;
   // Default: one worker per GPU (only the first with multi-GPU off), else one on the CPU.
   const asked = options.workers ?? (options.settings.enableMultiGpu ? Math.max(1, gpus.length) : 1);
@@ -119,16 +124,18 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
       step: 'probe',
       overwrite: options.overwrite,
       plan: { workers, model: options.settings.model, workerGflops: workerGflops(gpus.length > 0, workers), ...(options.shardFrames !== undefined ? { shardFrames: options.shardFrames } : {}) },
+      ...(options.segment !== undefined ? { segment: options.segment } : {}),
     },
     storage,
     log,
-    { onStale: 'restart' },
+    { onStale: 'restart', segmentNames: CLI_SEGMENT_NAMES },
   );
   const ranges = shardRanges(probe.plan);
   const pending = await pendingShards(ranges.length, jobId, options.output, storage, log);
   // Never more workers than shards left to do; the busy ones share the cores of the idle ones.
   const busy = Math.max(1, Math.min(workers, pending));
-  hooks.onPlan?.({ frames: probe.plan.frameCount, shards: ranges.length, workers: busy, jobId });
+  const span = planSpan(probe.plan);
+  hooks.onPlan?.({ frames: span.end - span.first, shards: ranges.length, workers: busy, jobId });
 
   // With several local workers each gets one GPU (or a share of the CPU cores) and its own process.
   // One codec, encoder and size for every shard (assembly refuses mixed shards): decided once, here.

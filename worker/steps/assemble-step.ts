@@ -31,7 +31,7 @@ import { checkShard, type ShardManifest } from '../storage/shard-manifest.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { AssembleTask } from '../task.ts';
 import { checkJobIdentity } from './job-identity.ts';
-import { planFileSchema, shardRanges } from './plan-file.ts';
+import { planFileSchema, planSpan, shardRanges } from './plan-file.ts';
 
 export interface AssembleStepResult {
   step: 'assemble';
@@ -98,7 +98,7 @@ async function assembleStep(task: AssembleTask, storage: Storage, log: Logger): 
     const source = await storage.mediaSource(task.input);
     let result: Awaited<ReturnType<typeof assemble>>;
     try {
-      result = await assemble({ source: source.url, sourceName: source.display, probe, shards, output: localOutput, overwrite: task.overwrite, log });
+      result = await assemble({ source: source.url, sourceName: source.display, probe, shards, segment: planSpan(plan), output: localOutput, overwrite: task.overwrite, log });
     } finally {
       source.release();
     }

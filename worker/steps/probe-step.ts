@@ -13,13 +13,14 @@ import { findModel } from '../../models/catalogue.ts';
 import { UpscaleError, inStep } from '../errors.ts';
 import { probe, probeSummary } from '../media/probe.ts';
 import { probeSchema, type Probe } from '../media/probe-schema.ts';
+import { selectSegment, TASK_SEGMENT_NAMES, type FrameSpan, type SegmentOptionNames } from '../media/segment.ts';
 import { planShards } from '../shard-plan.ts';
 import { jobLayout, type JobLayout } from '../storage/job-layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { ProbeTask } from '../task.ts';
 import { validateCustomModel } from './engine-options.ts';
 import { currentIdentity, identityChange, jobIdentitySchema, type JobIdentity } from './job-identity.ts';
-import { planCoversExactly, planFileSchema, toPlanFile, type PlanFile } from './plan-file.ts';
+import { planCoversExactly, planFileSchema, planSpan, toPlanFile, type PlanFile } from './plan-file.ts';
 import { probeStepResult, type ProbeStepResult } from './probe-result.ts';
 
 export type { ProbeStepResult } from './probe-result.ts';
@@ -37,6 +38,8 @@ export interface ProbeStepOptions {
    * `VerificationFailed` (a cluster pod).
    */
   onStale?: 'restart' | 'fail';
+  /** How messages name the segment's options (default the task fields, `segment.start`...). */
+  segmentNames?: SegmentOptionNames;
 }
 
 /** Runs the probe step; errors are {@link UpscaleError}s in step `probe`. */
@@ -69,6 +72,8 @@ async function probeStep(task: ProbeTask, storage: Storage, log: Logger, options
       source.release();
     }
   }
+  // A segment that selects nothing is refused before anything is written.
+  const span: FrameSpan = task.segment === undefined ? { first: 0, end: doc.video.frameCount } : selectSegment(doc.frames, doc.video.timeBase, task.segment, options.segmentNames ?? TASK_SEGMENT_NAMES);
   // Only once the input probed well (a bad input leaves no prefix), and before probe.json.
   if (identity.record) await storage.writeJson(layout.identity, identity.current, { overwrite: true });
   if (!reusedProbe) await storage.writeJson(layout.probe, doc, { overwrite: true });
@@ -76,10 +81,10 @@ async function probeStep(task: ProbeTask, storage: Storage, log: Logger, options
   let plan: PlanFile | undefined;
   if (await storage.exists(layout.plan)) {
     const existing = await storage.readJson(layout.plan, planFileSchema);
-    if (existing.frameCount === doc.video.frameCount && planCoversExactly(existing)) plan = existing;
-    else log.warn({ job: task.jobId, plan: layout.plan }, 'Replaced a shard plan that did not match the probe');
+    if (existing.frameCount !== doc.video.frameCount || !planCoversExactly(existing)) log.warn({ job: task.jobId, plan: layout.plan }, 'Replaced a shard plan that did not match the probe');
+    else plan = await sameSegment(existing, span, task, storage, layout, log);
   }
-  const wanted = (): PlanFile => toPlanFile(doc.video.frameCount, planShards({ frameCount: doc.video.frameCount, ...planOptionsFor(task.plan, doc.video) }));
+  const wanted = (): PlanFile => toPlanFile(doc.video.frameCount, planShards({ frameCount: span.end - span.first, ...planOptionsFor(task.plan, doc.video) }), span);
   if (plan !== undefined && task.plan.shardFrames !== undefined) plan = await keptOrReplanned(plan, wanted(), task, storage, layout, log);
   const reused = reusedProbe && plan !== undefined;
   if (plan === undefined) {
@@ -92,6 +97,27 @@ async function probeStep(task: ProbeTask, storage: Storage, log: Logger, options
     plan,
     result: probeStepResult(task.jobId, plan, reused, probeSummary(doc)),
   };
+}
+
+/**
+ * An earlier run's plan for another segment: replaced (undefined) while none of its shards is done;
+ * once one is, the job's shards and the new segment disagree, and the step refuses.
+ * @throws UpscaleError `InvalidArgument` naming both frame ranges
+ */
+async function sameSegment(existing: PlanFile, span: FrameSpan, task: ProbeTask, storage: Storage, layout: JobLayout, log: Logger): Promise<PlanFile | undefined> {
+  const had = planSpan(existing);
+  if (had.first === span.first && had.end === span.end) return existing;
+  const done = (await Promise.all(existing.shards.map((_, i) => storage.exists(layout.shardManifest(i))))).filter(Boolean).length;
+  const fields = { job: task.jobId, planned: [had.first, had.end], wanted: [span.first, span.end], doneShards: done };
+  if (done === 0) {
+    log.info(fields, 'Replaced the shard plan of an earlier run for another segment that had finished no shard');
+    return undefined;
+  }
+  throw new UpscaleError(
+    'InvalidArgument',
+    `segment: job ${task.jobId} was planned for frames [${had.first},${had.end}) and has ${done} of ${existing.shards.length} shards done; the segment now selects [${span.first},${span.end}): use a new job id or delete ${layout.prefix}`,
+    { subject: 'segment' },
+  );
 }
 
 /**
