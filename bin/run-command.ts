@@ -11,7 +11,6 @@ import { runStill, stillInputFormat } from '../worker/run/still-run.ts';
 import type { ShardStepResult } from '../worker/steps/shard-step.ts';
 import { Storage } from '../worker/storage/storage.ts';
 import { parseFrames, parseTime, segmentSchema, type Segment } from '../worker/media/segment.ts';
-import { UpscaleError } from '../worker/errors.ts';
 import { parseTask, upscaleSettingsSchema } from '../worker/task.ts';
 import { handleInterrupts } from './interrupt.ts';
 import { emitFailure, emitResult } from './result.ts';
