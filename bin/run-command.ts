@@ -29,6 +29,8 @@ export interface RunFlags {
   crf?: number;
   preset?: string;
   deinterlace?: string;
+  maxPixels?: number;
+  maxStreams?: number;
   overwrite: boolean;
   keepIntermediates: boolean;
   progress: boolean;
@@ -73,6 +75,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
         autoCodec: flags.codec === undefined,
         ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
         ...(flags.shardFrames !== undefined ? { shardFrames: flags.shardFrames } : {}),
+        limits: { ...(flags.maxPixels !== undefined ? { maxPixels: flags.maxPixels } : {}), ...(flags.maxStreams !== undefined ? { maxStreams: flags.maxStreams } : {}) },
       },
       storage,
       log,

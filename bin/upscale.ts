@@ -60,6 +60,8 @@ program
   .option('--crf <n>', 'constant rate factor (x264/x265 0-51, SVT-AV1 0-63)', integer(0, 63))
   .option('--preset <name>', 'encoder preset (x264/x265 ultrafast..placebo, SVT-AV1 0-13, NVENC p1-p7)')
   .addOption(new Option('--deinterlace <mode>', 'interlaced sources: auto = deinterlace (bwdif), off = keep fields').choices(['auto', 'off']).default('auto'))
+  .option('--max-pixels <n>', 'refuse a source whose frames have more pixels (default 67108864 = 8192x8192)', integer(1, 2 ** 28))
+  .option('--max-streams <n>', 'audio + subtitle streams kept from the source; later ones are dropped with a warning (default 64)', integer(0, 10000))
   .option('--overwrite', 'replace an existing output', false)
   .option('--keep-intermediates', 'keep <output>.upscale/<job-id>/ after success', false)
   .option('--no-progress', 'no progress bar, JSON logs only')

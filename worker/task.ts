@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { UpscaleError } from './errors.ts';
 import { VIDEO_CODECS } from './media/encoders.ts';
+import { inputLimitsSchema } from './media/input-limits.ts';
 import { DEINTERLACE_CHOICES } from './media/interlace.ts';
 
 export const TASK_VERSION = 1;
@@ -104,6 +105,8 @@ export const probeTaskSchema = z.object({
   /** Replace an existing output; without it the job fails before any work. */
   overwrite: z.boolean().default(false),
   plan: planSettingsSchema.prefault({}),
+  /** What the source may declare: `maxPixels` per frame (default 64 MP), `maxStreams` audio+subtitle streams kept (64). */
+  limits: inputLimitsSchema.prefault({}),
 });
 
 export const shardTaskSchema = z.object({
