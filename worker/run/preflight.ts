@@ -45,6 +45,8 @@ export async function gatherFacts(input: string, output: string, settings: Upsca
     if (outStat !== undefined) sameFile = outStat.dev === inStat.dev && outStat.ino === inStat.ino;
     else sameFile = (await resolvedPath(outLoc.path)) === (await resolvedPath(inLoc.path));
   }
+  // One S3 object: assembly would replace the source it still reads (with --overwrite) or refuse late.
+  if (inLoc.kind === 's3' && outLoc.kind === 's3') sameFile = inLoc.bucket === outLoc.bucket && inLoc.key === outLoc.key;
   return {
     input,
     output,
