@@ -37,6 +37,8 @@ export interface RunFlags {
   quality?: number;
   pngCompression?: number;
   deinterlace?: string;
+  maxPixels?: number;
+  maxStreams?: number;
   overwrite: boolean;
   keepIntermediates: boolean;
   progress: boolean;
@@ -130,6 +132,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
         ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
         ...(flags.shardFrames !== undefined ? { shardFrames: flags.shardFrames } : {}),
         ...(segment !== undefined ? { segment } : {}),
+        limits: { ...(flags.maxPixels !== undefined ? { maxPixels: flags.maxPixels } : {}), ...(flags.maxStreams !== undefined ? { maxStreams: flags.maxStreams } : {}) },
       },
       storage,
       log,

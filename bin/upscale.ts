@@ -65,6 +65,8 @@ program
   .option('--quality <n>', 'JPEG/WebP image quality (default 95)', integer(1, 100))
   .option('--png-compression <n>', "PNG zlib level, 0 = fastest (default: ffmpeg's)", integer(0, 9))
   .addOption(new Option('--deinterlace <mode>', 'interlaced sources: auto = deinterlace (bwdif), off = keep fields').choices(['auto', 'off']).default('auto'))
+  .option('--max-pixels <n>', 'refuse a source whose frames have more pixels (default 67108864 = 8192x8192)', integer(1, 2 ** 28))
+  .option('--max-streams <n>', 'audio + subtitle streams kept from the source; later ones are dropped with a warning (default 64)', integer(0, 10000))
   .option('--overwrite', 'replace an existing output', false)
   .option('--keep-intermediates', 'keep <output>.upscale/<job-id>/ after success', false)
   .option('--no-progress', 'no progress bar, JSON logs only')

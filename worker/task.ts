@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { UpscaleError } from './errors.ts';
 import { isValidJobId, JOB_ID_RULE } from './job-id.ts';
 import { VIDEO_CODECS } from './media/encoders.ts';
+import { inputLimitsSchema } from './media/input-limits.ts';
 import { DEINTERLACE_CHOICES } from './media/interlace.ts';
 import { segmentSchema } from './media/segment.ts';
 
@@ -113,6 +114,8 @@ export const probeTaskSchema = z.object({
    * selects no frame fails the probe step (`InvalidArgument`, naming the field).
    */
   segment: segmentSchema.optional(),
+  /** What the source may declare: `maxPixels` per frame (default 64 MP), `maxStreams` audio+subtitle streams kept (64). */
+  limits: inputLimitsSchema.prefault({}),
 });
 
 export const shardTaskSchema = z.object({

@@ -4,6 +4,9 @@
  * input and the cause, and no output (no final file or object, no job prefix left behind).
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { crc32 } from 'node:zlib';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +18,19 @@ import { useS3, type TestS3 } from '../s3/harness.ts';
 import { explain, upscale, type CliResult } from './cli.ts';
 
 const EXIT_PERMANENT = 2;
+
+/** A one-frame PNG-in-MOV whose PNG header declares 16000x16000 (the pixels stay 64x48). */
+async function hugePng(dir: string): Promise<string> {
+  const path = join(dir, 'huge.mov');
+  await promisify(execFile)('ffmpeg', ['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', 'testsrc=s=64x48', '-frames:v', '1', '-c:v', 'png', path]);
+  const file = await readFile(path);
+  const at = file.indexOf('IHDR', 0, 'latin1');
+  file.writeUInt32BE(16000, at + 4);
+  file.writeUInt32BE(16000, at + 8);
+  file.writeUInt32BE(crc32(file.subarray(at, at + 17)), at + 17);
+  await writeFile(path, file);
+  return path;
+}
 
 function assertRefused(run: CliResult, mentions: readonly (string | RegExp)[]): void {
   assert.equal(run.code, EXIT_PERMANENT, explain(run));
@@ -48,6 +64,9 @@ describe('upscale run refuses bad inputs', () => {
     { name: 'a truncated file', input: () => badInput('truncated'), cause: /truncated/i },
     { name: 'a text file', input: () => badInput('text'), cause: /not a video/i },
     { name: 'a missing file', input: async () => join(dir, 'no-such-video.mp4'), cause: /no such file|does not exist|not found/i },
+    { name: 'a zero-length file', input: async () => { const p = join(dir, 'empty.mp4'); await writeFile(p, ''); return p; }, cause: /empty \(0 bytes\)/ },
+    { name: 'a file declaring 16000x16000 frames', input: () => hugePng(dir), cause: /16000x16000 .*above the limit of 64 MP/ },
+    { name: 'a clip above --max-pixels', input: () => clip('tiny-basic'), cause: /64x48 .*above the limit .*\(3071 pixels\); raise it with --max-pixels/, extra: ['--max-pixels', '3071'] },
     { name: 'an HLS playlist pointing at /etc/passwd', input: () => badInput('hls'), cause: /hls|playlist|refus/i },
     { name: 'a concat list pointing at /etc/passwd', input: () => badInput('concat'), cause: /concat|refus/i },
   ];
@@ -55,7 +74,7 @@ describe('upscale run refuses bad inputs', () => {
     it(c.name, async () => {
       const input = await c.input();
       const output = join(dir, `${c.name.replace(/\W+/g, '-')}.mp4`);
-      const result = await run(input, output);
+      const result = await run(input, output, c.extra ?? []);
       assertRefused(result, [input, c.cause]);
       assert.doesNotMatch(result.stderr, /root:x?:0:0/, 'nothing of /etc/passwd is read or echoed');
       assertNoLocalOutput(output);

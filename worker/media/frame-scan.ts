@@ -32,6 +32,41 @@ export async function firstPacketTime(input: string, demuxer: string | undefined
   return parseNum(first);
 }
 
+/**
+ * Pts (seconds) of the first packet of each of `streams`, from one demux pass over the first 10 s
+ * (a per-stream call costs one ffprobe start each: 300 audio tracks took minutes). A stream without
+ * a packet in that window gets its own call.
+ */
+export async function firstPacketTimes(input: string, demuxer: string | undefined, streams: readonly number[], signal?: AbortSignal): Promise<Map<number, number | null>> {
+  const out = new Map<number, number | null>();
+  if (streams.length === 0) return out;
+  const wanted = new Set(streams);
+  const res = await runFfprobe(
+    [...sourceInputOptions(input, demuxer), '-read_intervals', '%+10', '-show_entries', 'packet=stream_index,pts_time', '-of', 'csv=p=0', '-i', ffmpegUrl(input)],
+    {
+      onLine: (line) => {
+        const [index, pts] = line.split(',');
+        const i = Number(index);
+        if (!wanted.has(i) || out.has(i)) return;
+        const t = parseNum(pts);
+        if (t !== null) out.set(i, t);
+      },
+      ...(signal ? { signal } : {}),
+    },
+  );
+  for (const i of streams) if (!out.has(i) || res.code !== 0) out.set(i, await firstPacketTime(input, demuxer, i, signal));
+  return out;
+}
+
+/** True when the stream has not a single packet (a video track with no frames). */
+export async function hasNoPackets(input: string, demuxer: string | undefined, stream: number, signal?: AbortSignal): Promise<boolean> {
+  const res = await runFfprobe(
+    [...sourceInputOptions(input, demuxer), '-select_streams', String(stream), '-read_intervals', '%+#1', '-show_entries', 'packet=pts', '-of', 'csv=p=0', '-i', ffmpegUrl(input)],
+    signal ? { signal } : {},
+  );
+  return res.code === 0 && res.stdout.trim() === '';
+}
+
 /** HDR10 metadata of the stream's first frame (decoded once), or null when it carries none. */
 export async function firstFrameHdrMetadata(input: string, demuxer: string | undefined, stream: number, signal?: AbortSignal): Promise<HdrMetadata | null> {
   const res = await runFfprobe(

@@ -143,6 +143,8 @@ export const probeSchema = z.object({
   chapters: z.array(z.object({ start: z.number(), end: z.number(), title: nstr })),
   /** Video streams besides the upscaled one (cover art excluded): dropped, and said so in the log. */
   otherVideo: z.array(z.object({ index: z.number().int(), codec: z.string() })).optional(),
+  /** Audio/subtitle streams left out under the probe's `maxStreams` limit (input-limits.ts). */
+  droppedStreams: z.array(z.number().int()).optional(),
 });
 export type Probe = z.infer<typeof probeSchema>;
 

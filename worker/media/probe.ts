@@ -21,9 +21,10 @@ import type { Logger } from 'pino';
 import { MediaError } from './errors.ts';
 import { classifyFailure, truncationIn } from './ffmpeg-errors.ts';
 import { runFfprobe } from './ffprobe-run.ts';
-import { firstFrameHdrMetadata, firstPacketTime, frameIndexFor } from './frame-scan.ts';
+import { firstFrameHdrMetadata, firstPacketTimes, frameIndexFor, hasNoPackets } from './frame-scan.ts';
 import { frameCount, isVariableFrameRate } from './frame-index.ts';
 import { demuxerOf, displayName, ffmpegUrl, isAllowedDemuxer, sourceInputOptions } from './input-policy.ts';
+import { DEFAULT_INPUT_LIMITS, frameSizeRefusal, keptStreams, refusedPictureIn, type InputLimits } from './input-limits.ts';
 import { pixelFormatInfo } from './pixel-formats.ts';
 import { headBytes, startsLikeIsoBmff } from './sniff.ts';
 import {
@@ -39,6 +40,8 @@ export interface ProbeOptions {
   name?: string;
   /** Decode the stream to confirm the count: `auto` (default, see the file comment), always, never. */
   decode?: 'auto' | 'always' | 'never';
+  /** Largest picture and most audio/subtitle streams accepted (input-limits.ts); defaults 64 MP, 64. */
+  limits?: Partial<InputLimits>;
   log?: Logger;
   signal?: AbortSignal;
 }
@@ -50,11 +53,21 @@ export interface ProbeOptions {
 export async function probe(input: string, opts: ProbeOptions = {}): Promise<Probe> {
   const name = displayName(input, opts.name);
   const signal = opts.signal ? { signal: opts.signal } : {};
+  const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...opts.limits };
+  // -max_pixels: finding the pixel format decodes a frame; a larger one is refused before allocation.
   const head = await runFfprobe(
-    [...sourceInputOptions(input), '-show_format', '-show_streams', '-show_chapters', '-of', 'json', '-i', ffmpegUrl(input)],
+    [...sourceInputOptions(input), '-max_pixels', String(limits.maxPixels), '-show_format', '-show_streams', '-show_chapters', '-of', 'json', '-i', ffmpegUrl(input)],
     signal,
   );
+  const refused = refusedPictureIn(head.stderr);
+  if (refused !== undefined) {
+    const why = refused.beyondFfmpeg
+      ? `video frames declare ${refused.width}x${refused.height}, beyond what ffmpeg can decode`
+      : (frameSizeRefusal(refused.width, refused.height, limits.maxPixels) ?? `video frames are ${refused.width}x${refused.height}`);
+    throw new MediaError('UnsupportedInput', 'probe', name, why);
+  }
   if (head.code !== 0) {
+    if ((await headBytes(input, 1))?.length === 0) throw new MediaError('NotAVideo', 'probe', name, 'the file is empty (0 bytes)');
     const failure = classifyFailure('probe', name, head.stderr, 'ffprobe');
     // "moov atom not found": a cut MP4, or something that never was one (a text file named .mp4).
     if (failure instanceof MediaError && failure.reason === 'TruncatedInput') {
@@ -74,11 +87,26 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
     throw new MediaError('UnsafeInput', 'probe', name, `container ${format.format_name} is not accepted`);
   }
   const v = streams.find((s) => s.codec_type === 'video' && s.disposition?.['attached_pic'] !== 1);
+  if (v !== undefined && v.width !== undefined && v.height !== undefined) {
+    const tooLarge = frameSizeRefusal(v.width, v.height, limits.maxPixels);
+    if (tooLarge !== undefined) throw new MediaError('UnsupportedInput', 'probe', name, tooLarge);
+  }
+  // A stream with no packets has no decoded frame, so ffprobe knows no pixel format (or no size).
+  if (v?.codec_name && (!v.pix_fmt || v.pix_fmt === 'unknown' || !v.width) && (await hasNoPackets(input, demuxerOf(format.format_name), v.index, opts.signal))) {
+    throw new MediaError('NoVideoStream', 'probe', name, `video stream ${v.index} (${v.codec_name}) has no frames`);
+  }
   if (!v?.codec_name || !v.width || !v.height || !v.pix_fmt) {
     const kinds = streams.map((s) => s.codec_type ?? 'unknown').join(', ') || 'none';
     throw new MediaError('NoVideoStream', 'probe', name, `no video stream (streams: ${kinds})`);
   }
   const demuxer = demuxerOf(format.format_name);
+  const { kept, dropped } = keptStreams(streams.filter((s) => (s.codec_type === 'audio' && s.codec_name) || s.codec_type === 'subtitle'), limits.maxStreams);
+  if (dropped.length > 0) {
+    opts.log?.warn(
+      { input: name, kept: kept.length, dropped: dropped.length, firstDropped: dropped[0]?.index, maxStreams: limits.maxStreams },
+      `Dropped ${dropped.length} audio/subtitle streams beyond the limit of ${limits.maxStreams} (streams ${dropped[0]?.index}-${dropped.at(-1)?.index}); raise it with --max-streams`,
+    );
+  }
   const timeBase = parseRational(v.time_base);
   if (timeBase.num <= 0) throw new MediaError('UnsupportedInput', 'probe', name, `video stream has no time base`);
   const { index, source } = await frameIndexFor(input, name, demuxer, v, opts);
@@ -134,7 +162,7 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
       vfr: isVariableFrameRate(index),
     },
     frames: index,
-    audio: streams
+    audio: kept
       .filter((s) => s.codec_type === 'audio' && s.codec_name)
       .map((s) => ({
         index: s.index,
@@ -145,7 +173,7 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
         sampleRate: parseNum(s.sample_rate),
         firstPacketTime: null as number | null,
       })),
-    subtitles: streams
+    subtitles: kept
       .filter((s) => s.codec_type === 'subtitle')
       .map((s) => ({ index: s.index, codec: s.codec_name ?? 'unknown', language: s.tags?.['language'] ?? null, title: s.tags?.['title'] ?? null })),
     chapters: chapters.map((c) => ({ start: Number(c.start_time), end: Number(c.end_time), title: c.tags?.['title'] ?? null })),
@@ -153,7 +181,9 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
       .filter((s) => s !== v && s.codec_type === 'video' && s.disposition?.['attached_pic'] !== 1)
       .map((s) => ({ index: s.index, codec: s.codec_name ?? 'unknown' })),
   };
-  for (const a of doc.audio) a.firstPacketTime = await firstPacketTime(input, demuxer, a.index, opts.signal);
+  if (dropped.length > 0) doc.droppedStreams = dropped.map((s) => s.index);
+  const firsts = await firstPacketTimes(input, demuxer, doc.audio.map((a) => a.index), opts.signal);
+  for (const a of doc.audio) a.firstPacketTime = firsts.get(a.index) ?? null;
   opts.log?.info(
     { input: name, codec: doc.video.codec, frames: count, frameCountSource: source, vfr: doc.video.vfr, width: doc.video.displayWidth, height: doc.video.displayHeight },
     'Probed video',

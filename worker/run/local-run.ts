@@ -18,6 +18,7 @@ import { createEngine, type Engine } from '../engine/engine.ts';
 import { discoverGpus } from '../engine/devices.ts';
 import { chooseEncoder } from '../media/encoders.ts';
 import type { OutputChoices, OutputDecision } from '../media/output-decision.ts';
+import { DEFAULT_INPUT_LIMITS, type InputLimits } from '../media/input-limits.ts';
 import type { Probe } from '../media/probe-schema.ts';
 import { CLI_SEGMENT_NAMES, type Segment } from '../media/segment.ts';
 import { runAssembleStep, type AssembleStepResult } from '../steps/assemble-step.ts';
@@ -43,6 +44,8 @@ export interface LocalRunOptions {
   segment?: Segment;
   overwrite: boolean;
   keepIntermediates: boolean;
+  /** Bounds on what the source may declare (worker/media/input-limits.ts); defaults 64 MP and 64 streams. */
+  limits?: Partial<InputLimits>;
   /** No codec was named: `settings.codec` is replaced by one that fits the container and the source. */
   autoCodec?: boolean;
 }
@@ -123,6 +126,7 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
       ...common,
       step: 'probe',
       overwrite: options.overwrite,
+      limits: { ...DEFAULT_INPUT_LIMITS, ...options.limits },
       plan: { workers, model: options.settings.model, workerGflops: workerGflops(gpus.length > 0, workers), ...(options.shardFrames !== undefined ? { shardFrames: options.shardFrames } : {}) },
       ...(options.segment !== undefined ? { segment: options.segment } : {}),
     },

@@ -56,6 +56,8 @@ export async function pathFacts(input: string, output: string): Promise<{ inputI
     if (outStat !== undefined) sameFile = outStat.dev === inStat.dev && outStat.ino === inStat.ino;
     else sameFile = (await resolvedPath(outLoc.path)) === (await resolvedPath(inLoc.path));
   }
+  // One S3 object: assembly would replace the source it still reads (with --overwrite) or refuse late.
+  if (inLoc.kind === 's3' && outLoc.kind === 's3') sameFile = inLoc.bucket === outLoc.bucket && inLoc.key === outLoc.key;
   return {
     inputIsDirectory: inStat?.isDirectory() ?? false,
     outputIsDirectory: (outStat?.isDirectory() ?? false) || (outLoc.kind === 'file' && output.endsWith('/')),

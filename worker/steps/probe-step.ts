@@ -67,7 +67,7 @@ async function probeStep(task: ProbeTask, storage: Storage, log: Logger, options
   if (doc === undefined) {
     const source = await storage.mediaSource(task.input);
     try {
-      doc = await probe(source.url, { name: source.display, log });
+      doc = await probe(source.url, { name: source.display, limits: task.limits, log });
     } finally {
       source.release();
     }

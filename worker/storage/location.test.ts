@@ -20,6 +20,7 @@ test('parses local paths, file:// and s3:// URIs', () => {
     uri: 's3://videos/in/my clip.mp4',
   });
   assert.deepEqual(parseLocation('s3://videos'), { kind: 's3', bucket: 'videos', key: '', uri: 's3://videos/' });
+  assert.deepEqual(parseLocation('s3://videos/a..b/.hidden/..x.mp4'), { kind: 's3', bucket: 'videos', key: 'a..b/.hidden/..x.mp4', uri: 's3://videos/a..b/.hidden/..x.mp4' }, 'dots inside a segment are ordinary characters');
 });
 
 test('parses https:// (and loopback http://) as read-only locations whose uri hides user info and query', () => {
@@ -63,6 +64,12 @@ test('rejects unsupported schemes and malformed URIs with a permanent error nami
     ['s3:///in.mp4', 'InvalidArgument', /invalid S3 bucket name "" in s3:\/\/\/in\.mp4/],
     ['file://otherhost/in.mp4', 'InvalidArgument', /invalid file URI file:\/\/otherhost\/in\.mp4/],
     ['', 'InvalidArgument', /empty storage location/],
+    ['s3://videos/jobs/../../other/out.mp4', 'InvalidArgument', /invalid S3 key "jobs\/..\/..\/other\/out.mp4" in s3:\/\/videos\/jobs\/..\/..\/other\/out.mp4: a key may not contain "." or ".." path segments/],
+    ['s3://videos/../other-bucket/in.mp4', 'InvalidArgument', /invalid S3 key "\.\.\/other-bucket\/in\.mp4" in .*: a key may not contain "\." or "\.\." path segments/],
+    ['s3://videos/./in.mp4', 'InvalidArgument', /path segments/],
+    ['s3://videos/..', 'InvalidArgument', /path segments/],
+    ['s3://videos//etc/passwd', 'InvalidArgument', /invalid S3 key "\/etc\/passwd" .*may not start with "\/"/],
+    ['s3://videos/in\nfake-log-line.mp4', 'InvalidArgument', /control characters/],
   ];
   for (const [input, code, message] of cases) {
     assert.throws(

@@ -76,6 +76,10 @@ export function parseLocation(input: string): Location {
         subject: input,
       });
     }
+    const badKey = unsafeKeyReason(key);
+    if (badKey !== undefined) {
+      throw new UpscaleError('InvalidArgument', `invalid S3 key "${key}" in ${input}: ${badKey}`, { subject: input });
+    }
     return { kind: 's3', bucket, key, uri: `s3://${bucket}/${key}` };
   }
   if (scheme === 'https' || scheme === 'http') return httpLocation(input);
@@ -84,6 +88,19 @@ export function parseLocation(input: string): Location {
     `unsupported storage location ${redactUrl(input)}: use a local path, file://, s3://bucket/key or https://`,
     { subject: redactUrl(input) },
   );
+}
+
+/**
+ * Why an S3 key is refused, or undefined. S3 stores `a/../b` as a literal key, but HTTP clients,
+ * proxies and path-style endpoints normalise dot segments in the request path, so such a key can
+ * name an object outside its prefix, or in another bucket; a leading `/` (`s3://b//key`) is a
+ * different key from the one people read. Control characters cannot be typed or logged safely.
+ */
+export function unsafeKeyReason(key: string): string | undefined {
+  if (key.startsWith('/')) return 'a key may not start with "/"';
+  if (key.split('/').some((segment) => segment === '.' || segment === '..')) return 'a key may not contain "." or ".." path segments';
+  if (/[\u0000-\u001f\u007f]/.test(key)) return 'a key may not contain control characters';
+  return undefined;
 }
 
 /**
