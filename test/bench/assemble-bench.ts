@@ -4,8 +4,8 @@
  * keyed by their recipe) are cut into 15 s shards (identity upscale, the shard step's own encoder)
  * and joined by the assemble step's `assemble()` (concat demuxer, stream copy, the source's
  * audio, verification). Printed per size: output MiB, seconds (check / mux / verify), and whether
- * the output's video packets are the shards' packets byte for byte (ffprobe packet sizes: a
- * re-encode would change them); then a least-squares line seconds = a + b x MiB and how far each
+ * the output's video packets are the shards' (ffprobe: the same packet count, and every decoded
+ * frame's MD5 equal: a re-encode would change them); then a least-squares line seconds = a + b x MiB and how far each
  * point is off it, and the scratch disk the step needs.
  *
  *   node test/bench/assemble-bench.ts [--seconds 15,30,60] [--shard-seconds 15] [--size 640x480]
@@ -23,7 +23,7 @@ import { extractFrames } from '../../worker/media/extract.ts';
 import { probe } from '../../worker/media/probe.ts';
 import type { Probe } from '../../worker/media/probe-schema.ts';
 import { rgbFormatFor } from '../../worker/media/raw-format.ts';
-import { REPO, sourceVideo } from '../fixtures/clips.ts';
+import { REPO, sourceVideo, videoFramemd5 } from '../fixtures/clips.ts';
 import { fitLine } from './fit.ts';
 
 const run = promisify(execFile);
@@ -46,10 +46,15 @@ async function source(seconds: number, size: string): Promise<string> {
   return cached(`assemble-src-${seconds}s-${size}-{key}.mp4`, args, (tmp) => run('ffmpeg', [...args, '-y', tmp]).then(() => undefined));
 }
 
-/** Video packet sizes of a file, in decode order. */
-async function packetSizes(path: string): Promise<number[]> {
+/** Video packets of a file (ffprobe), in decode order. */
+async function packetCount(path: string): Promise<number> {
   const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=size', '-of', 'csv=p=0', path], { maxBuffer: 64 << 20 });
-  return stdout.split('\n').filter((l) => l.trim() !== '').map(Number);
+  return stdout.split('\n').filter((l) => l.trim() !== '').length;
+}
+
+/** MD5 of every decoded video frame (framemd5's hash column; timestamps differ by container). */
+async function frameHashes(path: string): Promise<string[]> {
+  return (await videoFramemd5(path)).map((line) => line.split(',').at(-1)?.trim() ?? '');
 }
 
 async function videoCodec(path: string): Promise<string> {
@@ -80,6 +85,7 @@ interface Row {
   checkSeconds: number;
   muxSeconds: number;
   verifySeconds: number;
+  packets: number;
   packetsCopied: boolean;
   codec: string;
 }
@@ -94,7 +100,6 @@ export async function assembleBench(argv: string[]): Promise<Record<string, unkn
   const longest = await source(lengths.at(-1) ?? 60, values.size);
   const longProbe = await probe(longest);
   const fps = longProbe.video.frameCount / longProbe.video.duration;
-  const all = await shardFiles(longest, longProbe, Math.round(shardSeconds * fps));
   const work = await mkdtemp(join(tmpdir(), 'assemble-bench-'));
   const rows: Row[] = [];
   try {
@@ -112,8 +117,13 @@ export async function assembleBench(argv: string[]): Promise<Record<string, unkn
       const began = performance.now();
       const r = await assemble({ source: src, probe: p, shards, output });
       const assembleSeconds = (performance.now() - began) / 1000;
-      const shardSizes = (await Promise.all(shards.map((s) => packetSizes(s.path)))).flat();
-      const outSizes = await packetSizes(output);
+      // Stream copy keeps every packet: the same count, and the same decoded frames bit for bit
+      // (a re-encode of lossy H.264 changes them). Packet sizes differ by container framing alone
+      // (Annex B start codes in NUT, length prefixes in MP4), so they are not compared.
+      const shardPackets = (await Promise.all(shards.map((s) => packetCount(s.path)))).reduce((a, b) => a + b, 0);
+      const outPackets = await packetCount(output);
+      const shardFrames = (await Promise.all(shards.map((s) => frameHashes(s.path)))).flat();
+      const outFrames = await frameHashes(output);
       const shardBytes = (await Promise.all(shards.map((s) => stat(s.path)))).reduce((n, s) => n + s.size, 0);
       rows.push({
         seconds,
@@ -124,7 +134,8 @@ export async function assembleBench(argv: string[]): Promise<Record<string, unkn
         checkSeconds: r.checkMs / 1000,
         muxSeconds: r.muxMs / 1000,
         verifySeconds: r.verifyMs / 1000,
-        packetsCopied: outSizes.length === shardSizes.length && outSizes.every((s, i) => s === shardSizes[i]),
+        packets: outPackets,
+        packetsCopied: outPackets === shardPackets && outFrames.length === shardFrames.length && outFrames.every((h, i) => h === shardFrames[i]),
         codec: await videoCodec(output),
       });
       await rm(output, { force: true });
@@ -132,12 +143,11 @@ export async function assembleBench(argv: string[]): Promise<Record<string, unkn
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  void all;
   const fit = fitLine(rows.map((r) => [r.outputMiB, r.assembleSeconds]));
   console.log(`Assembly of ${values.size} H.264 + AAC, ${shardSeconds} s shards (assemble(): check, concat stream copy + source audio, verify)`);
   console.log('  source   shards  shard MiB  output MiB   seconds (check/mux/verify)      packets copied');
   for (const r of rows) {
-    console.log(`  ${`${r.seconds} s`.padEnd(9)}${String(r.shards).padStart(6)}${r.shardMiB.toFixed(1).padStart(11)}${r.outputMiB.toFixed(1).padStart(12)}${r.assembleSeconds.toFixed(2).padStart(10)} (${r.checkSeconds.toFixed(2)}/${r.muxSeconds.toFixed(2)}/${r.verifySeconds.toFixed(2)})      ${r.packetsCopied ? `yes, ${r.codec} packets identical` : 'NO (re-encoded or changed)'}`);
+    console.log(`  ${`${r.seconds} s`.padEnd(9)}${String(r.shards).padStart(6)}${r.shardMiB.toFixed(1).padStart(11)}${r.outputMiB.toFixed(1).padStart(12)}${r.assembleSeconds.toFixed(2).padStart(10)} (${r.checkSeconds.toFixed(2)}/${r.muxSeconds.toFixed(2)}/${r.verifySeconds.toFixed(2)})      ${r.packetsCopied ? `yes: ${r.packets} ${r.codec} packets, frames bit-identical` : 'NO (re-encoded or changed)'}`);
   }
   console.log(`  fit: seconds = ${fit.intercept.toFixed(2)} + ${fit.slope.toFixed(3)} x MiB (r^2 ${fit.r2.toFixed(3)}; largest point off the line by ${(100 * fit.maxRelativeResidual).toFixed(0)} %)`);
   console.log('  scratch disk: S3 output: every shard staged + the output = shard bytes + output bytes (~2x output); local output: shards hard-linked, the output written beside it (~1x)');

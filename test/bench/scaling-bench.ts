@@ -12,7 +12,7 @@
  *    repo's measured figures, README "Performance").
  *
  *   node test/bench/scaling-bench.ts [--svg docs/scaling.svg] [--local-workers 2] [--skip-local]
- *     [--startup 10] [--probe 5] [--per-pod 0.1] [--assemble-fixed 1] [--assemble-per-mib 0.01] [--output-mib 3000] [--cv 0.1]
+ *     [--startup S] [--probe 5] [--per-pod 0.084] [--assemble-fixed 1.5] [--assemble-per-mib 0.223] [--output-mib 1500] [--cv 0.1]
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -49,12 +49,17 @@ export async function scalingBench(argv: string[]): Promise<Record<string, unkno
       svg: { type: 'string' },
       'local-workers': { type: 'string', default: String(Math.min(2, cpus().length)) },
       'skip-local': { type: 'boolean', default: false },
-      startup: { type: 'string', default: '10' },
+      // Default: the start-up measured locally (w=1), else the planner's 10 s.
+      startup: { type: 'string' },
+      // 10 min of 1080p: 10 x the 60 s probe's 0.35 s packet scan, plus a pod start.
       probe: { type: 'string', default: '5' },
-      'per-pod': { type: 'string', default: '0.1' },
-      'assemble-fixed': { type: 'string', default: '1' },
-      'assemble-per-mib': { type: 'string', default: '0.01' },
-      'output-mib': { type: 'string', default: '3000' },
+      // 1,000 shard pods created in 84 s (control-plane bench).
+      'per-pod': { type: 'string', default: '0.084' },
+      // The assembly bench's fit on this machine: 1.50 s + 0.223 s/MiB.
+      'assemble-fixed': { type: 'string', default: '1.5' },
+      'assemble-per-mib': { type: 'string', default: '0.223' },
+      // 10 min of 4K H.264 (the x4 output of 1080p) at ~20 Mbit/s.
+      'output-mib': { type: 'string', default: '1500' },
       cv: { type: 'string', default: '0.1' },
     },
     allowPositionals: false,
@@ -103,7 +108,8 @@ export async function scalingBench(argv: string[]): Promise<Record<string, unkno
   }
 
   // 2. The cluster case.
-  const cluster: ScalingInputs = { frames: 14_400, fps: 27, startupSeconds: num('startup'), probeSeconds: num('probe'), perPodSeconds: num('per-pod'), assembleFixedSeconds: num('assemble-fixed'), assembleSecondsPerMiB: num('assemble-per-mib'), outputMiB: num('output-mib'), cv: num('cv') };
+  const startupSeconds = values.startup !== undefined ? num('startup') : (local?.inputs.startupSeconds ?? 10);
+  const cluster: ScalingInputs = { frames: 14_400, fps: 27, startupSeconds, probeSeconds: num('probe'), perPodSeconds: num('per-pod'), assembleFixedSeconds: num('assemble-fixed'), assembleSecondsPerMiB: num('assemble-per-mib'), outputMiB: num('output-mib'), cv: num('cv') };
   const curve = scalingCurve(cluster, GPU_COUNTS);
   // The same video with shards sized 4 per GPU regardless of start-up (what the rule trades away).
   const uncapped = GPU_COUNTS.map((g) => ({ g, e: scalingCurve({ ...cluster, shardCount: 4 * g }, [1, g]) }));
