@@ -55,7 +55,7 @@ export async function scalingBench(argv: string[]): Promise<Record<string, unkno
       probe: { type: 'string', default: '5' },
       // 1,000 shard pods created in 84 s (control-plane bench).
       'per-pod': { type: 'string', default: '0.084' },
-      // The assembly bench's fit on this machine: 1.50 s + 0.223 s/MiB.
+      // The assembly bench's fit on this machine under cluster load (15-60 s of 640x480): 1.50 s + 0.223 s/MiB.
       'assemble-fixed': { type: 'string', default: '1.5' },
       'assemble-per-mib': { type: 'string', default: '0.223' },
       // 10 min of 4K H.264 (the x4 output of 1080p) at ~20 Mbit/s.
