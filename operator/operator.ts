@@ -17,12 +17,17 @@ import { WorkQueue } from './controller/workqueue.ts';
 import { API_VERSION, KIND } from './api/upscalejob.ts';
 import { LeaderElector, createLeaderElectionMetrics, defaultIdentity, leaseStore, type LeaderElectionTimings } from './controller/leader-election.ts';
 import { EventRecorder, eventMetrics, kubeEventSink } from './controller/events.ts';
-import { LABEL_JOB, OWNED_SELECTOR, jobKey } from './reconcile/names.ts';
+import { LABEL_JOB, OWNED_SELECTOR, jobKey, ownerUidIndex, ownerUidIndexKey } from './reconcile/names.ts';
 import { createReconciler } from './reconcile/reconcile.ts';
 
 export const CONTROLLER_NAME = 'upscalejob';
 /** Every job is reconciled at least this often, whatever the events (level-triggered repair). */
 const RESYNC_MS = 5 * 60_000;
+/**
+ * Events of a job's Jobs and pods within this window cost one reconcile: at 1,000 shards the pods
+ * change thousands of times a minute, and each reconcile would otherwise see just one of them.
+ */
+const CHILD_EVENT_BATCH_MS = 1000;
 
 export interface OperatorOptions {
   kc: KubeConfig;
@@ -58,21 +63,23 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const informerLog = log.child({ component: 'informer' });
 
   const ujInformer = new Informer<KubernetesObject>({ kubeConfig: kc, resource: upscaleJobs, namespace: config.namespace, log: informerLog });
-  const jobInformer = new Informer<V1Job>({ kubeConfig: kc, resource: jobs, namespace: config.namespace, labelSelector: OWNED_SELECTOR, log: informerLog });
-  const podInformer = new Informer<V1Pod>({ kubeConfig: kc, resource: pods, namespace: config.namespace, labelSelector: OWNED_SELECTOR, log: informerLog });
+  // Children are indexed by their UpscaleJob's uid: a reconcile reads its own, never every pod.
+  const jobInformer = new Informer<V1Job>({ kubeConfig: kc, resource: jobs, namespace: config.namespace, labelSelector: OWNED_SELECTOR, log: informerLog, indexBy: ownerUidIndex });
+  const podInformer = new Informer<V1Pod>({ kubeConfig: kc, resource: pods, namespace: config.namespace, labelSelector: OWNED_SELECTOR, log: informerLog, indexBy: ownerUidIndex });
   const informers = [ujInformer, jobInformer, podInformer];
 
   ujInformer.on('change', (obj) => queue.add(jobKey(obj.metadata?.namespace ?? '', obj.metadata?.name ?? '')));
+  // Child events are batched per UpscaleJob: one reconcile per window sees them all.
   jobInformer.on('change', (obj) => {
     const key = ownerKey(obj);
-    if (key !== undefined) queue.add(key);
+    if (key !== undefined) queue.addBatched(key, CHILD_EVENT_BATCH_MS);
   });
   podInformer.on('change', (obj) => {
     // A pod's owner is a Job; that Job's owner is the UpscaleJob.
     const jobName = obj.metadata?.ownerReferences?.find((o) => o.kind === 'Job')?.name;
     const owner = jobName === undefined ? undefined : jobInformer.get(obj.metadata?.namespace, jobName);
     const key = owner === undefined ? labelKey(obj) : ownerKey(owner);
-    if (key !== undefined) queue.add(key);
+    if (key !== undefined) queue.addBatched(key, CHILD_EVENT_BATCH_MS);
   });
 
   const identity = opts.identity ?? defaultIdentity();
@@ -88,8 +95,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const reconciler = createReconciler({
     caches: {
       upscaleJob: (ns, name) => ujInformer.get(ns, name),
-      jobs: (ns) => jobInformer.list(ns) as unknown as V1Job[],
-      pods: (ns) => podInformer.list(ns) as unknown as V1Pod[],
+      jobs: (ns, uid) => jobInformer.byIndex(ownerUidIndexKey(ns, uid)) as unknown as V1Job[],
+      pods: (ns, uid) => podInformer.byIndex(ownerUidIndexKey(ns, uid)) as unknown as V1Pod[],
     },
     // Every write checks the lease first: a leader whose renew deadline passed (a blocked event loop,
     // a partitioned API server) stops acting at once, even in the middle of a reconcile.

@@ -54,6 +54,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   /** Millisecond wall clock; default `Date.now`. */
   now?: () => number;
   log?: InformerLogger;
+  /** Derives an index value per object (undefined: not indexed), read back with `byIndex`. */
+  indexBy?: (obj: Wire<T>) => string | undefined;
 }
 
 /** Counters for tests and debugging. */
@@ -119,7 +121,7 @@ export class Informer<T extends KubernetesObject> {
     this.#now = opts.now ?? Date.now;
     this.#log = opts.log ?? noLog;
     this.#backoff = new Backoff(opts.backoff);
-    this.#cache = new ObjectCache<Wire<T>>((obj) => this.#emit(obj));
+    this.#cache = new ObjectCache<Wire<T>>((obj) => this.#emit(obj), opts.indexBy);
     this.#synced = new Promise<void>((resolve, reject) => {
       this.#resolveSynced = resolve;
       this.#rejectSynced = reject;
@@ -183,6 +185,11 @@ export class Informer<T extends KubernetesObject> {
   /** The cached object, or undefined. Pass namespace undefined for a cluster-scoped object. */
   get(namespace: string | undefined, name: string): Wire<T> | undefined {
     return this.#cache.get(namespace, name);
+  }
+
+  /** The cached objects whose `indexBy` value is `value` (shared, not copies). */
+  byIndex(value: string): Wire<T>[] {
+    return this.#cache.byIndex(value);
   }
 
   /** Counters for tests and debugging. */

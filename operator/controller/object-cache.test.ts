@@ -52,3 +52,32 @@ test('list filters by namespace, and cluster-scoped objects are keyed by name', 
   assert.equal(c.get(undefined, 'node-1')?.metadata?.name, 'node-1');
   assert.equal(c.get('a', 'x') !== c.get('b', 'x'), true);
 });
+
+test('the index follows stores, updates that change the indexed value, removes and relists', () => {
+  type Labelled = Cacheable & { metadata: { labels?: Record<string, string> } };
+  const pod = (name: string, rv: string, owner: string | undefined): Labelled => ({ metadata: { namespace: 'ns', name, resourceVersion: rv, ...(owner !== undefined ? { labels: { owner } } : {}) } });
+  const c = new ObjectCache<Labelled>(() => undefined, (o) => o.metadata.labels?.['owner']);
+  const names = (owner: string): string[] => c.byIndex(owner).map((o) => o.metadata.name ?? '').sort();
+  c.store(pod('a', '1', 'x'));
+  c.store(pod('b', '1', 'x'));
+  c.store(pod('c', '1', 'y'));
+  c.store(pod('d', '1', undefined));
+  assert.deepEqual(names('x'), ['a', 'b']);
+  assert.deepEqual(names('y'), ['c']);
+  c.store(pod('b', '2', 'y'));
+  assert.deepEqual(names('x'), ['a']);
+  assert.deepEqual(names('y'), ['b', 'c']);
+  assert.equal(c.byIndex('x')[0]?.metadata.resourceVersion, '1');
+  c.remove(pod('a', '1', 'x'));
+  assert.deepEqual(names('x'), []);
+  c.replace([pod('c', '2', 'y'), pod('e', '1', 'x')]);
+  assert.deepEqual(names('y'), ['c']);
+  assert.deepEqual(names('x'), ['e']);
+  assert.equal(c.list().length, 2);
+});
+
+test('a cache without an index finds nothing by index', () => {
+  const { c } = cache();
+  c.store(obj('ns', 'a', '1'));
+  assert.deepEqual(c.byIndex('ns/a'), []);
+});

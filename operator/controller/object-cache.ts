@@ -1,7 +1,9 @@
 /**
  * The informer's store: objects by `namespace/name` key, reporting every change to one callback.
  * `replace` (a fresh LIST) reports objects that vanished as well, so a relist repairs deletes
- * whose watch events were missed.
+ * whose watch events were missed. An optional index (client-go's Indexer) keeps the objects by one
+ * derived value, e.g. the owning UpscaleJob's uid, so a reconcile reads its own pods without
+ * scanning every pod the cache holds.
  */
 import { keyOf, type Keyed } from './keys.ts';
 
@@ -20,9 +22,14 @@ function sameVersion(a: Cacheable, b: Cacheable): boolean {
 export class ObjectCache<O extends Cacheable> {
   readonly #objects = new Map<string, O>();
   readonly #changed: (obj: O) => void;
+  readonly #indexBy: ((obj: O) => string | undefined) | undefined;
+  /** Index value -> the keys of the objects that have it. */
+  readonly #index = new Map<string, Set<string>>();
 
-  constructor(changed: (obj: O) => void) {
+  /** `indexBy` derives the index value of an object (undefined: not indexed); see {@link byIndex}. */
+  constructor(changed: (obj: O) => void, indexBy?: (obj: O) => string | undefined) {
     this.#changed = changed;
+    this.#indexBy = indexBy;
   }
 
   /** Adds or updates `obj`; a copy of the version already held is no change. */
@@ -30,13 +37,49 @@ export class ObjectCache<O extends Cacheable> {
     const key = keyOf(obj);
     const old = this.#objects.get(key);
     if (old !== undefined && sameVersion(old, obj)) return;
+    if (old !== undefined) this.#unindex(key, old);
     this.#objects.set(key, obj);
+    this.#indexObject(key, obj);
     this.#changed(obj);
   }
 
   /** Removes the object with the key of `obj`, if held. */
   remove(obj: O): void {
-    if (this.#objects.delete(keyOf(obj))) this.#changed(obj);
+    const key = keyOf(obj);
+    const old = this.#objects.get(key);
+    if (old === undefined) return;
+    this.#objects.delete(key);
+    this.#unindex(key, old);
+    this.#changed(obj);
+  }
+
+  /** The objects whose index value is `value`; empty without an index. */
+  byIndex(value: string): O[] {
+    const keys = this.#index.get(value);
+    if (keys === undefined) return [];
+    const out: O[] = [];
+    for (const key of keys) {
+      const obj = this.#objects.get(key);
+      if (obj !== undefined) out.push(obj);
+    }
+    return out;
+  }
+
+  #indexObject(key: string, obj: O): void {
+    const value = this.#indexBy?.(obj);
+    if (value === undefined) return;
+    let keys = this.#index.get(value);
+    if (keys === undefined) this.#index.set(value, (keys = new Set()));
+    keys.add(key);
+  }
+
+  #unindex(key: string, obj: O): void {
+    const value = this.#indexBy?.(obj);
+    if (value === undefined) return;
+    const keys = this.#index.get(value);
+    if (keys === undefined) return;
+    keys.delete(key);
+    if (keys.size === 0) this.#index.delete(value);
   }
 
   /** Makes the cache exactly `objects`, reporting what was added, changed or removed. */
@@ -49,6 +92,7 @@ export class ObjectCache<O extends Cacheable> {
     for (const [key, old] of this.#objects) {
       if (seen.has(key)) continue;
       this.#objects.delete(key);
+      this.#unindex(key, old);
       this.#changed(old);
     }
   }

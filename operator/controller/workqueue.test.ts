@@ -77,6 +77,48 @@ test('delayed adds keep the earliest deadline per key', async (t) => {
   assert.equal(q.len(), 0);
 });
 
+test('a burst of batched adds within the window is handed out once, at the first call\'s deadline, and counts no retry', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  let retries = 0;
+  const metrics: QueueMetrics = { add: () => undefined, depth: () => undefined, queueDuration: () => undefined, workDuration: () => undefined, retry: () => void retries++ };
+  const q = new WorkQueue({ now: () => Date.now(), metrics });
+  for (let i = 0; i < 1000; i++) {
+    q.addBatched('job', 1000);
+    t.mock.timers.tick(0.5);
+  }
+  // 500 ms of events: none handed out yet, the deadline is the first call's (1000 ms), not postponed.
+  assert.equal(q.len(), 0);
+  t.mock.timers.tick(499);
+  assert.equal(q.len(), 0);
+  t.mock.timers.tick(1);
+  assert.equal(q.len(), 1);
+  const key = await q.get();
+  assert.equal(key, 'job');
+  // Events while it is processed are folded into one more pass, a window later.
+  q.addBatched('job', 1000);
+  q.addBatched('job', 1000);
+  q.done('job');
+  t.mock.timers.tick(1000);
+  assert.equal(q.len(), 1);
+  q.done((await q.get()) as string);
+  t.mock.timers.tick(5000);
+  assert.equal(q.len(), 0);
+  assert.equal(retries, 0);
+});
+
+test('a batched add of a key already waiting changes nothing; a window of 0 adds at once', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  const q = new WorkQueue({ now: () => Date.now() });
+  q.add('a');
+  q.addBatched('a', 1000);
+  q.addBatched('b', 0);
+  assert.equal(q.len(), 2);
+  q.done((await q.get()) as string);
+  q.done((await q.get()) as string);
+  t.mock.timers.tick(2000);
+  assert.equal(q.len(), 0, 'no delayed add of a was left behind');
+});
+
 test('a delay of zero or less adds at once', () => {
   const q = new WorkQueue();
   q.addAfter('a', 0);

@@ -95,6 +95,11 @@ export class WorkQueue {
       this.add(key);
       return;
     }
+    this.#schedule(key, delayMs);
+  }
+
+  /** A delayed add of `key`; an already pending earlier one is kept. */
+  #schedule(key: string, delayMs: number): void {
     const at = this.#now() + delayMs;
     const pending = this.#delayed.get(key);
     if (pending !== undefined) {
@@ -108,6 +113,20 @@ export class WorkQueue {
     // A pending requeue alone must not keep the process alive.
     timer.unref();
     this.#delayed.set(key, { at, timer });
+  }
+
+  /**
+   * Adds `key` at most `windowMs` from now, folding every call in between into that one add: a burst
+   * of child events (1,000 pods changing) costs one reconcile per window, not one per event. The
+   * first call sets the deadline; later ones never postpone it. Not counted as a retry.
+   */
+  addBatched(key: string, windowMs: number): void {
+    if (this.#shuttingDown || this.#dirty.has(key)) return;
+    if (windowMs <= 0) {
+      this.add(key);
+      return;
+    }
+    this.#schedule(key, windowMs);
   }
 
   /** Adds `key` after the rate limiter's delay for it (one more failure). */

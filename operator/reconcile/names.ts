@@ -64,3 +64,14 @@ export function childLabels(jobName: string, uid: string, component: StepCompone
 export function jobKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
+
+/** The informers' index value of a child (Job or pod): its namespace and owning UpscaleJob's uid label. */
+export function ownerUidIndex(obj: { metadata?: { namespace?: string | undefined; labels?: Record<string, string> | undefined } | undefined }): string | undefined {
+  const uid = obj.metadata?.labels?.[LABEL_JOB_UID];
+  return uid === undefined || uid === '' ? undefined : ownerUidIndexKey(obj.metadata?.namespace ?? '', uid);
+}
+
+/** The index value under which the children of the UpscaleJob with `uid` in `namespace` are kept. */
+export function ownerUidIndexKey(namespace: string, uid: string): string {
+  return `${namespace}/${uid}`;
+}

@@ -34,9 +34,12 @@ export function jobFailure(job: V1Job | undefined): V1JobCondition | undefined {
 export function podsOf(pods: readonly V1Pod[], job: V1Job | undefined): V1Pod[] {
   const uid = job?.metadata?.uid;
   if (uid === undefined) return [];
+  // Each timestamp parsed once, not once per comparison (1,000 pods: 20,000 parses per reconcile).
   return pods
     .filter((p) => p.metadata?.ownerReferences?.some((o) => o.uid === uid) === true)
-    .sort((a, b) => timeOf(b.metadata?.creationTimestamp) - timeOf(a.metadata?.creationTimestamp));
+    .map((pod) => ({ pod, at: timeOf(pod.metadata?.creationTimestamp) }))
+    .sort((a, b) => b.at - a.at)
+    .map(({ pod }) => pod);
 }
 
 /** A pod's completion index in an Indexed Job. */

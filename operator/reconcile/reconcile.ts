@@ -22,8 +22,10 @@ const CONFLICT_RETRY_MS = 250;
 export interface Caches {
   /** The UpscaleJob as stored (spec not yet parsed). */
   upscaleJob(namespace: string, name: string): RawUpscaleJob | undefined;
-  jobs(namespace: string): readonly V1Job[];
-  pods(namespace: string): readonly V1Pod[];
+  /** The Jobs labelled as children of the UpscaleJob with `uid` (an index read, not a scan). */
+  jobs(namespace: string, uid: string): readonly V1Job[];
+  /** The pods labelled as children of the UpscaleJob with `uid`. */
+  pods(namespace: string, uid: string): readonly V1Pod[];
 }
 
 export interface RawUpscaleJob {
@@ -229,9 +231,9 @@ function toJob(raw: RawUpscaleJob, spec: UpscaleJob['spec'], namespace: string, 
 export function gather(job: UpscaleJob, caches: Caches): Observed & { cleanup?: V1Job } {
   const uid = job.metadata.uid;
   const mine = <T extends { metadata?: { labels?: Record<string, string> } }>(o: T) => o.metadata?.labels?.[LABEL_JOB_UID] === uid;
-  const jobs = caches.jobs(job.metadata.namespace).filter(mine);
+  const jobs = caches.jobs(job.metadata.namespace, uid).filter(mine);
   const byComponent = (c: string) => jobs.find((j) => j.metadata?.labels?.[LABEL_COMPONENT] === c);
-  const observed: Observed & { cleanup?: V1Job } = { pods: caches.pods(job.metadata.namespace).filter(mine) };
+  const observed: Observed & { cleanup?: V1Job } = { pods: caches.pods(job.metadata.namespace, uid).filter(mine) };
   const probe = byComponent('probe');
   const shards = byComponent('shards');
   const assemble = byComponent('assemble');

@@ -54,21 +54,30 @@ export function formatRate(fps: number): string {
 /** The fields that only move progress along: written at a bounded rate. */
 const PROGRESS_FIELDS = ['progress', 'frames', 'shards', 'fps', 'eta'] as const;
 
-function withoutProgress(status: UpscaleJobStatus | undefined): unknown {
+/**
+ * What must reach the API server at once: everything but progress and the human messages (the
+ * job's and its conditions'), which follow the counts ("412 of 1000 shards done") and would
+ * otherwise cost a write per finished shard.
+ */
+function significant(status: UpscaleJobStatus | undefined): unknown {
   if (status === undefined) return undefined;
   const copy: Record<string, unknown> = { ...status };
   for (const field of PROGRESS_FIELDS) delete copy[field];
+  delete copy['message'];
+  if (status.conditions !== undefined) copy['conditions'] = status.conditions.map(({ message: _message, ...rest }) => rest);
   return copy;
 }
 
 /**
- * Whether to write `next` now: any change besides progress is written at once (phase, conditions,
- * messages); a progress-only change waits until `intervalMs` after the last write.
+ * Whether to write `next` now: a change of phase, reason, condition status or any other
+ * non-progress field is written at once; a change of only progress or messages waits until
+ * `intervalMs` after the last write (so a job's status costs at most one write per interval
+ * while it runs, however many shards finish).
  * Returns 0 to write now, a positive delay to write later, or undefined when nothing changed.
  */
 export function statusWriteDelay(current: UpscaleJobStatus | undefined, next: UpscaleJobStatus, lastWriteMs: number | undefined, nowMs: number, intervalMs: number): number | undefined {
   if (same(current, next)) return undefined;
-  if (!same(withoutProgress(current), withoutProgress(next))) return 0;
+  if (!same(significant(current), significant(next))) return 0;
   if (lastWriteMs === undefined) return 0;
   const wait = lastWriteMs + intervalMs - nowMs;
   return wait <= 0 ? 0 : wait;

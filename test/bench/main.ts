@@ -5,8 +5,10 @@
  *   npm run bench [-- --only probe,control-plane] [--json bench.json] [-- <section options>]
  *
  * Sections (in this order): `probe` (test/bench/probe-bench.ts), `control-plane`
- * (test/bench/control-plane.ts, needs the test cluster), `engine` (worker/engine/bench.ts) and
- * `run` (test/e2e/bench-run.ts). Options after a second `--` go to every selected section.
+ * (test/bench/control-plane.ts, needs the test cluster), `assemble` (test/bench/assemble-bench.ts),
+ * `engine` (worker/engine/bench.ts), `run` (test/e2e/bench-run.ts) and `scaling`
+ * (test/bench/scaling-bench.ts; `--svg FILE` writes the plot). Options after a second `--` go to
+ * every selected section.
  */
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -14,10 +16,12 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO } from '../fixtures/clips.ts';
+import { assembleBench } from './assemble-bench.ts';
 import { controlPlaneBench } from './control-plane.ts';
 import { probeBench } from './probe-bench.ts';
+import { scalingBench } from './scaling-bench.ts';
 
-const SECTIONS = ['probe', 'control-plane', 'engine', 'run'] as const;
+const SECTIONS = ['probe', 'control-plane', 'assemble', 'engine', 'run', 'scaling'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** A benchmark script run as a child process: its output is shown, its last JSON line is its result. */
@@ -47,8 +51,10 @@ if (unknown.length > 0) throw new Error(`unknown bench section ${unknown.join(',
 const runners: Record<Section, () => Promise<Record<string, unknown>>> = {
   probe: () => probeBench(sectionArgs),
   'control-plane': () => controlPlaneBench(sectionArgs),
+  assemble: () => assembleBench(sectionArgs),
   engine: () => script('worker/engine/bench.ts', sectionArgs),
   run: () => script('test/e2e/bench-run.ts', sectionArgs),
+  scaling: () => scalingBench(sectionArgs),
 };
 const results: Record<string, unknown> = { machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version }, startedAt: new Date().toISOString() };
 for (const section of SECTIONS) {

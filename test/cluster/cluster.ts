@@ -15,6 +15,7 @@ import { AGENT_TUNABLES } from './agent/config.ts';
 import { AGENT_NODE_LABEL } from './agent/node-heartbeat.ts';
 import { ClusterError, describeError } from './cluster-error.ts';
 import {
+  AUDIT_POLICY,
   apiserverArgs,
   apiserverReady,
   controllerManagerArgs,
@@ -197,7 +198,8 @@ export async function startCluster(log: Logger, p: ClusterPaths = clusterPaths()
 
     launch('etcd', bin('etcd'), etcdArgs(ports, p.etcdData));
     await waitHealthy('etcd', pidFile(p, 'etcd'), logFile(p, 'etcd'), () => etcdHealthy(ports), 60_000);
-    launch('kube-apiserver', bin('kube-apiserver'), apiserverArgs(ports, pki));
+    writeFileSync(p.auditPolicy, AUDIT_POLICY);
+    launch('kube-apiserver', bin('kube-apiserver'), apiserverArgs(ports, pki, { policyFile: p.auditPolicy, logFile: p.auditLog }));
 
     const server = `https://127.0.0.1:${ports.apiserver}`;
     writeCertKubeconfig(p.kubeconfig, server, pki.ca.cert, 'cluster-admin', pki.admin);

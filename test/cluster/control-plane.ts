@@ -76,9 +76,24 @@ export function etcdArgs(ports: Ports, dataDir: string): string[] {
   ];
 }
 
+/**
+ * The API server's audit policy: one Metadata line per write (who, verb, resource, namespace),
+ * nothing for reads, so a benchmark can count writes per client (`apiserver_request_total` does
+ * not split by client).
+ */
+export const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  verbs: [create, update, patch, delete, deletecollection]
+- level: None
+`;
+
 /** kube-apiserver flags: Node,RBAC authorization, client-certificate authentication, default admission. */
-export function apiserverArgs(ports: Ports, pki: Pki): string[] {
+export function apiserverArgs(ports: Ports, pki: Pki, audit?: { policyFile: string; logFile: string }): string[] {
   return [
+    ...(audit === undefined ? [] : [`--audit-policy-file=${audit.policyFile}`, `--audit-log-path=${audit.logFile}`, '--audit-log-maxsize=200', '--audit-log-maxbackup=1', '--audit-log-format=json']),
     `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
     '--bind-address=127.0.0.1',
     '--advertise-address=127.0.0.1',

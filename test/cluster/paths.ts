@@ -29,6 +29,9 @@ export function clusterPaths(root: string = repoRoot) {
     state: join(dir, 'state.json'),
     /** Configuration files of the components (scheduler config, token files). */
     config: join(dir, 'config'),
+    /** The API server's audit policy (writes only) and its log, one JSON line per write. */
+    auditPolicy: join(dir, 'config', 'audit-policy.yaml'),
+    auditLog: join(dir, 'logs', 'audit.log'),
   };
 }
 

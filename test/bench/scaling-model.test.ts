@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { jobSeconds, scalingCurve, type ScalingInputs } from './scaling-model.ts';
+import { efficiencyPlot } from './svg-plot.ts';
+
+const base: ScalingInputs = { frames: 14_400, fps: 27, startupSeconds: 10, probeSeconds: 5, perPodSeconds: 0.1, assembleFixedSeconds: 1, assembleSecondsPerMiB: 0.01, outputMiB: 3000, cv: 0.1 };
+
+test('one GPU is the whole video at its frame rate plus the fixed steps, efficiency 1', () => {
+  const [one] = scalingCurve(base, [1]);
+  assert.ok(one !== undefined);
+  assert.equal(one.efficiency, 1);
+  // 4 shards on one worker: 4 start-ups, 14,400 / 27 s of frames, probe, one pod, assembly.
+  const expected = 5 + 0.1 + (4 * 10 + 14_400 / 27) + (10 + 1 + 30);
+  assert.ok(Math.abs(one.seconds - expected) < 1e-9, `${one.seconds} vs ${expected}`);
+});
+
+test('efficiency falls as GPUs grow, because probe and assembly do not shrink', () => {
+  const curve = scalingCurve(base, [1, 2, 4, 8, 16, 64]);
+  for (let i = 1; i < curve.length; i++) assert.ok(curve[i]!.efficiency < curve[i - 1]!.efficiency, JSON.stringify(curve.map((c) => c.efficiency)));
+  // 5 shards at most (the sizing rule): past 8 GPUs the job gets no faster, only the stragglers grow.
+  const [one, , , eight, , sixtyFour] = curve;
+  assert.ok(eight!.seconds < one!.seconds / 3);
+  assert.ok(sixtyFour!.seconds >= eight!.seconds);
+});
+
+test('the product\'s sizing rule caps the shard count when start-up would dominate', () => {
+  // 64 GPUs x 4 = 256 shards wanted; 10 s start-up at 27 fps needs >= 2,700 frames a shard: 5 shards.
+  const p = jobSeconds(base, 64);
+  assert.equal(p.shards, 5);
+  assert.equal(p.waves, 1);
+});
+
+test('bad inputs are refused naming the input', () => {
+  assert.throws(() => jobSeconds({ ...base, fps: 0 }, 2), /fps > 0/);
+  assert.throws(() => jobSeconds({ ...base, cv: Number.NaN }, 2), /scaling input cv must be/);
+  assert.throws(() => jobSeconds(base, 0), /gpus must be a whole number/);
+});
+
+test('the plot is an SVG with one polyline per modelled series and a marker per point', () => {
+  const svg = efficiencyPlot('t <1>', [1, 2, 4], [{ name: 'model', colour: '#06c', points: [[1, 1], [2, 0.9], [4, 0.8]] }, { name: 'measured', colour: '#c60', points: [[1, 1]], markersOnly: true }]);
+  assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.equal(svg.match(/<polyline/g)?.length, 1);
+  assert.equal(svg.match(/<circle/g)?.length, 4);
+  assert.match(svg, /t &lt;1&gt;/);
+});

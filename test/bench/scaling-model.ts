@@ -1,0 +1,78 @@
+/**
+ * A model of how one job's wall time scales with GPUs (pure; inputs are measured figures):
+ *
+ *   T(G) = probe + schedule(G) + shards(G) + assemble
+ *   shards(G) = waves x (startup + frames/S / fps)  +  straggler(G)
+ *
+ * - S, the shard count, is the product's own sizing rule (`defaultShardCount`: 4 shards per worker,
+ *   none so short that start-up is over 10 % of its time); waves = ceil(S / G).
+ * - startup: per-shard fixed cost (pod start, model load, seek and pre-roll decode, encoder start).
+ * - straggler(G): the last wave ends with its slowest shard; with shard times spread by a coefficient
+ *   of variation `cv`, the expected maximum of G of them is about one shard x cv x sqrt(2 ln G).
+ * - schedule(G): apply to all G shard pods created, `perPodSeconds` each (the control plane's rate).
+ * - assemble: seconds = a + b x output MiB (the assembly benchmark's fit), plus one pod start.
+ *
+ * Efficiency = T(1) / (G x T(G)).
+ */
+import { defaultShardCount } from '../../worker/shard-plan.ts';
+
+export interface ScalingInputs {
+  /** Frames of the video. */
+  frames: number;
+  /** Frames per second of one GPU (one worker). */
+  fps: number;
+  /** Per-shard fixed cost, seconds. */
+  startupSeconds: number;
+  /** Probe step, pod start included, seconds. */
+  probeSeconds: number;
+  /** Seconds per shard pod from apply to created (control plane). */
+  perPodSeconds: number;
+  /** Assembly: fixed seconds and seconds per output MiB. */
+  assembleFixedSeconds: number;
+  assembleSecondsPerMiB: number;
+  /** Output size, MiB. */
+  outputMiB: number;
+  /** Coefficient of variation of shard times (stragglers). */
+  cv: number;
+  /** A fixed shard count (as `--shard-frames` gives), instead of the sizing rule. */
+  shardCount?: number;
+}
+
+export interface ScalingPoint {
+  gpus: number;
+  shards: number;
+  waves: number;
+  seconds: number;
+  speedup: number;
+  efficiency: number;
+  /** Where the time goes, seconds. */
+  parts: { probe: number; schedule: number; shards: number; straggler: number; assemble: number };
+}
+
+/** Wall time of the job on `gpus` workers, by part. */
+export function jobSeconds(inputs: ScalingInputs, gpus: number): Omit<ScalingPoint, 'speedup' | 'efficiency'> {
+  if (!(Number.isInteger(gpus) && gpus >= 1)) throw new RangeError(`gpus must be a whole number >= 1, got ${gpus}`);
+  for (const [k, v] of Object.entries(inputs)) if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`scaling input ${k} must be a finite number >= 0, got ${v}`);
+  if (inputs.fps <= 0 || inputs.frames < 1) throw new RangeError(`scaling inputs need fps > 0 and frames >= 1, got fps ${inputs.fps}, frames ${inputs.frames}`);
+  const shards = inputs.shardCount ?? defaultShardCount({ frameCount: inputs.frames, workers: gpus, startupSeconds: inputs.startupSeconds, framesPerSecond: inputs.fps });
+  const waves = Math.ceil(shards / gpus);
+  const shardSeconds = inputs.startupSeconds + inputs.frames / shards / inputs.fps;
+  const straggler = gpus > 1 ? shardSeconds * inputs.cv * Math.sqrt(2 * Math.log(gpus)) : 0;
+  const parts = {
+    probe: inputs.probeSeconds,
+    schedule: inputs.perPodSeconds * Math.min(gpus, shards),
+    shards: waves * shardSeconds,
+    straggler,
+    assemble: inputs.startupSeconds + inputs.assembleFixedSeconds + inputs.assembleSecondsPerMiB * inputs.outputMiB,
+  };
+  return { gpus, shards, waves, seconds: Object.values(parts).reduce((a, b) => a + b, 0), parts };
+}
+
+/** The curve for each GPU count: seconds, speed-up over one GPU and efficiency. */
+export function scalingCurve(inputs: ScalingInputs, gpuCounts: readonly number[]): ScalingPoint[] {
+  const one = jobSeconds(inputs, 1).seconds;
+  return gpuCounts.map((g) => {
+    const p = jobSeconds(inputs, g);
+    return { ...p, speedup: one / p.seconds, efficiency: one / (g * p.seconds) };
+  });
+}
