@@ -1,6 +1,7 @@
 /**
  * `npm run models` (also the package's postinstall): builds every catalogue model into
- * `models/dist/<id>.onnx` and `models/dist/<id>.fp16.onnx`.
+ * `models/dist/<id>.onnx` and `models/dist/<id>.fp16.onnx` (uint8 I/O), and the same two with
+ * uint16 I/O, `<id>.u16.onnx` and `<id>.fp16.u16.onnx`.
  *
  * Idempotent and cached: a model is skipped when its stamp (`<id>.stamp.json`) records the same
  * converter version and source hashes and the ONNX files still have the recorded hashes. Files are
@@ -12,7 +13,8 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { CATALOGUE, MODELS_DIST_DIR, PRECISIONS, modelPath } from './catalogue.ts';
+import { CATALOGUE, MODELS_DIST_DIR, PRECISIONS, SAMPLE_TYPES, modelPath } from './catalogue.ts';
+import type { SampleType } from './io-contract.ts';
 import type { CatalogueModel, ModelId, Precision } from './catalogue.ts';
 import { CONVERTER_VERSION, convertNcnnModel } from './convert/convert-model.ts';
 import { ModelError } from './model-error.ts';
@@ -26,6 +28,7 @@ export interface BuildLogger {
 
 export interface BuiltFile {
   readonly precision: Precision;
+  readonly samples: SampleType;
   readonly path: string;
   readonly bytes: number;
   readonly sha256: string;
@@ -55,7 +58,7 @@ const stampSchema = z.object({
   modelId: z.string(),
   converterVersion: z.string(),
   source: z.object({ package: z.string(), version: z.string(), paramSha256: z.string(), binSha256: z.string() }),
-  files: z.array(z.object({ precision: z.enum(['fp32', 'fp16']), file: z.string(), bytes: z.number(), sha256: z.string() })),
+  files: z.array(z.object({ precision: z.enum(['fp32', 'fp16']), samples: z.enum(['uint8', 'uint16']).default('uint8'), file: z.string(), bytes: z.number(), sha256: z.string() })),
 });
 type Stamp = z.infer<typeof stampSchema>;
 
@@ -80,11 +83,13 @@ async function currentFiles(model: CatalogueModel): Promise<BuiltFile[] | undefi
   if (stamp.modelId !== model.id || stamp.converterVersion !== CONVERTER_VERSION) return undefined;
   if (JSON.stringify(stamp.source) !== JSON.stringify(source)) return undefined;
   const files: BuiltFile[] = [];
-  for (const precision of PRECISIONS) {
-    const path = modelPath(model.id, precision);
-    const recorded = stamp.files.find((f) => f.precision === precision && f.file === basename(path));
-    if (recorded === undefined || (await sha256File(path)) !== recorded.sha256) return undefined;
-    files.push({ precision, path, bytes: recorded.bytes, sha256: recorded.sha256 });
+  for (const samples of SAMPLE_TYPES) {
+    for (const precision of PRECISIONS) {
+      const path = modelPath(model.id, precision, samples);
+      const recorded = stamp.files.find((f) => f.precision === precision && f.samples === samples && f.file === basename(path));
+      if (recorded === undefined || (await sha256File(path)) !== recorded.sha256) return undefined;
+      files.push({ precision, samples, path, bytes: recorded.bytes, sha256: recorded.sha256 });
+    }
   }
   return files;
 }
@@ -103,19 +108,19 @@ async function writeAtomically(path: string, data: Uint8Array | string): Promise
 async function convertOne(model: CatalogueModel, cacheDir: string, pythons: readonly string[] | undefined): Promise<BuiltFile[]> {
   const weights = await ensureWeights(model, cacheDir, pythons === undefined ? {} : { pythons });
   const [paramText, binBytes] = await Promise.all([readFile(weights.paramPath, 'utf8'), readFile(weights.binPath)]);
-  const onnx = convertNcnnModel(model, { paramText, paramName: weights.paramPath, binBytes, binName: weights.binPath }, PRECISIONS);
+  const onnx = convertNcnnModel(model, { paramText, paramName: weights.paramPath, binBytes, binName: weights.binPath }, PRECISIONS, SAMPLE_TYPES);
   await mkdir(MODELS_DIST_DIR, { recursive: true });
   const files: BuiltFile[] = [];
-  for (const [precision, bytes] of onnx) {
-    const path = modelPath(model.id, precision);
+  for (const { precision, samples, bytes } of onnx) {
+    const path = modelPath(model.id, precision, samples);
     await writeAtomically(path, bytes);
-    files.push({ precision, path, bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') });
+    files.push({ precision, samples, path, bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') });
   }
   const stamp: Stamp = {
     modelId: model.id,
     converterVersion: CONVERTER_VERSION,
     source: expectedSource(model),
-    files: files.map((f) => ({ precision: f.precision, file: basename(f.path), bytes: f.bytes, sha256: f.sha256 })),
+    files: files.map((f) => ({ precision: f.precision, samples: f.samples, file: basename(f.path), bytes: f.bytes, sha256: f.sha256 })),
   };
   await writeAtomically(stampPath(model.id), `${JSON.stringify(stamp, null, 2)}\n`);
   return files;
@@ -150,7 +155,7 @@ export async function buildModels(options: BuildOptions = {}): Promise<ModelBuil
     const seconds = (performance.now() - started) / 1000;
     results.push({ id: model.id, status: 'converted', seconds, files });
     options.logger?.info(
-      { model: model.id, seconds: Number(seconds.toFixed(1)), ...Object.fromEntries(files.map((f) => [`${f.precision}MB`, Number((f.bytes / 1e6).toFixed(1))])) },
+      { model: model.id, seconds: Number(seconds.toFixed(1)), ...Object.fromEntries(files.map((f) => [`${f.precision}${f.samples === 'uint16' ? 'u16' : ''}MB`, Number((f.bytes / 1e6).toFixed(1))])) },
       'Converted model',
     );
   }

@@ -29,6 +29,8 @@ describe('model catalogue', () => {
   it('puts built files under models/dist', () => {
     assert.equal(modelPath('RealESRGAN_x4plus', 'fp32'), `${MODELS_DIST_DIR}RealESRGAN_x4plus.onnx`);
     assert.equal(modelPath('realesr-general-x4v3', 'fp16'), `${MODELS_DIST_DIR}realesr-general-x4v3.fp16.onnx`);
+    assert.equal(modelPath('realesr-general-x4v3', 'fp16', 'uint16'), `${MODELS_DIST_DIR}realesr-general-x4v3.fp16.u16.onnx`);
+    assert.equal(modelPath('realesr-general-x4v3', 'fp32', 'uint16'), `${MODELS_DIST_DIR}realesr-general-x4v3.u16.onnx`);
     assert.match(MODELS_DIST_DIR, /models\/dist\/$/);
   });
 

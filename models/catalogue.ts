@@ -1,13 +1,15 @@
 /**
  * The model catalogue: the one place the worker and the operator learn which models exist, what
  * they cost, and where their weights come from. `npm run models` builds every entry into
- * `models/dist/<id>.onnx` (fp32) and `models/dist/<id>.fp16.onnx`.
+ * `models/dist/<id>.onnx` (fp32) and `models/dist/<id>.fp16.onnx`, each also with uint16 I/O
+ * (`<id>[.fp16].u16.onnx`).
  */
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { SampleType } from './io-contract.ts';
 import { ModelError } from './model-error.ts';
 
-/** Precision of a built model's weights and arithmetic (its I/O is uint8 either way). */
+/** Precision of a built model's weights and arithmetic (its I/O is uint8 or uint16 either way). */
 export type Precision = 'fp32' | 'fp16';
 export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16'];
 
@@ -179,7 +181,13 @@ export function getModel(id: string): CatalogueModel {
 /** Absolute path of the folder `npm run models` writes. */
 export const MODELS_DIST_DIR = fileURLToPath(new URL('dist/', import.meta.url));
 
-/** Absolute path of a built model file. */
-export function modelPath(id: ModelId, precision: Precision): string {
-  return `${MODELS_DIST_DIR}${id}${precision === 'fp16' ? '.fp16' : ''}.onnx`;
+/**
+ * I/O sample types every catalogue model is built with: uint8 (8-bit sources) and uint16 (deeper
+ * ones, so a 10-bit ramp is not cut to 8-bit steps before the model).
+ */
+export const SAMPLE_TYPES: readonly SampleType[] = ['uint8', 'uint16'];
+
+/** Absolute path of a built model file: `<id>[.fp16][.u16].onnx`. */
+export function modelPath(id: ModelId, precision: Precision, samples: SampleType = 'uint8'): string {
+  return `${MODELS_DIST_DIR}${id}${precision === 'fp16' ? '.fp16' : ''}${samples === 'uint16' ? '.u16' : ''}.onnx`;
 }

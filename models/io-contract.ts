@@ -15,6 +15,14 @@ export const MODEL_IO_CHANNELS = 3;
 export const MODEL_IO_RANK = 4;
 /** Version of this contract, recorded in each model's metadata. */
 export const MODEL_IO_CONTRACT = 'uint8-nhwc-rgb/1';
+/**
+ * The deep variant of the contract: the same layout with uint16 samples (0..65535, as
+ * `ffmpeg -pix_fmt rgb48le` writes them on a little-endian machine), for sources of more than 8 bits.
+ */
+export const MODEL_IO_CONTRACT_UINT16 = 'uint16-nhwc-rgb/1';
+/** Element types of the two contracts, and the largest sample value of each. */
+export type SampleType = 'uint8' | 'uint16';
+export const SAMPLE_MAX: Readonly<Record<SampleType, number>> = { uint8: 255, uint16: 65535 };
 
 /** Keys of the ONNX metadata_props the converter writes. */
 export const METADATA_KEYS = {

@@ -3,7 +3,8 @@
  * build the graph, serialize. Pure apart from CPU time: no file or network access.
  */
 import type { CatalogueModel, Precision } from '../catalogue.ts';
-import { METADATA_KEYS, MODEL_IO_CONTRACT } from '../io-contract.ts';
+import { METADATA_KEYS, MODEL_IO_CONTRACT, MODEL_IO_CONTRACT_UINT16 } from '../io-contract.ts';
+import type { SampleType } from '../io-contract.ts';
 import { ModelError } from '../model-error.ts';
 import { readNcnnModel } from '../ncnn/layers.ts';
 import { NcnnWeightReader } from '../ncnn/modelbin.ts';
@@ -15,7 +16,7 @@ import { ncnnToOnnx } from './to-onnx.ts';
  * Version of the converter's output. Bump it whenever the ONNX it writes changes, so cached
  * builds (models/dist/*.stamp.json) are redone.
  */
-export const CONVERTER_VERSION = '1.0.0';
+export const CONVERTER_VERSION = '1.1.0';
 
 /** The ncnn files of one model, with names for error messages. */
 export interface NcnnSources {
@@ -25,13 +26,13 @@ export interface NcnnSources {
   readonly binName: string;
 }
 
-function metadata(model: CatalogueModel, precision: Precision): Record<string, string> {
+function metadata(model: CatalogueModel, precision: Precision, samples: SampleType): Record<string, string> {
   const w = model.weights;
   return {
     [METADATA_KEYS.modelId]: model.id,
     [METADATA_KEYS.scale]: String(model.scale),
     [METADATA_KEYS.precision]: precision,
-    [METADATA_KEYS.ioContract]: MODEL_IO_CONTRACT,
+    [METADATA_KEYS.ioContract]: samples === 'uint16' ? MODEL_IO_CONTRACT_UINT16 : MODEL_IO_CONTRACT,
     [METADATA_KEYS.architecture]: model.architecture,
     [METADATA_KEYS.source]: `${w.registry}:${w.package}@${w.version} ${w.param.path} ${w.bin.path}`,
     [METADATA_KEYS.sourceParamSha256]: w.param.sha256,
@@ -41,29 +42,39 @@ function metadata(model: CatalogueModel, precision: Precision): Record<string, s
   };
 }
 
+/** One built file: its precision, I/O sample type and bytes. */
+export interface ConvertedModel {
+  readonly precision: Precision;
+  readonly samples: SampleType;
+  readonly bytes: Uint8Array;
+}
+
 /**
- * Converts a model to ONNX bytes in each requested precision.
+ * Converts a model to ONNX bytes in each requested precision and sample type.
  * @throws ModelError from parsing, reading or converting, naming the file and layer
  */
-export function convertNcnnModel(model: CatalogueModel, sources: NcnnSources, precisions: readonly Precision[]): Map<Precision, Uint8Array> {
+export function convertNcnnModel(model: CatalogueModel, sources: NcnnSources, precisions: readonly Precision[], sampleTypes: readonly SampleType[] = ['uint8']): ConvertedModel[] {
   const graph = parseNcnnParam(sources.paramText, sources.paramName);
   const network = readNcnnModel(graph, new NcnnWeightReader(sources.binBytes, sources.binName));
-  const out = new Map<Precision, Uint8Array>();
-  for (const precision of precisions) {
-    const onnx = ncnnToOnnx(network, {
-      precision,
-      graphName: model.id,
-      scale: model.scale,
-      producerVersion: CONVERTER_VERSION,
-      docString:
-        `${model.id} (${model.description}), ${precision}, converted from Real-ESRGAN's ncnn weights by upscale-operator. ` +
-        `Weights: ${model.license.project}, ${model.license.copyright}, ${model.license.spdx}.`,
-      metadata: metadata(model, precision),
-    });
-    try {
-      out.set(precision, encodeOnnxModel(onnx));
-    } catch (cause) {
-      throw new ModelError('OnnxWriteFailed', `serializing ONNX for model ${model.id} (${precision}): ${String(cause)}`, { cause });
+  const out: ConvertedModel[] = [];
+  for (const samples of sampleTypes) {
+    for (const precision of precisions) {
+      const onnx = ncnnToOnnx(network, {
+        precision,
+        samples,
+        graphName: model.id,
+        scale: model.scale,
+        producerVersion: CONVERTER_VERSION,
+        docString:
+          `${model.id} (${model.description}), ${precision}, ${samples} I/O, converted from Real-ESRGAN's ncnn weights by upscale-operator. ` +
+          `Weights: ${model.license.project}, ${model.license.copyright}, ${model.license.spdx}.`,
+        metadata: metadata(model, precision, samples),
+      });
+      try {
+        out.push({ precision, samples, bytes: encodeOnnxModel(onnx) });
+      } catch (cause) {
+        throw new ModelError('OnnxWriteFailed', `serializing ONNX for model ${model.id} (${precision}, ${samples}): ${String(cause)}`, { cause });
+      }
     }
   }
   return out;

@@ -7,14 +7,16 @@
  *   [-> Cast float] -> Clip 0..1 -> *255 -> Round -> Cast uint8 -> Transpose NHWC -> output
  *
  * The fp16 variant stores weights and runs the network in fp16 but keeps uint8 I/O (float16 I/O
- * tensors are broken in onnxruntime-node, microsoft/onnxruntime#26791).
+ * tensors are broken in onnxruntime-node, microsoft/onnxruntime#26791). The uint16 variant is the
+ * same graph with uint16 I/O and 65535 in place of 255, for sources deeper than 8 bits.
  */
-import { MODEL_INPUT_NAME, MODEL_IO_CHANNELS, MODEL_OUTPUT_NAME } from '../io-contract.ts';
+import { MODEL_INPUT_NAME, MODEL_IO_CHANNELS, MODEL_OUTPUT_NAME, SAMPLE_MAX } from '../io-contract.ts';
+import type { SampleType } from '../io-contract.ts';
 import { ModelError } from '../model-error.ts';
 import type { NcnnModel, NcnnOp } from '../ncnn/layers.ts';
 import { describeLayer } from '../ncnn/param.ts';
 import { TensorDataType } from '../onnx/schema.ts';
-import type { OnnxModel, OnnxValueInfo } from '../onnx/schema.ts';
+import type { OnnxModel, OnnxValueInfo, TensorDataTypeValue } from '../onnx/schema.ts';
 import { GraphBuilder } from './graph-builder.ts';
 import type { Precision } from '../catalogue.ts';
 
@@ -24,6 +26,8 @@ export const ONNX_IR_VERSION = 8;
 
 export interface OnnxConversionOptions {
   readonly precision: Precision;
+  /** Element type of the input and output (default uint8). */
+  readonly samples?: SampleType;
   readonly graphName: string;
   /** Expected upscale factor; the converter checks the graph really scales by it. */
   readonly scale: number;
@@ -44,12 +48,12 @@ function fail(op: NcnnOp, cause: string): never {
   throw new ModelError('NcnnLayerUnsupported', `converting ${describeLayer(op.layer)}: ${cause}`);
 }
 
-function ioValueInfo(name: string, dims: readonly (number | string)[]): OnnxValueInfo {
+function ioValueInfo(name: string, dims: readonly (number | string)[], elemType: TensorDataTypeValue): OnnxValueInfo {
   return {
     name,
     type: {
       tensorType: {
-        elemType: TensorDataType.UINT8,
+        elemType,
         shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
       },
     },
@@ -157,12 +161,15 @@ function emitOp(g: GraphBuilder, op: NcnnOp, blobs: Map<string, BlobInfo>, preci
  */
 export function ncnnToOnnx(model: NcnnModel, options: OnnxConversionOptions): OnnxModel {
   const { precision } = options;
+  const samples = options.samples ?? 'uint8';
+  const max = SAMPLE_MAX[samples];
+  const ioType = samples === 'uint16' ? TensorDataType.UINT16 : TensorDataType.UINT8;
   const g = new GraphBuilder();
   const f = (v: number): { int: number } => ({ int: v });
 
-  const nchw = g.node('Transpose', 'pre/to_nchw', [MODEL_INPUT_NAME], ['pre/nchw_u8'], { perm: { ints: [0, 3, 1, 2] } });
+  const nchw = g.node('Transpose', 'pre/to_nchw', [MODEL_INPUT_NAME], ['pre/nchw_samples'], { perm: { ints: [0, 3, 1, 2] } });
   const asFloat = g.node('Cast', 'pre/to_float', [nchw], ['pre/nchw_f32'], { to: f(TensorDataType.FLOAT) });
-  let unit = g.node('Div', 'pre/normalize', [asFloat, g.scalar('pre.255', 255, 'fp32')], ['pre/unit']);
+  let unit = g.node('Div', 'pre/normalize', [asFloat, g.scalar(`pre.${max}`, max, 'fp32')], ['pre/unit']);
   if (precision === 'fp16') unit = g.node('Cast', 'pre/to_fp16', [unit], ['pre/unit_fp16'], { to: f(TensorDataType.FLOAT16) });
 
   const blobs = new Map<string, BlobInfo>([[model.input, { tensor: unit, channels: MODEL_IO_CHANNELS, scaleH: 1, scaleW: 1 }]]);
@@ -179,9 +186,9 @@ export function ncnnToOnnx(model: NcnnModel, options: OnnxConversionOptions): On
   let result = out.tensor;
   if (precision === 'fp16') result = g.node('Cast', 'post/to_float', [result], ['post/float'], { to: f(TensorDataType.FLOAT) });
   const clipped = g.node('Clip', 'post/clamp', [result, g.scalar('post.0', 0, 'fp32'), g.scalar('post.1', 1, 'fp32')], ['post/clamped']);
-  const scaled = g.node('Mul', 'post/to_255', [clipped, g.scalar('post.255', 255, 'fp32')], ['post/scaled']);
+  const scaled = g.node('Mul', `post/to_${max}`, [clipped, g.scalar(`post.${max}`, max, 'fp32')], ['post/scaled']);
   const rounded = g.node('Round', 'post/round', [scaled], ['post/rounded']);
-  const bytes = g.node('Cast', 'post/to_uint8', [rounded], ['post/nchw_u8'], { to: f(TensorDataType.UINT8) });
+  const bytes = g.node('Cast', `post/to_${samples}`, [rounded], ['post/nchw_samples'], { to: f(ioType) });
   g.node('Transpose', 'post/to_nhwc', [bytes], [MODEL_OUTPUT_NAME], { perm: { ints: [0, 2, 3, 1] } });
 
   return {
@@ -194,8 +201,8 @@ export function ncnnToOnnx(model: NcnnModel, options: OnnxConversionOptions): On
       name: options.graphName,
       node: g.nodes,
       initializer: g.initializers,
-      input: [ioValueInfo(MODEL_INPUT_NAME, ['N', 'H', 'W', MODEL_IO_CHANNELS])],
-      output: [ioValueInfo(MODEL_OUTPUT_NAME, ['N', `H*${options.scale}`, `W*${options.scale}`, MODEL_IO_CHANNELS])],
+      input: [ioValueInfo(MODEL_INPUT_NAME, ['N', 'H', 'W', MODEL_IO_CHANNELS], ioType)],
+      output: [ioValueInfo(MODEL_OUTPUT_NAME, ['N', `H*${options.scale}`, `W*${options.scale}`, MODEL_IO_CHANNELS], ioType)],
     },
     metadataProps: Object.entries(options.metadata).map(([key, value]) => ({ key, value })),
   };

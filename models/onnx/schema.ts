@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 
 /** `TensorProto.DataType` values used here (checked against the .proto by schema.test.ts). */
-export const TensorDataType = { FLOAT: 1, UINT8: 2, INT64: 7, FLOAT16: 10 } as const;
+export const TensorDataType = { FLOAT: 1, UINT8: 2, UINT16: 4, INT64: 7, FLOAT16: 10 } as const;
 export type TensorDataTypeValue = (typeof TensorDataType)[keyof typeof TensorDataType];
 
 /** `AttributeProto.AttributeType` values used here. */

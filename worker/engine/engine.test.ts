@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pino from 'pino';
+import { modelPath } from '../../models/catalogue.ts';
 import { UpscaleError } from '../errors.ts';
 import { createEngine } from './engine.ts';
 import type { EngineOptionsInput, InputFrame, OutputFrame } from './engine.ts';
@@ -82,13 +83,30 @@ describe('engine on realesr-general-x4v3 (CPU)', () => {
     assert.ok(maxAbsDiff(cropped.data, direct.data) <= 1);
   });
 
-  it('accepts 16-bit (rgb48le) frames with the same result as their 8-bit source', async () => {
+  it('runs 16-bit (rgb48le) frames through the uint16 model and returns 16 bits, matching their 8-bit source', async () => {
     const [frame] = frames;
     assert.ok(frame !== undefined);
     const wide = new Uint16Array(frame.data.length);
     frame.data.forEach((v, i) => (wide[i] = v * 257)); // what ffmpeg's rgb24 -> rgb48le does
     const out = await withEngine({ model: GENERAL, cpuThreads: 1 }, (engine) => engine.upscale({ ...frame, data: new Uint8Array(wide.buffer), bitDepth: 16 }));
-    assert.ok(maxAbsDiff(out.data, reference[0]?.data ?? new Uint8Array()) <= 1);
+    assert.equal(out.bitDepth, 16);
+    const words = new Uint16Array(out.data.buffer, out.data.byteOffset, out.data.byteLength / 2);
+    // Not a multiple of 257 everywhere: the samples between 8-bit levels came from the uint16 model.
+    assert.ok(words.some((w) => w % 257 !== 0), 'the output holds only 8-bit values widened');
+    assert.ok(maxAbsDiff(Uint8Array.from(words, (w) => Math.round(w / 257)), reference[0]?.data ?? new Uint8Array()) <= 1);
+  });
+
+  it('dithers 16-bit frames for a model file with uint8 I/O and widens its output back to 16 bits', async () => {
+    const [frame] = frames;
+    assert.ok(frame !== undefined);
+    const wide = new Uint16Array(frame.data.length);
+    frame.data.forEach((v, i) => (wide[i] = v * 257));
+    const out = await withEngine({ model: { path: modelPath('realesr-general-x4v3', 'fp32') }, cpuThreads: 1 }, (engine) => engine.upscale({ ...frame, data: new Uint8Array(wide.buffer), bitDepth: 16 }));
+    assert.equal(out.bitDepth, 16);
+    const words = new Uint16Array(out.data.buffer, out.data.byteOffset, out.data.byteLength / 2);
+    assert.ok(words.every((w) => w % 257 === 0), 'an 8-bit model result widened by 257');
+    // 8-bit values widened by 257 pass the dither unchanged, so the result is the 8-bit one.
+    assert.ok(maxAbsDiff(Uint8Array.from(words, (w) => w / 257), reference[0]?.data ?? new Uint8Array()) <= 1);
   });
 
   it('streams through two sessions in order, without losing or duplicating a frame, both sessions working', async () => {

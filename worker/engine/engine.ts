@@ -3,9 +3,12 @@
  * finds the best execution provider by creating sessions (one per visible GPU, each on its own
  * thread), logs one inventory line, and returns `upscale` / `upscaleStream` / `close`.
  *
- * Frames are packed RGB, 8 bits per sample (rgb24) or 16 (rgb48le, reduced to 8 bits on entry,
- * since the models are 8-bit in and out). The engine reads a frame's `data` until its promise
- * settles; do not reuse that buffer earlier.
+ * Frames are packed RGB, 8 bits per sample (rgb24) or 16 (rgb48le), and come out at the depth they
+ * went in. 8-bit frames run the uint8 model. The first 16-bit frame starts a second set of sessions
+ * on the uint16 variant of a catalogue model (same provider, precision and devices), so a 10-bit
+ * source stays deep through the model; a user's (uint8) model gets 16-bit frames dithered to 8 bits
+ * and its output widened back. The engine reads a frame's `data` until its promise settles; do not
+ * reuse that buffer earlier.
  */
 import os from 'node:os';
 import pino from 'pino';
@@ -33,6 +36,8 @@ import type { ProviderFacts } from './provider-presence.ts';
 import { appendOutputResize } from './resize-graph.ts';
 import { Semaphore } from './semaphore.ts';
 import type { ProviderName } from './session-options.ts';
+import { convertDepth } from './sample-depth.ts';
+import type { SampleType } from '../../models/io-contract.ts';
 
 export type { InputFrame } from './frame-prep.ts';
 export type { OutputFrame } from './frame-job.ts';
@@ -57,7 +62,7 @@ export interface EngineInfo {
 
 export interface Engine {
   readonly info: EngineInfo;
-  /** Per-session counters (batches, images, run time). */
+  /** Per-session counters (batches, images, run time); the uint16 sessions follow once started. */
   readonly stats: readonly SessionStats[];
   /** Upscales one frame. Rejects with an UpscaleError naming the frame index and the device. */
   upscale(frame: InputFrame): Promise<OutputFrame>;
@@ -65,6 +70,13 @@ export interface Engine {
   upscaleStream(frames: AsyncIterable<InputFrame> | Iterable<InputFrame>): AsyncGenerator<OutputFrame>;
   /** Finishes outstanding batches and ends every session thread. */
   close(): Promise<void>;
+}
+
+/** Sessions of one model I/O depth: the uint8 ones, and (started on demand) the uint16 ones. */
+interface Lane {
+  readonly pool: SessionPool;
+  readonly depth: 8 | 16;
+  readonly label: string;
 }
 
 /** Things that cannot travel as JSON: a logger, a fetch function, the environment to read. */
@@ -77,7 +89,7 @@ export interface EngineHooks {
   readonly providerFacts?: ProviderFacts;
 }
 
-function prepareModelFn(options: EngineOptions, hooks: EngineHooks, loaded: Map<string, LoadedModel>): (precision: Precision | 'as-built') => Promise<PreparedModel> {
+function prepareModelFn(options: EngineOptions, hooks: EngineHooks, loaded: Map<string, LoadedModel>, samples: SampleType = 'uint8'): (precision: Precision | 'as-built') => Promise<PreparedModel> {
   // `auto` may try one precision on several providers: load and rewrite each model once.
   const prepared = new Map<string, PreparedModel>();
   return async (precision) => {
@@ -85,7 +97,7 @@ function prepareModelFn(options: EngineOptions, hooks: EngineHooks, loaded: Map<
     if (cached !== undefined) return cached;
     let model = loaded.get(precision);
     if (model === undefined) {
-      model = await loadModel(options.model, precision === 'as-built' ? 'fp32' : precision, hooks.fetchModel);
+      model = await loadModel(options.model, precision === 'as-built' ? 'fp32' : precision, hooks.fetchModel, samples);
       loaded.set(precision, model);
     }
     const output = options.output;
@@ -99,7 +111,7 @@ function prepareModelFn(options: EngineOptions, hooks: EngineHooks, loaded: Map<
         throw new UpscaleError('Unsupported', `preparing model ${model.id} for output ${JSON.stringify(output)}: ${(error as Error).message}`, { subject: model.id, cause: error });
       }
     }
-    const result = { bytes, precision: model.precision };
+    const result = { bytes, precision: model.precision, samples: model.samples };
     prepared.set(precision, result);
     return result;
   };
@@ -195,14 +207,50 @@ export async function createEngine(input: EngineOptionsInput, hooks: EngineHooks
   );
 
   let closed = false;
+  const shallow: Lane = { pool, depth: 8, label: modelLabel };
+  let deep: Promise<Lane> | undefined;
+  let deepPool: SessionPool | undefined;
+  let ditherLogged = false;
+  const startDeep = async (): Promise<Lane> => {
+    const precision = started.precision === 'as-built' ? 'fp32' : started.precision;
+    try {
+      const more = await startSessions({
+        provider: started.provider,
+        precision,
+        fromCatalogue: true,
+        prepareModel: prepareModelFn(options, hooks, new Map(), 'uint16'),
+        devicesFor: () => started.slots,
+        log,
+        ...(hooks.providerFacts !== undefined ? { facts: hooks.providerFacts } : {}),
+      });
+      deepPool = new SessionPool(more.sessions, { maxBatch: batchSize, maxPixels: Math.max(pixels, window * window), prefetch: options.prefetch, bytesPerPixel: 6 }, log);
+      log.info({ model: model.id, provider: more.provider, precision: more.precision, sessions: more.sessions.length }, 'Started uint16 inference sessions for 16-bit frames');
+      return { pool: deepPool, depth: 16, label: `${model.id} (${more.precision}, uint16)` };
+    } catch (error) {
+      log.warn({ model: model.id, err: (error as Error).message }, 'Dithered 16-bit frames to 8 bits: the uint16 model could not start');
+      return shallow;
+    }
+  };
+  const laneFor = (frame: InputFrame): Lane | Promise<Lane> => {
+    if ((frame.bitDepth ?? 8) !== 16) return shallow;
+    if (model.fromCatalogue) return (deep ??= startDeep());
+    if (!ditherLogged) {
+      ditherLogged = true;
+      log.info({ model: model.id }, 'Dithered 16-bit frames to 8 bits for a model with uint8 I/O');
+    }
+    return shallow;
+  };
   const upscale = async (frame: InputFrame): Promise<OutputFrame> => {
     if (closed) throw new UpscaleError('Cancelled', `upscaling frame ${frame.index}: the engine is closed`, { subject: `frame ${frame.index}` });
     const problem = frameProblem(frame, options.crop);
     if (problem !== undefined) throw new UpscaleError('InvalidInput', `upscaling frame ${frame.index}: the frame ${problem}`, { subject: `frame ${frame.index}` });
+    const lane = await laneFor(frame);
     await slots.acquire();
     try {
-      const prepared = prepareFrame(frame, options.crop);
-      return await runFrame(prepared, { modelScale: model.scale, graphResize, output: options.output, tiling, modelLabel, submit: (items) => pool.submit(items), log });
+      const prepared = prepareFrame(frame, options.crop, lane.depth);
+      const out = await runFrame(prepared, { modelScale: model.scale, graphResize, output: options.output, tiling, modelLabel: lane.label, submit: (items) => lane.pool.submit(items), log });
+      const depth = frame.bitDepth ?? 8;
+      return out.bitDepth === depth ? out : { ...out, data: convertDepth(out.data, out.width, out.bitDepth, depth), bitDepth: depth };
     } finally {
       slots.release();
     }
@@ -210,13 +258,17 @@ export async function createEngine(input: EngineOptionsInput, hooks: EngineHooks
 
   return {
     info,
-    stats: pool.stats,
+    get stats() {
+      return deepPool === undefined ? pool.stats : [...pool.stats, ...deepPool.stats];
+    },
     upscale,
     upscaleStream: (frames) => mapOrdered(frames, upscale, maxFramesInFlight),
     close: async () => {
       closed = true;
       await pool.close();
-      log.info({ sessions: pool.stats }, 'Closed inference engine');
+      await deep;
+      await deepPool?.close();
+      log.info({ sessions: deepPool === undefined ? pool.stats : [...pool.stats, ...deepPool.stats] }, 'Closed inference engine');
     },
   };
 }

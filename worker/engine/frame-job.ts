@@ -11,15 +11,17 @@ import { onOutOfMemory } from './memory-policy.ts';
 import { outputGeometry } from './output-size.ts';
 import type { OutputRequest } from './output-size.ts';
 import type { WorkItem } from './pool.ts';
-import { extractRect, pasteTile, placeTile, RGB_CHANNELS } from './stitch.ts';
+import { extractRect, pasteTile, pixelBytes, placeTile } from './stitch.ts';
 import { planTiles } from './tile-plan.ts';
 
-/** An upscaled frame: packed 8-bit RGB. */
+/** An upscaled frame: packed RGB, at the input frame's bit depth. */
 export interface OutputFrame {
   readonly data: Uint8Array;
   readonly width: number;
   readonly height: number;
   readonly index: number;
+  /** Bits per sample of `data`: 8 (rgb24) or 16 (rgb48le), the same as the input frame's. */
+  readonly bitDepth: 8 | 16;
 }
 
 /** Shared, mutable tiling state: lowered for every later frame once a frame ran out of memory. */
@@ -55,7 +57,8 @@ export function runFrame(frame: PreparedFrame, context: FrameJobContext): Promis
       return;
     }
     const { rx, ry } = geometry;
-    const out = new Uint8Array(geometry.width * geometry.height * RGB_CHANNELS);
+    const bytes = pixelBytes(frame.bitDepth);
+    const out = new Uint8Array(geometry.width * geometry.height * bytes);
     const largestEdge = Math.max(frame.width, frame.height);
 
     const attempt = (tileSize: number): void => {
@@ -71,14 +74,14 @@ export function runFrame(frame: PreparedFrame, context: FrameJobContext): Promis
           width: plan.windowWidth,
           height: plan.windowHeight,
           outputSize,
-          outputBytes: placement.windowWidth * placement.windowHeight * RGB_CHANNELS,
+          outputBytes: placement.windowWidth * placement.windowHeight * bytes,
           isCancelled: () => cancelled,
-          fill: (target, offset) => extractRect(frame.data, frame.width, tile.window, target, offset),
+          fill: (target, offset) => extractRect(frame.data, frame.width, tile.window, target, offset, bytes),
           deliver: (output, offset, device) => {
-            pasteTile(output, offset, placement, out, geometry.width);
+            pasteTile(output, offset, placement, out, geometry.width, bytes);
             if (--remaining === 0) {
               context.log.debug({ frame: frame.index, device, tiles: plan.tiles.length }, 'Upscaled frame');
-              resolve({ data: out, width: geometry.width, height: geometry.height, index: frame.index });
+              resolve({ data: out, width: geometry.width, height: geometry.height, index: frame.index, bitDepth: frame.bitDepth });
             }
           },
           fail: (error, device, outOfMemory) => {

@@ -1,14 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { frameProblem, prepareFrame, samples16To8 } from './frame-prep.ts';
-
-describe('samples16To8', () => {
-  it('rounds v*255/65535, so 8-bit values widened by 257 (as ffmpeg does) come back exactly', () => {
-    const words = new Uint16Array([0, 65535, 257 * 100, 257 * 100 + 128, 257 * 100 + 129, 32767]);
-    const bytes = new Uint8Array(words.buffer);
-    assert.deepEqual([...samples16To8(bytes)], [0, 255, 100, 100, 101, 127]);
-  });
-});
+import { frameProblem, prepareFrame } from './frame-prep.ts';
 
 describe('frameProblem', () => {
   const frame = { data: new Uint8Array(4 * 2 * 3), width: 4, height: 2, index: 7 };
@@ -27,10 +19,22 @@ describe('prepareFrame', () => {
   it('crops packed RGB rows and keeps the index', () => {
     const data = Uint8Array.from({ length: 4 * 2 * 3 }, (_, i) => i);
     const out = prepareFrame({ data, width: 4, height: 2, index: 3 }, { x: 1, y: 1, width: 2, height: 1 });
-    assert.deepEqual({ ...out, data: [...out.data] }, { data: [15, 16, 17, 18, 19, 20], width: 2, height: 1, index: 3 });
+    assert.deepEqual({ ...out, data: [...out.data] }, { data: [15, 16, 17, 18, 19, 20], width: 2, height: 1, index: 3, bitDepth: 8 });
   });
   it('passes an uncropped 8-bit frame through without copying', () => {
     const frame = { data: new Uint8Array(12), width: 2, height: 2, index: 0 };
     assert.equal(prepareFrame(frame, undefined).data, frame.data);
+  });
+  it('keeps a 16-bit frame 16-bit for a uint16 model, cropping 6-byte pixels', () => {
+    const data = Uint8Array.from({ length: 3 * 2 * 6 }, (_, i) => i);
+    const out = prepareFrame({ data, width: 3, height: 2, index: 1, bitDepth: 16 }, { x: 2, y: 1, width: 1, height: 1 }, 16);
+    assert.deepEqual({ ...out, data: [...out.data] }, { data: [30, 31, 32, 33, 34, 35], width: 1, height: 1, index: 1, bitDepth: 16 });
+    assert.equal(prepareFrame({ data, width: 3, height: 2, index: 1, bitDepth: 16 }, undefined, 16).data, data);
+  });
+  it('dithers a 16-bit frame for an 8-bit model', () => {
+    const words = new Uint16Array(4 * 4 * 3).fill(Math.round((100.5 * 65535) / 255));
+    const out = prepareFrame({ data: new Uint8Array(words.buffer), width: 4, height: 4, index: 0, bitDepth: 16 }, undefined, 8);
+    assert.equal(out.bitDepth, 8);
+    assert.deepEqual(new Set(out.data), new Set([100, 101]));
   });
 });

@@ -1,9 +1,11 @@
 /**
- * Turns a caller's frame into the packed 8-bit RGB the models take: checks its size, converts
- * 16-bit samples (ffmpeg's rgb48le, for 10-bit sources) to 8 bits, and applies the optional crop.
+ * Turns a caller's frame into the packed RGB its model takes: checks its size, converts its
+ * samples to the model's depth when they differ (sample-depth.ts: 16-bit frames into an 8-bit
+ * model are dithered), and applies the optional crop.
  */
+import { convertDepth } from './sample-depth.ts';
 import type { Rect } from './tile-plan.ts';
-import { extractRect, RGB_CHANNELS } from './stitch.ts';
+import { extractRect, pixelBytes, RGB_CHANNELS } from './stitch.ts';
 
 /** A decoded frame: packed RGB, 8 bits per sample (rgb24) or 16 (rgb48le, little-endian). */
 export interface InputFrame {
@@ -16,33 +18,14 @@ export interface InputFrame {
   readonly bitDepth?: 8 | 16;
 }
 
-/** Packed 8-bit RGB ready for tiling. */
+/** Packed RGB at the model's depth, ready for tiling. */
 export interface PreparedFrame {
   readonly data: Uint8Array;
   readonly width: number;
   readonly height: number;
   readonly index: number;
-}
-
-let to8bit: Uint8Array | undefined;
-
-/**
- * 16 -> 8 bits by rounding v*255/65535, through a 64 KiB lookup table built once: one table read
- * per sample, much cheaper than the model. This drops the extra precision of 10-bit sources; the
- * models are 8-bit in and out, so nothing downstream could have used it.
- */
-export function samples16To8(data: Uint8Array): Uint8Array {
-  if (to8bit === undefined) {
-    to8bit = new Uint8Array(65536);
-    for (let v = 0; v < 65536; v++) to8bit[v] = Math.round((v * 255) / 65535);
-  }
-  const table = to8bit;
-  const count = data.byteLength >> 1;
-  const out = new Uint8Array(count);
-  // rgb48le is little-endian; a DataView read is endian-explicit and avoids alignment issues.
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  for (let i = 0; i < count; i++) out[i] = table[view.getUint16(i * 2, true)] ?? 0;
-  return out;
+  /** Bits per sample of `data`: the model's (8 for uint8 models, 16 for uint16 ones). */
+  readonly bitDepth: 8 | 16;
 }
 
 /** Why the frame cannot be used (a message for the caller's error), or undefined. */
@@ -60,13 +43,14 @@ export function frameProblem(frame: InputFrame, crop: Rect | undefined): string 
   return undefined;
 }
 
-/** Converts to 8 bits and crops; the frame must have passed `frameProblem`. */
-export function prepareFrame(frame: InputFrame, crop: Rect | undefined): PreparedFrame {
-  const data8 = (frame.bitDepth ?? 8) === 16 ? samples16To8(frame.data) : frame.data;
+/** Converts to the model's depth and crops; the frame must have passed `frameProblem`. */
+export function prepareFrame(frame: InputFrame, crop: Rect | undefined, modelDepth: 8 | 16 = 8): PreparedFrame {
+  const data = convertDepth(frame.data, frame.width, frame.bitDepth ?? 8, modelDepth);
   if (crop === undefined || (crop.x === 0 && crop.y === 0 && crop.width === frame.width && crop.height === frame.height)) {
-    return { data: data8, width: frame.width, height: frame.height, index: frame.index };
+    return { data, width: frame.width, height: frame.height, index: frame.index, bitDepth: modelDepth };
   }
-  const out = new Uint8Array(crop.width * crop.height * RGB_CHANNELS);
-  extractRect(data8, frame.width, crop, out, 0);
-  return { data: out, width: crop.width, height: crop.height, index: frame.index };
+  const bytes = pixelBytes(modelDepth);
+  const out = new Uint8Array(crop.width * crop.height * bytes);
+  extractRect(data, frame.width, crop, out, 0, bytes);
+  return { data: out, width: crop.width, height: crop.height, index: frame.index, bitDepth: modelDepth };
 }

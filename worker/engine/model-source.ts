@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { getModel, modelPath } from '../../models/catalogue.ts';
 import type { ModelId, Precision } from '../../models/catalogue.ts';
+import type { SampleType } from '../../models/io-contract.ts';
 import { UpscaleError } from '../errors.ts';
 import { validateModel } from './validate-model.ts';
 
@@ -22,6 +23,8 @@ export interface LoadedModel {
   readonly scale: number;
   /** The precision of the weights; `as-built` for a user's file, which has whatever it has. */
   readonly precision: Precision | 'as-built';
+  /** I/O element type: catalogue models come in both; users' files are uint8 (validate-model.ts). */
+  readonly samples: SampleType;
   readonly architecture: string | undefined;
   readonly flopsPerInputPixel: number | undefined;
   readonly fromCatalogue: boolean;
@@ -46,17 +49,17 @@ async function readLocal(path: string, subject: string): Promise<Uint8Array> {
  * Loads (and for users' files validates) the model.
  * @throws UpscaleError `NotFound`, `InvalidInput` or `InvalidArgument` naming the model
  */
-export async function loadModel(spec: ModelSpec, precision: Precision, fetchModel?: FetchModel): Promise<LoadedModel> {
+export async function loadModel(spec: ModelSpec, precision: Precision, fetchModel?: FetchModel, samples: SampleType = 'uint8'): Promise<LoadedModel> {
   if (isCatalogueSpec(spec)) {
     const entry = getModel(spec.id);
-    const path = modelPath(entry.id, precision);
+    const path = modelPath(entry.id, precision, samples);
     let bytes: Uint8Array;
     try {
       bytes = await readFile(path);
     } catch (error) {
-      throw new UpscaleError('NotFound', `reading model ${entry.id} (${precision}): ${path} is missing; build it with \`npm run models\``, { subject: entry.id, cause: error });
+      throw new UpscaleError('NotFound', `reading model ${entry.id} (${precision}, ${samples} I/O): ${path} is missing; build it with \`npm run models\``, { subject: entry.id, cause: error });
     }
-    return { id: entry.id, bytes, scale: entry.scale, precision, architecture: entry.architecture, flopsPerInputPixel: entry.flopsPerInputPixel, fromCatalogue: true };
+    return { id: entry.id, bytes, scale: entry.scale, precision, samples, architecture: entry.architecture, flopsPerInputPixel: entry.flopsPerInputPixel, fromCatalogue: true };
   }
   let bytes: Uint8Array;
   let subject: string;
@@ -74,5 +77,5 @@ export async function loadModel(spec: ModelSpec, precision: Precision, fetchMode
     }
   }
   const { scale } = await validateModel(bytes, subject);
-  return { id: subject, bytes, scale, precision: 'as-built', architecture: undefined, flopsPerInputPixel: undefined, fromCatalogue: false };
+  return { id: subject, bytes, scale, precision: 'as-built', samples: 'uint8', architecture: undefined, flopsPerInputPixel: undefined, fromCatalogue: false };
 }

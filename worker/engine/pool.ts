@@ -18,7 +18,7 @@ export interface WorkItem extends BatchCandidate {
   readonly height: number;
   /** [height, width] fed to the appended Resize, when the graph has it. */
   readonly outputSize: readonly [number, number] | undefined;
-  /** Bytes of this image's output (height x width x 3 of the output). */
+  /** Bytes of this image's output (height x width x bytes per pixel of the output). */
   readonly outputBytes: number;
   /** True once the frame gave up on this item (another item failed); it is then dropped. */
   isCancelled(): boolean;
@@ -34,6 +34,8 @@ export interface PoolLimits {
   readonly maxPixels: number;
   /** Batches a session may hold at once (running + waiting in its thread). */
   readonly prefetch: number;
+  /** Input bytes per pixel: 3 for uint8 models, 6 for uint16 ones (default 3). */
+  readonly bytesPerPixel?: number;
 }
 
 /** Per-session counters, for logs and the benchmark. */
@@ -108,7 +110,7 @@ export class SessionPool {
     const stats = this.stats[index];
     const first = items[0];
     if (session === undefined || stats === undefined || first === undefined) return;
-    const inputBytes = first.width * first.height * 3;
+    const inputBytes = first.width * first.height * (this.#limits.bytesPerPixel ?? 3);
     const input = new Uint8Array(items.length * inputBytes);
     items.forEach((item, k) => item.fill(input, k * inputBytes));
     session

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Precision } from '../../models/catalogue.ts';
+import type { SampleType } from '../../models/io-contract.ts';
 import { UpscaleError } from '../errors.ts';
 import { absentReason, gatherProviderFacts, type ProviderFacts } from './provider-presence.ts';
 import { SessionClient } from './session-client.ts';
@@ -30,6 +31,8 @@ export interface DeviceSlot {
 export interface PreparedModel {
   readonly bytes: Uint8Array;
   readonly precision: Precision | 'as-built';
+  /** I/O element type (default uint8). */
+  readonly samples?: SampleType;
 }
 
 /** Providers to try, in order. */
@@ -78,6 +81,7 @@ function start(provider: ProviderName, slot: DeviceSlot, model: PreparedModel): 
     modelBytes: model.bytes,
     sessionOptions: sessionOptionsFor({ provider, deviceId: slot.deviceId, threads: slot.threads, logSeverityLevel: 3 }),
     label: slot.label,
+    samples: model.samples ?? 'uint8',
   });
 }
 

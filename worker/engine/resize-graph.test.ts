@@ -43,6 +43,25 @@ describe('appendOutputResize', () => {
     await plain.release();
   });
 
+  it('resizes a uint16 model in float and returns uint16 that matches the uint8 model to a level', async () => {
+    const deep = await ort.InferenceSession.create(appendOutputResize(await readFile(modelPath('realesr-general-x4v3', 'fp32', 'uint16'))), { intraOpNumThreads: 1 });
+    const shallow = await ort.InferenceSession.create(appendOutputResize(await readFile(modelPath('realesr-general-x4v3', 'fp32'))), { intraOpNumThreads: 1 });
+    const image = Uint8Array.from({ length: 12 * 10 * 3 }, (_, i) => (i * 53) & 255);
+    const size = new ort.Tensor('int64', BigInt64Array.of(15n, 18n), [2]);
+    const out16 = (await deep.run({ input: new ort.Tensor('uint16', Uint16Array.from(image, (v) => v * 257), [1, 10, 12, 3]), [OUTPUT_SIZE_INPUT]: size })).output as ort.Tensor;
+    const out8 = (await shallow.run({ input: new ort.Tensor('uint8', image, [1, 10, 12, 3]), [OUTPUT_SIZE_INPUT]: size })).output as ort.Tensor;
+    assert.equal(out16.type, 'uint16');
+    assert.deepEqual(out16.dims, [1, 15, 18, 3]);
+    const a = out16.data as Uint16Array;
+    const b = out8.data as Uint8Array;
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs((a[i] ?? 0) / 257 - (b[i] ?? 0)));
+    // Both round once; the uint8 graph resizes already-rounded samples, so allow one level.
+    assert.ok(worst <= 1, `uint16 and uint8 resized outputs differ by ${worst} levels`);
+    await deep.release();
+    await shallow.release();
+  });
+
   it('keeps the rest of the model unchanged and raises its opset', () => {
     const original = nearestUpscaler(4);
     const changed = decodeOnnxModel(appendOutputResize(encodeOnnxModel(original))) as OnnxModel;

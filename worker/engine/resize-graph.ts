@@ -11,6 +11,7 @@
  * unlike Real-ESRGAN's `cv2.resize(INTER_LANCZOS4)`, which aliases when shrinking. The target size
  * is an input (`output_size`, int64 [2] = height, width), so one session serves every tile and
  * frame size. Resize works on the uint8 output directly: ONNX Runtime clamps the cubic overshoot.
+ * A uint16 output (the deep models) is cast to float around the Resize, then clamped and rounded.
  *
  * `antialias` and `axes` need opset 18. Raising a model's default-domain opset is safe when no op it
  * uses changed meaning on the way; `opsetRaiseProblem` says when that is not the case.
@@ -65,11 +66,18 @@ export function appendOutputResize(modelBytes: Uint8Array): Uint8Array {
   for (const node of graph.node) node.output = node.output.map((o) => (o === outputName ? nativeName : o));
   for (const node of graph.node) node.input = node.input.map((i) => (i === outputName ? nativeName : i));
   const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+  // ONNX Runtime's Resize takes uint8 but not uint16: a uint16 model resizes in float around it.
+  const uint16 = output.type.tensorType.elemType === TensorDataType.UINT16;
+  const resizeIn = uint16 ? `${outputName}/native_float` : nativeName;
+  const resizeOut = uint16 ? `${outputName}/resized_float` : outputName;
+  if (uint16) {
+    graph.node.push({ name: 'upscale/output_resize_to_float', opType: 'Cast', input: [nativeName], output: [resizeIn], attribute: [{ name: 'to', type: AttributeType.INT, i: TensorDataType.FLOAT }] });
+  }
   graph.node.push({
     name: 'upscale/output_resize',
     opType: 'Resize',
-    input: [nativeName, '', '', OUTPUT_SIZE_INPUT],
-    output: [outputName],
+    input: [resizeIn, '', '', OUTPUT_SIZE_INPUT],
+    output: [resizeOut],
     attribute: [
       { name: 'mode', type: AttributeType.STRING, s: text('cubic') },
       { name: 'cubic_coeff_a', type: AttributeType.FLOAT, f: -0.5 },
@@ -77,6 +85,7 @@ export function appendOutputResize(modelBytes: Uint8Array): Uint8Array {
       { name: 'axes', type: AttributeType.INTS, ints: [1, 2] },
     ],
   });
+  if (uint16) appendToUint16(graph, resizeOut, outputName);
   graph.input.push({
     name: OUTPUT_SIZE_INPUT,
     type: { tensorType: { elemType: TensorDataType.INT64, shape: { dim: [{ dimValue: 2 }] } } },
@@ -91,4 +100,17 @@ export function appendOutputResize(modelBytes: Uint8Array): Uint8Array {
   if (opset === undefined) model.opsetImport.push({ domain: '', version: RESIZE_OPSET });
   else opset.version = Math.max(opset.version, RESIZE_OPSET);
   return encodeOnnxModel(model);
+}
+
+/** Clamps the cubic overshoot to 0..65535, rounds (half to even) and casts to uint16. */
+function appendToUint16(graph: DecodedModel['graph'], from: string, to: string): void {
+  const scalar = (name: string, value: number): string => {
+    graph.initializer.push({ name, dataType: TensorDataType.FLOAT, dims: [], rawData: new Uint8Array(Float32Array.of(value).buffer) });
+    return name;
+  };
+  const min = scalar('upscale/output_resize.0', 0);
+  const max = scalar('upscale/output_resize.65535', 65535);
+  graph.node.push({ name: 'upscale/output_resize_clip', opType: 'Clip', input: [from, min, max], output: [`${to}/clipped`], attribute: [] });
+  graph.node.push({ name: 'upscale/output_resize_round', opType: 'Round', input: [`${to}/clipped`], output: [`${to}/rounded`], attribute: [] });
+  graph.node.push({ name: 'upscale/output_resize_to_uint16', opType: 'Cast', input: [`${to}/rounded`], output: [to], attribute: [{ name: 'to', type: AttributeType.INT, i: TensorDataType.UINT16 }] });
 }

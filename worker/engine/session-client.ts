@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, RunRequest, SessionWorkerData, ToWorker } from './session-protocol.ts';
 
-/** The output of one batch: uint8 [n, outHeight, outWidth, 3]. */
+/** The output of one batch: [n, outHeight, outWidth, 3] samples of the model's type, as bytes. */
 export interface BatchOutput {
   readonly data: Uint8Array;
   readonly dims: readonly number[];

@@ -3,6 +3,7 @@
  * transferred ArrayBuffers: moved, not copied, in both directions.
  */
 import type { InferenceSession } from 'onnxruntime-node';
+import type { SampleType } from '../../models/io-contract.ts';
 
 /** `workerData` of a session worker. */
 export interface SessionWorkerData {
@@ -11,13 +12,15 @@ export interface SessionWorkerData {
   readonly sessionOptions: InferenceSession.SessionOptions;
   /** Device label for messages, e.g. `cuda:1`. */
   readonly label: string;
+  /** Element type of the model's input and output (default uint8). */
+  readonly samples?: SampleType;
 }
 
 /** Main -> worker: run one batch. */
 export interface RunRequest {
   readonly type: 'run';
   readonly id: number;
-  /** uint8 [n, height, width, 3]. */
+  /** uint8 or uint16 (the model's sample type) [n, height, width, 3], as bytes. */
   readonly input: ArrayBuffer;
   readonly dims: readonly [number, number, number, number];
   /** Output height and width when the graph ends in the appended Resize. */

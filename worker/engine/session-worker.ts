@@ -39,14 +39,16 @@ let queue: Promise<void> = Promise.resolve();
 async function runBatch(s: ort.InferenceSession, request: Extract<ToWorker, { type: 'run' }>): Promise<void> {
   try {
     const started = performance.now();
-    const feeds: Record<string, ort.Tensor> = { [inputName]: new ort.Tensor('uint8', new Uint8Array(request.input), [...request.dims]) };
+    // rgb48le is little-endian, as are the machines ONNX Runtime runs on: the bytes are the uint16s.
+    const input = data.samples === 'uint16' ? new ort.Tensor('uint16', new Uint16Array(request.input), [...request.dims]) : new ort.Tensor('uint8', new Uint8Array(request.input), [...request.dims]);
+    const feeds: Record<string, ort.Tensor> = { [inputName]: input };
     if (request.outputSize !== undefined) {
       feeds[OUTPUT_SIZE_INPUT] = new ort.Tensor('int64', BigInt64Array.from(request.outputSize, (v) => BigInt(v)), [2]);
     }
     const results = await s.run(feeds);
     const output = results[outputName];
     if (output === undefined) throw new Error(`the session returned no "${outputName}" output`);
-    const bytes = output.data as Uint8Array;
+    const bytes = output.data as Uint8Array | Uint16Array;
     // The binding gives each output its own ArrayBuffer; copy only if that ever stops being true.
     const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes.buffer : bytes.slice().buffer;
     post({ type: 'result', id: request.id, output: buffer, dims: output.dims, runMs: performance.now() - started }, [buffer]);

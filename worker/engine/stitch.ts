@@ -5,8 +5,13 @@
  */
 import type { Rect, Tile } from './tile-plan.ts';
 
-/** Bytes per pixel of the packed RGB (rgb24) layout used everywhere in the engine. */
+/** Samples per pixel of the packed RGB layout used everywhere in the engine. */
 export const RGB_CHANNELS = 3;
+
+/** Bytes per pixel of packed RGB at `bitDepth` bits per sample: 3 (rgb24) or 6 (rgb48le). */
+export function pixelBytes(bitDepth: 8 | 16): number {
+  return bitDepth === 16 ? 2 * RGB_CHANNELS : RGB_CHANNELS;
+}
 
 /** Output pixels per input pixel, as an exact fraction per axis. */
 export interface Ratio {
@@ -21,11 +26,12 @@ export function scaleCoordinate(value: number, ratio: Ratio): number {
 
 /**
  * Copies `rect` of a packed RGB frame into `target` at `targetOffset` (bytes), packed.
+ * `bytesPerPixel` is 3 for 8-bit samples and 6 for 16-bit ones (see `pixelBytes`).
  */
-export function extractRect(frame: Uint8Array, frameWidth: number, rect: Rect, target: Uint8Array, targetOffset: number): void {
-  const rowBytes = rect.width * RGB_CHANNELS;
+export function extractRect(frame: Uint8Array, frameWidth: number, rect: Rect, target: Uint8Array, targetOffset: number, bytesPerPixel = RGB_CHANNELS): void {
+  const rowBytes = rect.width * bytesPerPixel;
   for (let row = 0; row < rect.height; row++) {
-    const from = ((rect.y + row) * frameWidth + rect.x) * RGB_CHANNELS;
+    const from = ((rect.y + row) * frameWidth + rect.x) * bytesPerPixel;
     target.set(frame.subarray(from, from + rowBytes), targetOffset + row * rowBytes);
   }
 }
@@ -56,14 +62,14 @@ export function placeTile(tile: Tile, rx: Ratio, ry: Ratio): OutputPlacement {
 
 /**
  * Pastes `placement.source` of one tile output (packed RGB at `tileOffset` bytes in `tileOutput`)
- * into the output frame at `placement.target`.
+ * into the output frame at `placement.target`; `bytesPerPixel` as for `extractRect`.
  */
-export function pasteTile(tileOutput: Uint8Array, tileOffset: number, placement: OutputPlacement, frame: Uint8Array, frameWidth: number): void {
+export function pasteTile(tileOutput: Uint8Array, tileOffset: number, placement: OutputPlacement, frame: Uint8Array, frameWidth: number, bytesPerPixel = RGB_CHANNELS): void {
   const { source, target, windowWidth } = placement;
-  const rowBytes = source.width * RGB_CHANNELS;
+  const rowBytes = source.width * bytesPerPixel;
   for (let row = 0; row < source.height; row++) {
-    const from = tileOffset + ((source.y + row) * windowWidth + source.x) * RGB_CHANNELS;
-    const to = ((target.y + row) * frameWidth + target.x) * RGB_CHANNELS;
+    const from = tileOffset + ((source.y + row) * windowWidth + source.x) * bytesPerPixel;
+    const to = ((target.y + row) * frameWidth + target.x) * bytesPerPixel;
     frame.set(tileOutput.subarray(from, from + rowBytes), to);
   }
 }

@@ -243,13 +243,14 @@ async function upscaleSource(
     output: join(work, `shard-${range.index}.nut`),
     width: geometry.width,
     height: geometry.height,
-    format: 'rgb24',
+    // The engine returns frames at the depth they went in: rgb48le for a deep source.
+    format,
     ...sourceTiming(probe, range.start, range.end),
     codec: task.settings.codec,
     hardware: task.settings.encoder,
     ...(task.settings.crf !== undefined ? { crf: task.settings.crf } : {}),
     ...(task.settings.preset !== undefined ? { preset: task.settings.preset } : {}),
-    // The models are 8-bit; a 10-bit source still gets a 10-bit output so the file keeps its format.
+    // A deep source gets a 10-bit output (HEVC Main 10 by default) fed from the 16-bit frames.
     ...(deep ? { pixFmt: deepPixFmt(task.settings) } : {}),
     log,
   });
