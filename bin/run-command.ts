@@ -4,7 +4,9 @@
  */
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import pino, { type Logger } from 'pino';
+import { availableEncoders } from '../worker/media/encoders.ts';
 import { requireSupportedFfmpeg } from '../worker/media/ffmpeg-check.ts';
+import { pixelFormatInfo } from '../worker/media/pixel-formats.ts';
 import { runLocal, type LocalRunHooks } from '../worker/run/local-run.ts';
 import type { ShardStepResult } from '../worker/steps/shard-step.ts';
 import { Storage } from '../worker/storage/storage.ts';
@@ -62,7 +64,12 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
       },
       'flags',
     );
-    log.debug(await requireSupportedFfmpeg(), 'Checked ffmpeg version');
+    const checking = requireSupportedFfmpeg();
+    // The ffmpeg answers every run needs, asked while the version is checked (each is cached per
+    // process; a failure here is met again, with its error, where the answer is used).
+    void availableEncoders().catch(() => undefined);
+    void pixelFormatInfo('yuv420p').catch(() => undefined);
+    log.debug(await checking, 'Checked ffmpeg version');
     const result = await runLocal(
       {
         input: flags.input,
