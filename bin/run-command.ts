@@ -42,6 +42,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
   const bars = flags.progress && process.stderr.isTTY ? new MultiBar({ stream: process.stderr, clearOnComplete: false, hideCursor: true, format: '{bar} {value}/{total} frames | {fps} fps | ETA {etaText} | {state}' }, Presets.shades_classic) : undefined;
   // With a bar on the terminal only warnings and errors are logged, so the bar stays readable.
   const log = pino({ level: bars ? 'warn' : flags.logLevel }, pino.destination(2));
+  log.debug({ uptimeMs: Math.round(process.uptime() * 1000) }, 'Started run command');
   const storage = new Storage();
   const controller = new AbortController();
   const removeHandlers = handleInterrupts(controller, 'run');

@@ -6,7 +6,8 @@
  *
  * Sections (in this order): `probe` (test/bench/probe-bench.ts), `control-plane`
  * (test/bench/control-plane.ts, needs the test cluster), `engine` (worker/engine/bench.ts) and
- * `run` (test/e2e/bench-run.ts). Options after a second `--` go to every selected section.
+ * `run` (test/e2e/bench-run.ts) and `fixed-cost` (test/bench/fixed-cost.ts: a 1-frame job's
+ * launch-to-exit time and stages, the whole process's frames/s next to the bare engine). Options after a second `--` go to every selected section.
  */
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -17,7 +18,7 @@ import { REPO } from '../fixtures/clips.ts';
 import { controlPlaneBench } from './control-plane.ts';
 import { probeBench } from './probe-bench.ts';
 
-const SECTIONS = ['probe', 'control-plane', 'engine', 'run'] as const;
+const SECTIONS = ['probe', 'control-plane', 'engine', 'run', 'fixed-cost'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** A benchmark script run as a child process: its output is shown, its last JSON line is its result. */
@@ -49,6 +50,7 @@ const runners: Record<Section, () => Promise<Record<string, unknown>>> = {
   'control-plane': () => controlPlaneBench(sectionArgs),
   engine: () => script('worker/engine/bench.ts', sectionArgs),
   run: () => script('test/e2e/bench-run.ts', sectionArgs),
+  'fixed-cost': () => script('test/bench/fixed-cost.ts', sectionArgs),
 };
 const results: Record<string, unknown> = { machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version }, startedAt: new Date().toISOString() };
 for (const section of SECTIONS) {

@@ -3,6 +3,8 @@
  * by how long it takes (timings belong to `npm run bench -- --only fixed-cost`):
  * - a local run loads neither the AWS SDK nor the Kubernetes client (together some 1.1 s of module
  *   loading on 2 cores), and still writes every frame;
+ * - with only --width given (the height follows from the probe) one engine is built, not an early
+ *   one thrown away for the sized one;
  * - the same Storage still reaches the SDK on the first s3:// URI (a bad endpoint fails there, with
  *   the S3 error, and the next call tries again).
  */
@@ -48,6 +50,23 @@ describe('upscale run: fixed cost', () => {
     const loaded = (await readFile(modules, 'utf8')).split('\n');
     assert.ok(loaded.some((u) => u.includes('/onnxruntime-node/')), 'the recorder saw the engine load (it records this process)');
     assert.deepEqual(loaded.filter((u) => u.includes('/@aws-sdk/') || u.includes('/@kubernetes/client-node/')), []);
+  });
+
+  it('with only --width given, builds one engine (the sized one), not an early one besides', { timeout: 600_000 }, async () => {
+    const source = await clip('oneframe');
+    const output = join(dir, 'wide.mp4');
+    const run = await upscale(['run', '-i', source, '-o', output, '--ep', 'cpu', '--width', '320', '--no-progress'], { timeoutMs: 540_000 });
+    assert.equal(run.code, 0, explain(run));
+    const started = run.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; output?: { width: number; height: number } })
+      .filter((l) => l.msg === 'Started inference engine');
+    assert.deepEqual(
+      started.map((l) => l.output),
+      [{ width: 320, height: 240 }],
+    );
+    assert.equal(await decodedFrames(output), 1);
   });
 
   it('Storage loads the S3 client on the first s3:// URI, and a bad setting fails there and again on retry', async () => {
