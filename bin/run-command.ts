@@ -4,8 +4,10 @@
  */
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import pino, { type Logger } from 'pino';
+import { availableEncoders } from '../worker/media/encoders.ts';
 import { requireSupportedFfmpeg } from '../worker/media/ffmpeg-check.ts';
 import { UpscaleError } from '../worker/errors.ts';
+import { pixelFormatInfo } from '../worker/media/pixel-formats.ts';
 import { runLocal, type LocalRunHooks } from '../worker/run/local-run.ts';
 import { runStill, stillInputFormat } from '../worker/run/still-run.ts';
 import type { ShardStepResult } from '../worker/steps/shard-step.ts';
@@ -68,6 +70,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
   const bars = flags.progress && process.stderr.isTTY ? new MultiBar({ stream: process.stderr, clearOnComplete: false, hideCursor: true, format: '{bar} {value}/{total} frames | {fps} fps | ETA {etaText} | {state}' }, Presets.shades_classic) : undefined;
   // With a bar on the terminal only warnings and errors are logged, so the bar stays readable.
   const log = pino({ level: bars ? 'warn' : flags.logLevel }, pino.destination(2));
+  log.debug({ uptimeMs: Math.round(process.uptime() * 1000) }, 'Started run command');
   const storage = new Storage();
   const controller = new AbortController();
   const removeHandlers = handleInterrupts(controller, 'run');
@@ -91,7 +94,12 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
       'flags',
     );
     const segment = segmentOf(flags);
-    log.debug(await requireSupportedFfmpeg(), 'Checked ffmpeg version');
+    const checking = requireSupportedFfmpeg();
+    // The ffmpeg answers every run needs, asked while the version is checked (each is cached per
+    // process; a failure here is met again, with its error, where the answer is used).
+    void availableEncoders().catch(() => undefined);
+    void pixelFormatInfo('yuv420p').catch(() => undefined);
+    log.debug(await checking, 'Checked ffmpeg version');
     const still = await stillInputFormat(flags.input);
     if (still !== undefined) {
       const videoOptions = [flags.codec !== undefined ? '--codec' : '', flags.crf !== undefined ? '--crf' : '', flags.preset !== undefined ? '--preset' : ''].filter((o) => o !== '');

@@ -6,9 +6,10 @@
  *
  * Sections (in this order): `probe` (test/bench/probe-bench.ts), `control-plane`
  * (test/bench/control-plane.ts, needs the test cluster), `assemble` (test/bench/assemble-bench.ts),
- * `engine` (worker/engine/bench.ts), `run` (test/e2e/bench-run.ts) and `scaling`
- * (test/bench/scaling-bench.ts; `--svg FILE` writes the plot). Options after a second `--` go to
- * every selected section.
+ * `engine` (worker/engine/bench.ts), `run` (test/e2e/bench-run.ts), `scaling`
+ * (test/bench/scaling-bench.ts; `--svg FILE` writes the plot) and `fixed-cost` (test/bench/fixed-cost.ts:
+ * a 1-frame job's launch-to-exit time and stages, the whole process's frames/s next to the bare
+ * engine). Options after a second `--` go to every selected section.
  */
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -21,7 +22,7 @@ import { controlPlaneBench } from './control-plane.ts';
 import { probeBench } from './probe-bench.ts';
 import { scalingBench } from './scaling-bench.ts';
 
-const SECTIONS = ['probe', 'control-plane', 'assemble', 'engine', 'run', 'scaling'] as const;
+const SECTIONS = ['probe', 'control-plane', 'assemble', 'engine', 'run', 'scaling', 'fixed-cost'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** A benchmark script run as a child process: its output is shown, its last JSON line is its result. */
@@ -55,6 +56,7 @@ const runners: Record<Section, () => Promise<Record<string, unknown>>> = {
   engine: () => script('worker/engine/bench.ts', sectionArgs),
   run: () => script('test/e2e/bench-run.ts', sectionArgs),
   scaling: () => scalingBench(sectionArgs),
+  'fixed-cost': () => script('test/bench/fixed-cost.ts', sectionArgs),
 };
 const results: Record<string, unknown> = { machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version }, startedAt: new Date().toISOString() };
 for (const section of SECTIONS) {

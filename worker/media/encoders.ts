@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import ffmpeg from 'fluent-ffmpeg';
 import { MediaError } from './errors.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
+import { mayHaveNvenc } from './nvenc-presence.ts';
 
 export type VideoCodec = 'h264' | 'hevc' | 'av1' | 'ffv1';
 export const VIDEO_CODECS: readonly VideoCodec[] = ['h264', 'hevc', 'av1', 'ffv1'];
@@ -52,13 +53,14 @@ export function availableEncoders(): Promise<Set<string>> {
 
 /**
  * True when `encoder` (an NVENC encoder) really encodes here: present in the build AND a GPU with
- * NVENC accepts a two-frame test encode (H100/H200 have no NVENC, so this is false there).
+ * NVENC accepts a two-frame test encode (H100/H200 have no NVENC, so this is false there). Without
+ * an NVIDIA device node there is no test encode: it could not succeed.
  */
 export function nvencUsable(encoder: string): Promise<boolean> {
   let p = nvencWorks.get(encoder);
   if (!p) {
     p = (async () => {
-      if (!(await availableEncoders()).has(encoder)) return false;
+      if (!mayHaveNvenc() || !(await availableEncoders()).has(encoder)) return false;
       const job = startFfmpeg({
         inputs: [{ source: 'color=c=black:s=256x144:r=25', options: ['-f', 'lavfi'] }],
         output: '-',

@@ -100,7 +100,9 @@ async function runLocked(options: LocalRunOptions, storage: Storage, log: Logger
   await checkModel(options.settings.model, storage);
   // A single in-process worker starts its engine (provider probe, model load) while the video is
   // probed: on a short job that is most of the fixed cost. More workers start theirs in their processes.
-  const early = asked === 1 ? startEngineEarly(options.settings, storage, log) : undefined;
+  // Not when only one of --width/--height is given: the other side, and with it the engine's graph,
+  // follows from the probe, so an early engine would be built only to be thrown away.
+  const early = asked === 1 && sizeKnownBeforeProbe(options.settings) ? startEngineEarly(options.settings, storage, log) : undefined;
   try {
     return await planAndRun(options, storage, log, hooks, { began, jobId, gpus, asked, common, early, checked });
   } finally {
@@ -168,6 +170,8 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
       hooks,
     );
   } else {
+    // An early engine with other settings (a size made even) goes now, before the shard builds its own.
+    if (!sameEngine) await context.early?.close();
     shards = await runInProcess(tasks, storage, log, hooks, sameEngine ? context.early : undefined);
   }
 
@@ -201,13 +205,21 @@ function startEngineEarly(settings: UpscaleSettings, storage: Storage, log: Logg
   const creating = createEngine(engineOptionsFor(settings), engineHooksFor(storage, log));
   // Its error (say, an explicit provider that is missing) surfaces when a shard asks for it.
   creating.catch(() => undefined);
+  let closing: Promise<void> | undefined;
   return {
     get: () => creating,
-    close: async () => {
-      const engine = await creating.catch(() => undefined);
-      await engine?.close();
-    },
+    // Once: the run may drop it early (other settings) and closes it again at the end.
+    close: () =>
+      (closing ??= (async () => {
+        const engine = await creating.catch(() => undefined);
+        await engine?.close();
+      })()),
   };
+}
+
+/** True when the engine's output size is known from the settings alone (a scale, or both sides). */
+function sizeKnownBeforeProbe(settings: UpscaleSettings): boolean {
+  return (settings.width === undefined) === (settings.height === undefined);
 }
 
 /**

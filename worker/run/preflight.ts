@@ -95,15 +95,19 @@ export function modelScale(model: string): number | undefined {
 
 /** The encoder each codec would get here, or why it has none (a missing encoder, no NVENC). */
 async function encoderLookup(hardware: EncoderHardware): Promise<EncoderLookup> {
+  // Asked side by side: each NVENC test encode is an ffmpeg start of its own.
+  const answers = await Promise.all(
+    VIDEO_CODECS.map(async (codec) => {
+      try {
+        return [codec, { encoder: (await chooseEncoder(codec, hardware)).encoder }] as const;
+      } catch (error) {
+        if (!(error instanceof UpscaleError)) throw error;
+        return [codec, { unavailable: error.message }] as const;
+      }
+    }),
+  );
   const lookup: EncoderLookup = {};
-  for (const codec of VIDEO_CODECS) {
-    try {
-      lookup[codec] = { encoder: (await chooseEncoder(codec, hardware)).encoder };
-    } catch (error) {
-      if (!(error instanceof UpscaleError)) throw error;
-      lookup[codec] = { unavailable: error.message };
-    }
-  }
+  for (const [codec, answer] of answers) lookup[codec] = answer;
   return lookup;
 }
 

@@ -21,8 +21,6 @@ import { UpscaleError } from '../errors.ts';
 import { parseLocation } from './location.ts';
 import type { HttpLocation, Location } from './location.ts';
 import { createFileStore } from './file-store.ts';
-import { createS3Store } from './s3-store.ts';
-import { createS3Client } from './s3-client.ts';
 import type { S3Options } from './s3-client.ts';
 import { createHttpStore } from './http-store.ts';
 import { MediaProxy } from './media-proxy.ts';
@@ -54,7 +52,8 @@ export interface StorageOptions {
 export class Storage {
   readonly #options: StorageOptions;
   readonly #files: FileStore = createFileStore();
-  #s3: S3Store | undefined;
+  // Loaded on the first s3:// URI: the AWS SDK takes some 0.3 s to load, which local runs never need.
+  #s3: Promise<S3Store> | undefined;
   #http: HttpStore | undefined;
   #proxy: Promise<MediaProxy> | undefined;
 
@@ -183,7 +182,7 @@ export class Storage {
     const proxy = this.#proxy;
     this.#proxy = undefined;
     void proxy?.then((started) => started.close()).catch(() => undefined);
-    this.#s3?.close();
+    void this.#s3?.then((store) => store.close()).catch(() => undefined);
     this.#s3 = undefined;
     this.#http?.close();
     this.#http = undefined;
@@ -198,8 +197,20 @@ export class Storage {
       this.#http ??= createHttpStore(this.#httpOptions());
       return action(this.#http, location);
     }
-    this.#s3 ??= createS3Store(createS3Client(this.#options.s3, this.#options.env));
-    return action(this.#s3, location);
+    this.#s3 ??= this.#createS3();
+    return action(await this.#s3, location);
+  }
+
+  #createS3(): Promise<S3Store> {
+    const creating = (async () => {
+      const [{ createS3Store }, { createS3Client }] = await Promise.all([import('./s3-store.ts'), import('./s3-client.ts')]);
+      return createS3Store(createS3Client(this.#options.s3, this.#options.env));
+    })();
+    // A bad S3 setting fails this call and the next one tries again, as before the lazy load.
+    creating.catch(() => {
+      if (this.#s3 === creating) this.#s3 = undefined;
+    });
+    return creating;
   }
 
   #httpOptions(): HttpClientOptions {

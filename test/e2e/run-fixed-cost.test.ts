@@ -1,0 +1,86 @@
+/**
+ * The fixed cost of a short `upscale run` (issues 13 and 14), checked by what the process does, not
+ * by how long it takes (timings belong to `npm run bench -- --only fixed-cost`):
+ * - a local run loads neither the AWS SDK nor the Kubernetes client (together some 1.1 s of module
+ *   loading on 2 cores), and still writes every frame;
+ * - with only --width given (the height follows from the probe) one engine is built, not an early
+ *   one thrown away for the sized one;
+ * - the same Storage still reaches the SDK on the first s3:// URI (a bad endpoint fails there, with
+ *   the S3 error, and the next call tries again).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { UpscaleError } from '../../worker/errors.ts';
+import { Storage } from '../../worker/storage/storage.ts';
+import { clip } from '../fixtures/clips.ts';
+import { explain, upscale } from './cli.ts';
+import { decodedFrames } from './media-checks.ts';
+
+// Records every module a process (and each of its threads) resolves, ESM and CommonJS alike, and
+// appends the list to MODULES_OUT at exit.
+const RECORDER = `
+import { registerHooks } from 'node:module';
+import { appendFileSync } from 'node:fs';
+const seen = new Set();
+registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.add(r.url); return r; } });
+process.on('exit', () => appendFileSync(process.env.MODULES_OUT, [...seen].join('\\n') + '\\n'));
+`;
+
+describe('upscale run: fixed cost', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'run-fixed-cost-'));
+    await writeFile(join(dir, 'recorder.mjs'), RECORDER);
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('a local run loads neither the AWS SDK nor the Kubernetes client, and writes its frame', { timeout: 600_000 }, async () => {
+    const source = await clip('oneframe');
+    const output = join(dir, 'one.mp4');
+    const modules = join(dir, 'modules.txt');
+    const run = await upscale(['run', '-i', source, '-o', output, '--ep', 'cpu', '--no-progress'], {
+      env: { NODE_OPTIONS: `--import=${join(dir, 'recorder.mjs')}`, MODULES_OUT: modules },
+      timeoutMs: 540_000,
+    });
+    assert.equal(run.code, 0, explain(run));
+    assert.equal(await decodedFrames(output), 1);
+    const loaded = (await readFile(modules, 'utf8')).split('\n');
+    assert.ok(loaded.some((u) => u.includes('/onnxruntime-node/')), 'the recorder saw the engine load (it records this process)');
+    assert.deepEqual(loaded.filter((u) => u.includes('/@aws-sdk/') || u.includes('/@kubernetes/client-node/')), []);
+  });
+
+  it('with only --width given, builds one engine (the sized one), not an early one besides', { timeout: 600_000 }, async () => {
+    const source = await clip('oneframe');
+    const output = join(dir, 'wide.mp4');
+    const run = await upscale(['run', '-i', source, '-o', output, '--ep', 'cpu', '--width', '320', '--no-progress'], { timeoutMs: 540_000 });
+    assert.equal(run.code, 0, explain(run));
+    const started = run.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; output?: { width: number; height: number } })
+      .filter((l) => l.msg === 'Started inference engine');
+    assert.deepEqual(
+      started.map((l) => l.output),
+      [{ width: 320, height: 240 }],
+    );
+    assert.equal(await decodedFrames(output), 1);
+  });
+
+  it('Storage loads the S3 client on the first s3:// URI, and a bad setting fails there and again on retry', async () => {
+    const storage = new Storage({ env: { AWS_ENDPOINT_URL_S3: 'not a url', AWS_REGION: 'us-east-1' } });
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        await assert.rejects(storage.stat('s3://bucket/key'), (e: unknown) => {
+          assert.ok(e instanceof UpscaleError, `attempt ${attempt}: ${String(e)}`);
+          assert.match(e.message, /AWS_ENDPOINT_URL_S3/);
+          return true;
+        });
+      }
+    } finally {
+      storage.close();
+    }
+  });
+});
