@@ -4,6 +4,7 @@
  * hash), and a changed model file is named as such by the check the shard step runs.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, open, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,4 +101,14 @@ test('the shard check names a changed custom model, and catalogue models hash th
   assert.equal(catalogued.name, 'realesr-general-x4v3');
   assert.match(catalogued.sha256, /^[0-9a-f]{64}$/);
   assert.deepEqual(await modelIdentity(storage, 'realesr-general-x4v3'), catalogued, 'stable (and cached)');
+  // Every built file counts, the uint16 variants (run for deep sources) included.
+  const files = [
+    ['fp32', modelPath('realesr-general-x4v3', 'fp32')],
+    ['fp32.uint16', modelPath('realesr-general-x4v3', 'fp32', 'uint16')],
+    ['fp16', modelPath('realesr-general-x4v3', 'fp16')],
+    ['fp16.uint16', modelPath('realesr-general-x4v3', 'fp16', 'uint16')],
+  ] as const;
+  const want = createHash('sha256');
+  for (const [label, path] of files) want.update(`${label} ${createHash('sha256').update(await readFile(path)).digest('hex')}\n`);
+  assert.equal(catalogued.sha256, want.digest('hex'));
 });

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { PRECISIONS, findModel, modelPath } from '../../models/catalogue.ts';
+import { PRECISIONS, SAMPLE_TYPES, findModel, modelPath } from '../../models/catalogue.ts';
 import { UpscaleError } from '../errors.ts';
 import type { JobLayout } from '../storage/job-layout.ts';
 import { parseLocation } from '../storage/location.ts';
@@ -94,11 +94,15 @@ const hashCache = new Map<string, string>();
 export async function modelIdentity(storage: Storage, model: string): Promise<ModelIdentity> {
   const catalogued = findModel(model);
   if (catalogued === undefined) return { name: model, sha256: await cachedSha256(storage, model) };
-  // Either precision may run (the engine chooses per device): both built files make the identity.
+  // Either precision may run (the engine chooses per device), and a deep source runs the uint16
+  // variant: every built file makes the identity.
   const hash = createHash('sha256');
   for (const precision of PRECISIONS) {
-    const path = modelPath(catalogued.id, precision);
-    if (await storage.exists(path)) hash.update(`${precision} ${await cachedSha256(storage, path)}\n`);
+    for (const samples of SAMPLE_TYPES) {
+      const path = modelPath(catalogued.id, precision, samples);
+      const label = samples === 'uint8' ? precision : `${precision}.${samples}`;
+      if (await storage.exists(path)) hash.update(`${label} ${await cachedSha256(storage, path)}\n`);
+    }
   }
   return { name: catalogued.id, sha256: hash.digest('hex') };
 }
