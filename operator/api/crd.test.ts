@@ -166,6 +166,9 @@ test('zod rejects what the CEL rules reject, with the same message', () => {
     ['an https output', { output: 'https://example.com/out.mp4' }, 'output', CHECKS.output.message],
     ['an output prefix', { output: 's3://videos/out/' }, 'output', CHECKS.output.message],
     ['an ftp input', { input: 'ftp://example.com/in.mp4' }, 'input', CHECKS.input.message],
+    ['an output key with a .. segment', { output: 's3://videos/jobs/../other/out.mp4' }, 'output', `output: ${CHECKS.s3DotSegments.message}`],
+    ['an output key starting with /', { output: 's3://videos//out.mp4' }, 'output', `output: ${CHECKS.s3DotSegments.message}`],
+    ['an input key with a . segment', { input: 's3://videos/./in.mp4' }, 'input', `input: ${CHECKS.s3DotSegments.message}`],
     ['output equal to input', { output: minimal.input }, 'output', MESSAGES.outputIsInput],
     ['scale with a width', { scale: 2, width: 1920 }, 'scale', MESSAGES.scaleOrSize],
     ['scale with a height', { scale: 4, height: 1080 }, 'scale', MESSAGES.scaleOrSize],
@@ -191,7 +194,7 @@ test('zod rejects what the CEL rules reject, with the same message', () => {
       name,
     );
   }
-  for (const ok of [{ model: 'RealESRGAN_x4plus' }, { model: 's3://models/mine.onnx' }, { input: 'https://example.com/v/in.mp4' }, { resources: { cpu: '3500m', memory: 17179869184 } }, { inference: { tile: 256 } }, { width: 1920 }, { height: 1080 }, { width: 1280, height: 720 }, { scale: 2 }, { deinterlace: 'off' }]) {
+  for (const ok of [{ model: 'RealESRGAN_x4plus' }, { model: 's3://models/mine.onnx' }, { input: 'https://example.com/v/in.mp4' }, { resources: { cpu: '3500m', memory: 17179869184 } }, { inference: { tile: 256 } }, { width: 1920 }, { height: 1080 }, { width: 1280, height: 720 }, { scale: 2 }, { deinterlace: 'off' }, { output: 's3://videos/.hidden/a..b/out.v2.mp4' }, { input: 's3://videos/...x/in.mp4' }]) {
     assert.ok(upscaleJobSpecSchema.safeParse({ ...minimal, ...ok }).success, JSON.stringify(ok));
   }
 });

@@ -33,6 +33,7 @@ const celString = (s: string): string => JSON.stringify(s);
 const immutable = (field: string): CelRule => ({ rule: 'self == oldSelf', message: `${field} is immutable` });
 
 const matchesRule = (check: { pattern: string; message: string }): CelRule => ({ rule: `self.matches(${celString(check.pattern)})`, message: check.message });
+const safeS3KeyRule = (field: string): CelRule => ({ rule: `!self.matches(${celString(CHECKS.s3DotSegments.pattern)})`, message: `${field}: ${CHECKS.s3DotSegments.message}` });
 
 /** int-or-string values are `dyn` in CEL, so each branch checks its own form. */
 const quantityRule = (field: string): CelRule => ({
@@ -52,8 +53,8 @@ export const VALIDATION_RULES: Readonly<Record<string, readonly CelRule[]>> = {
     // The field's own rule sees changes only; adding or removing a segment changes the frames too.
     { rule: 'has(self.segment) == has(oldSelf.segment)', message: 'segment is immutable', fieldPath: '.segment', reason: 'FieldValueForbidden' },
   ],
-  'spec.input': [matchesRule(CHECKS.input), immutable('input')],
-  'spec.output': [matchesRule(CHECKS.output), immutable('output')],
+  'spec.input': [matchesRule(CHECKS.input), safeS3KeyRule('input'), immutable('input')],
+  'spec.output': [matchesRule(CHECKS.output), safeS3KeyRule('output'), immutable('output')],
   'spec.model': [
     { rule: `self in ${JSON.stringify(MODEL_IDS)} || self.matches(${celString(CHECKS.modelUri.pattern)})`, message: CHECKS.modelUri.message },
     immutable('model'),

@@ -33,6 +33,15 @@ export const CHECKS = {
     pattern: '^s3://[^/]+/.*[^/]$',
     message: `model must be a catalogue model id (${MODEL_IDS.join(', ')}) or the s3://bucket/key URI of an ONNX model`,
   },
+  /**
+   * Matches (and so refuses) an s3:// key starting with "/" or holding a "." or ".." segment: HTTP
+   * clients and proxies normalise dot segments, so such a key can name an object outside its
+   * prefix (the worker's parseLocation refuses the same keys, control characters too).
+   */
+  s3DotSegments: {
+    pattern: '^s3://[^/]+/(/|([^/]*/)*[.][.]?(/|$))',
+    message: 'an s3:// key may not start with "/" or contain "." or ".." path segments',
+  },
   /** A domain-prefixed extended resource name (the domain part is a DNS subdomain). */
   gpuResourceName: {
     pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
@@ -63,6 +72,8 @@ const matches = (check: { pattern: string }) => {
   const re = new RegExp(check.pattern);
   return (value: string) => re.test(value);
 };
+const safeS3Key = (field: string) => ({ check: (value: string) => !matches(CHECKS.s3DotSegments)(value), message: `${field}: ${CHECKS.s3DotSegments.message}` });
+
 
 /** Kubernetes label and annotation maps. */
 const stringMap = (description: string) => z.record(z.string(), z.string()).meta({ description });
@@ -211,10 +222,10 @@ const podTemplateSchema = z
 
 export const upscaleJobSpecSchema = z
   .object({
-    input: z.string().min(1).max(2048).refine(matches(CHECKS.input), CHECKS.input.message).meta({
+    input: z.string().min(1).max(2048).refine(matches(CHECKS.input), CHECKS.input.message).refine(safeS3Key('input').check, safeS3Key('input').message).meta({
       description: 'Source video: s3://bucket/key or an https:// URL (read-only). Immutable.',
     }),
-    output: z.string().min(1).max(2048).refine(matches(CHECKS.output), CHECKS.output.message).meta({
+    output: z.string().min(1).max(2048).refine(matches(CHECKS.output), CHECKS.output.message).refine(safeS3Key('output').check, safeS3Key('output').message).meta({
       description: 'Output video: s3://bucket/key, not the input. Intermediates live under <output>.upscale/<uid>/ until the job succeeds. The container follows the extension (.mp4, .mkv, .webm, .mov). Immutable.',
     }),
     model: z

@@ -145,6 +145,7 @@ const INVALID: [string, Spec, string, string | RegExp][] = [
   ['an unknown scale', { ...minimal, scale: 8 }, 'spec.scale', /Unsupported value: 8/],
   ['an https output', { ...minimal, output: 'https://example.com/out.mp4' }, 'spec.output', CHECKS.output.message],
   ['an output prefix', { ...minimal, output: 's3://videos/out/' }, 'spec.output', CHECKS.output.message],
+  ['an output key with a .. segment', { ...minimal, output: 's3://videos/jobs/../out.mp4' }, 'spec.output', `output: ${CHECKS.s3DotSegments.message}`],
   ['an ftp input', { ...minimal, input: 'ftp://example.com/in.mp4' }, 'spec.input', CHECKS.input.message],
   ['output equal to input', { ...minimal, output: minimal.input }, 'spec.output', MESSAGES.outputIsInput],
   ['framesPerShard with shards', { ...minimal, sharding: { framesPerShard: 100, shards: 4 } }, 'spec.sharding.shards', MESSAGES.shardingExclusive],
