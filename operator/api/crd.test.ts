@@ -185,6 +185,9 @@ test('zod rejects what the CEL rules reject, with the same message', () => {
       MESSAGES.tolerationExistsValue,
     ],
   ];
+  for (const bad of [{ maxPixels: 0 }, { maxPixels: 2 ** 28 + 1 }, { maxStreams: -1 }, { maxPixels: 1.5 }]) {
+    assert.equal(upscaleJobSpecSchema.safeParse({ ...minimal, inputLimits: bad }).success, false, JSON.stringify(bad));
+  }
   for (const [name, change, path, message] of cases) {
     const result = upscaleJobSpecSchema.safeParse({ ...minimal, ...change });
     assert.ok(!result.success, `${name} was accepted`);
@@ -194,7 +197,7 @@ test('zod rejects what the CEL rules reject, with the same message', () => {
       name,
     );
   }
-  for (const ok of [{ model: 'RealESRGAN_x4plus' }, { model: 's3://models/mine.onnx' }, { input: 'https://example.com/v/in.mp4' }, { resources: { cpu: '3500m', memory: 17179869184 } }, { inference: { tile: 256 } }, { width: 1920 }, { height: 1080 }, { width: 1280, height: 720 }, { scale: 2 }, { deinterlace: 'off' }, { output: 's3://videos/.hidden/a..b/out.v2.mp4' }, { input: 's3://videos/...x/in.mp4' }]) {
+  for (const ok of [{ model: 'RealESRGAN_x4plus' }, { model: 's3://models/mine.onnx' }, { input: 'https://example.com/v/in.mp4' }, { resources: { cpu: '3500m', memory: 17179869184 } }, { inference: { tile: 256 } }, { width: 1920 }, { height: 1080 }, { width: 1280, height: 720 }, { scale: 2 }, { deinterlace: 'off' }, { output: 's3://videos/.hidden/a..b/out.v2.mp4' }, { input: 's3://videos/...x/in.mp4' }, { inputLimits: { maxPixels: 3840 * 2160, maxStreams: 0 } }]) {
     assert.ok(upscaleJobSpecSchema.safeParse({ ...minimal, ...ok }).success, JSON.stringify(ok));
   }
 });

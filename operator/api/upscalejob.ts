@@ -12,6 +12,7 @@ import { DEFAULT_MODEL, CRF_MAX, ENCODER_CHOICES, EP_CHOICES, MAX_WORKERS, OUTPU
 import { VIDEO_CODECS } from '../../worker/media/encoders.ts';
 import { DEINTERLACE_CHOICES } from '../../worker/media/interlace.ts';
 import { MODEL_IDS } from '../../models/catalogue.ts';
+import { DEFAULT_MAX_PIXELS, DEFAULT_MAX_STREAMS, FFMPEG_MAX_PIXELS } from '../../worker/media/input-limits.ts';
 
 export const GROUP = 'upscale.dev';
 export const VERSION = 'v1alpha1';
@@ -159,6 +160,15 @@ const segmentSchema = z
     description: 'Upscale only part of the video, frame-exact; audio and subtitles are trimmed to it and the output starts at 0. A segment that selects no frame fails the job (reason InvalidArgument). Immutable.',
   });
 
+const inputLimitsSchema = z
+  .object({
+    maxPixels: z.int().min(1).max(FFMPEG_MAX_PIXELS).optional().meta({
+      description: `Largest picture (width x height) the source may declare; a bigger one fails the probe before any decode allocates it (default ${DEFAULT_MAX_PIXELS}, 8192x8192).`,
+    }),
+    maxStreams: z.int().min(0).max(10_000).optional().meta({ description: `Most audio and subtitle streams kept; the rest are dropped with a warning (default ${DEFAULT_MAX_STREAMS}).` }),
+  })
+  .meta({ description: 'Bounds on what the source may declare, checked by the probe step (hostile or broken media).' });
+
 const quantity = (field: string) => {
   const message = `${field} ${CHECKS.quantity.message}`;
   return z.union([z.int().min(0), z.string().max(64).refine(matches(CHECKS.quantity), message)], { error: message });
@@ -250,6 +260,7 @@ export const upscaleJobSpecSchema = z
       description: 'Interlaced sources (probed field order): auto deinterlaces them before the model (bwdif, same frame count and timestamps); off upscales the fields as they are. Immutable.',
     }),
     segment: segmentSchema.optional(),
+    inputLimits: inputLimitsSchema.optional(),
     encode: encodeSchema.prefault({}),
     inference: inferenceSchema.prefault({}),
     storage: storageSchema.optional(),

@@ -131,13 +131,21 @@ test('child names are deterministic and short enough for Indexed Job hostnames',
   assert.notEqual(childName(`${long}x`, 'shards'), childName(`${long}y`, 'shards'));
 });
 
+const taskOf = (j: UpscaleJob): Record<string, unknown> => {
+  const args = probeJob(j, config).spec!.template.spec!.containers[0]!.args!;
+  return JSON.parse(args[args.indexOf('--task') + 1]!) as Record<string, unknown>;
+};
+
 test('spec.segment reaches the probe task, which the worker validates; no segment, no field', () => {
-  const taskOf = (j: UpscaleJob): Record<string, unknown> => {
-    const args = probeJob(j, config).spec!.template.spec!.containers[0]!.args!;
-    return JSON.parse(args[args.indexOf('--task') + 1]!) as Record<string, unknown>;
-  };
   const segmented = taskOf(job({ segment: { start: 62.5, frames: 48 } }));
   assert.deepEqual(segmented['segment'], { start: 62.5, frames: 48 });
   assert.deepEqual(probeTaskSchema.parse(segmented).segment, { start: 62.5, frames: 48 });
   assert.equal('segment' in taskOf(job()), false);
+});
+
+test('spec.inputLimits reaches the probe task as limits; absent, the worker defaults apply', () => {
+  const limited = taskOf(job({ inputLimits: { maxPixels: 3840 * 2160 } }));
+  assert.deepEqual(limited['limits'], { maxPixels: 3840 * 2160 });
+  assert.deepEqual(probeTaskSchema.parse(limited).limits, { maxPixels: 3840 * 2160, maxStreams: 64 });
+  assert.equal('limits' in taskOf(job()), false);
 });

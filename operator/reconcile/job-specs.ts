@@ -41,7 +41,7 @@ export function probeJob(job: UpscaleJob, config: OperatorConfig): V1Job {
   const plan: Record<string, unknown> = { workers: spec.sharding.parallelism, model: spec.model };
   if (spec.sharding.framesPerShard !== undefined) plan['shardFrames'] = spec.sharding.framesPerShard;
   if (spec.sharding.shards !== undefined) plan['shardCount'] = spec.sharding.shards;
-  const task = { version: TASK_VERSION, step: 'probe', jobId: workerJobId(job), input: spec.input, output: spec.output, overwrite: spec.overwrite, plan, ...(spec.segment !== undefined ? { segment: spec.segment } : {}) };
+  const task = { version: TASK_VERSION, step: 'probe', jobId: workerJobId(job), input: spec.input, output: spec.output, overwrite: spec.overwrite, plan, ...(spec.segment !== undefined ? { segment: spec.segment } : {}), ...(spec.inputLimits !== undefined ? { limits: spec.inputLimits } : {}) };
   return stepJob(job, config, 'probe', task, { backoffLimit: STEP_BACKOFF_LIMIT });
 }
 

@@ -36,7 +36,7 @@ export function megapixels(pixels: number): string {
  */
 export function frameSizeRefusal(width: number, height: number, maxPixels: number): string | undefined {
   if (width * height <= maxPixels) return undefined;
-  return `video frames are ${width}x${height} (${megapixels(width * height)}), above the limit of ${megapixels(maxPixels)} (${maxPixels} pixels); raise it with --max-pixels (task field limits.maxPixels) if this is intended`;
+  return `video frames are ${width}x${height} (${megapixels(width * height)}), above the limit of ${megapixels(maxPixels)} (${maxPixels} pixels); raise it with --max-pixels (UpscaleJob spec.inputLimits.maxPixels, task field limits.maxPixels) if this is intended`;
 }
 
 /**
