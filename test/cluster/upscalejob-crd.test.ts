@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CHECKS, GROUP, KIND, MESSAGES, PLURAL, VERSION, API_VERSION, upscaleJobSpecSchema } from '../../operator/api/upscalejob.ts';
-import { ensureCrd } from './crd-support.ts';
+import { ensureCrd, rejection } from './crd-support.ts';
 import { useCluster, waitFor } from './harness.ts';
 
 const cluster = await useCluster();
@@ -17,16 +17,6 @@ type Spec = Record<string, unknown>;
 const minimal = { input: 's3://videos/in.mp4', output: 's3://videos/out.mp4' };
 const job = (name: string, spec: Spec) => ({ apiVersion: API_VERSION, kind: KIND, metadata: { name }, spec });
 const api = { group: GROUP, version: VERSION, plural: PLURAL };
-
-/** The API error of a call that should fail; fails the test when it succeeds. */
-async function rejection(call: Promise<unknown>, what: string): Promise<{ code: number; body: string }> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e as { code?: number; body?: unknown },
-  );
-  assert.ok(err, `${what} was accepted`);
-  return { code: err.code ?? 0, body: typeof err.body === 'string' ? err.body : JSON.stringify(err.body) };
-}
 
 const squash = (s: string) => s.replace(/\s+/g, ' ');
 
@@ -173,7 +163,7 @@ test('the API server and zod reject invalid specs, naming the field', async (t) 
     await t.test(name, async () => {
       const err = await rejection(cluster.custom.createNamespacedCustomObject({ ...api, namespace, body: job(`bad-${i}`, spec) }), name);
       assert.equal(err.code, 422, err.body);
-      const message = (JSON.parse(err.body) as { message: string }).message;
+      const message = err.message;
       assert.ok(message.includes(`${field}: `), `the error does not name ${field}: ${message}`);
       assert.ok(typeof says === 'string' ? message.includes(says) : says.test(message), `the error does not say ${String(says)}: ${message}`);
       const parsed = upscaleJobSpecSchema.safeParse(spec);

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { API_VERSION, GROUP, KIND, MESSAGES, PLURAL, VERSION, upscaleJobSpecSchema } from '../../operator/api/upscalejob.ts';
-import { ensureCrd } from './crd-support.ts';
+import { ensureCrd, rejection } from './crd-support.ts';
 import { useCluster } from './harness.ts';
 
 const cluster = await useCluster();
@@ -16,16 +16,6 @@ type Spec = Record<string, unknown>;
 const minimal = { input: 's3://videos/in.mp4', output: 's3://videos/out.mp4' };
 const job = (name: string, spec: Spec) => ({ apiVersion: API_VERSION, kind: KIND, metadata: { name }, spec });
 const api = { group: GROUP, version: VERSION, plural: PLURAL };
-
-async function rejection(call: Promise<unknown>, what: string): Promise<{ code: number; message: string }> {
-  const err = await call.then(
-    () => undefined,
-    (e: unknown) => e as { code?: number; body?: unknown },
-  );
-  assert.ok(err, `${what} was accepted`);
-  const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body);
-  return { code: err.code ?? 0, message: (JSON.parse(body) as { message: string }).message };
-}
 
 test('segments in seconds and in frames are stored as written, and zod agrees', async (t) => {
   const namespace = await cluster.namespace(t);
