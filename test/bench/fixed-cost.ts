@@ -17,13 +17,10 @@ import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { createEngine, type InputFrame } from '../../worker/engine/engine.ts';
-import { engineHooksFor, engineOptionsFor } from '../../worker/steps/engine-options.ts';
-import { Storage } from '../../worker/storage/storage.ts';
 import { upscaleSettingsSchema } from '../../worker/task.ts';
-import { clip, decodeAllRgb } from '../fixtures/clips.ts';
+import { clip } from '../fixtures/clips.ts';
+import { decodeFrames, timeBareEngine } from './bare-engine.ts';
 import { UPSCALE_BIN } from '../e2e/cli.ts';
-import { videoStream } from '../e2e/media-checks.ts';
 
 /** Log messages that end a stage, in the order a run logs them, and the stage's name. */
 const MARKS: readonly [string, string][] = [
@@ -83,31 +80,10 @@ try {
 
   // 2. The whole process next to a bare engine on the 48-frame clip.
   const source = await clip('basic');
-  const video = await videoStream(source);
-  const width = video.width ?? 0;
-  const height = video.height ?? 0;
-  const rgb = await decodeAllRgb(source, 'format=rgb24');
-  const size = width * height * 3;
-  const frames: InputFrame[] = [];
-  for (let i = 0; i * size < rgb.length; i++) frames.push({ data: rgb.subarray(i * size, (i + 1) * size), width, height, index: i, bitDepth: 8 });
+  const { frames, width, height } = await decodeFrames(source);
   const settings = upscaleSettingsSchema.parse({ model: 'realesr-general-x4v3', ep });
   const log = pino({ level: 'warn' }, pino.destination(2));
-  const timeEngine = async (): Promise<number> => {
-    const storage = new Storage();
-    const engine = await createEngine(engineOptionsFor(settings), engineHooksFor(storage, log));
-    try {
-      const [first] = frames;
-      if (first !== undefined) await engine.upscale(first);
-      const began = performance.now();
-      let n = 0;
-      for await (const _out of engine.upscaleStream(frames)) n++;
-      if (n !== frames.length) throw new Error(`the engine returned ${n} of ${frames.length} frames`);
-      return (performance.now() - began) / 1000;
-    } finally {
-      await engine.close();
-      storage.close();
-    }
-  };
+  const timeEngine = (): Promise<number> => timeBareEngine(frames, settings, log);
   const engineBefore = await timeEngine();
   const whole = await runOnce(['run', '-i', source, '-o', join(dir, 'clip.mp4'), '--ep', ep]);
   const engineAfter = await timeEngine();

@@ -21,13 +21,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { createEngine, type InputFrame } from '../../worker/engine/engine.ts';
-import { engineHooksFor, engineOptionsFor } from '../../worker/steps/engine-options.ts';
-import { Storage } from '../../worker/storage/storage.ts';
 import { upscaleSettingsSchema } from '../../worker/task.ts';
-import { CLIP_FRAMES, clip, decodeAllRgb, type ClipName } from '../fixtures/clips.ts';
+import { CLIP_FRAMES, clip, type ClipName } from '../fixtures/clips.ts';
+import { decodeFrames, timeBareEngine } from '../bench/bare-engine.ts';
 import { explain, upscale } from './cli.ts';
-import { videoStream } from './media-checks.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,36 +38,12 @@ const { values } = parseArgs({
 const name = values.clip as ClipName;
 if (!(name in CLIP_FRAMES)) throw new Error(`unknown clip ${name}: one of ${Object.keys(CLIP_FRAMES).join(', ')}`);
 const source = await clip(name);
-const video = await videoStream(source);
-const width = video.width ?? 0;
-const height = video.height ?? 0;
 const settings = upscaleSettingsSchema.parse({ model: values.model, ep: values.ep });
 const log = pino({ level: 'warn' }, pino.destination(2));
 
 // 1. Every frame decoded up front, so the engine run measures inference alone.
-const rgb = await decodeAllRgb(source, 'format=rgb24');
-const size = width * height * 3;
-const frames: InputFrame[] = [];
-for (let i = 0; i * size < rgb.length; i++) frames.push({ data: rgb.subarray(i * size, (i + 1) * size), width, height, index: i, bitDepth: 8 });
-
-/** Seconds for the bare engine to upscale every frame (after a warm-up frame). */
-async function timeEngine(): Promise<number> {
-  const storage = new Storage();
-  const engine = await createEngine(engineOptionsFor(settings), engineHooksFor(storage, log));
-  try {
-    const [first] = frames;
-    if (first === undefined) throw new Error(`${source} decoded to no frames`);
-    await engine.upscale(first);
-    const began = performance.now();
-    let n = 0;
-    for await (const _out of engine.upscaleStream(frames)) n++;
-    if (n !== frames.length) throw new Error(`the engine returned ${n} of ${frames.length} frames`);
-    return (performance.now() - began) / 1000;
-  } finally {
-    await engine.close();
-    storage.close();
-  }
-}
+const { frames, width, height } = await decodeFrames(source);
+const timeEngine = (): Promise<number> => timeBareEngine(frames, settings, log);
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-run-'));
 try {
