@@ -24,6 +24,12 @@ COPY worker ./worker
 COPY operator ./operator
 COPY crds ./crds
 RUN ln -s /app/bin/upscale.ts /usr/local/bin/upscale && chmod +x /app/bin/upscale.ts
+# Node's compile cache (bin/compile-cache.ts), filled while building: every pod starts with the
+# command's TypeScript already stripped and compiled (some 0.2-0.4 s per process on 2 cores). The
+# root filesystem is read-only at run time: the cache is only read there.
+ENV NODE_COMPILE_CACHE=/app/.compile-cache
+RUN node --input-type=module -e "for (const m of ['run-command', 'step-command', 'operator-command']) await import('./bin/' + m + '.ts');" \
+  && upscale --help >/dev/null
 # The worker pods run with a read-only root filesystem and write only to /scratch (an emptyDir).
 ENV TMPDIR=/scratch HOME=/scratch NODE_ENV=production
 USER 65532:65532

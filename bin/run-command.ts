@@ -4,10 +4,8 @@
  */
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import pino, { type Logger } from 'pino';
-import { availableEncoders } from '../worker/media/encoders.ts';
 import { requireSupportedFfmpeg } from '../worker/media/ffmpeg-check.ts';
 import { UpscaleError } from '../worker/errors.ts';
-import { pixelFormatInfo } from '../worker/media/pixel-formats.ts';
 import { runLocal, type LocalRunHooks } from '../worker/run/local-run.ts';
 import { runStill, stillInputFormat } from '../worker/run/still-run.ts';
 import type { ShardStepResult } from '../worker/steps/shard-step.ts';
@@ -94,12 +92,8 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
       'flags',
     );
     const segment = segmentOf(flags);
-    const checking = requireSupportedFfmpeg();
-    // The ffmpeg answers every run needs, asked while the version is checked (each is cached per
-    // process; a failure here is met again, with its error, where the answer is used).
-    void availableEncoders().catch(() => undefined);
-    void pixelFormatInfo('yuv420p').catch(() => undefined);
-    log.debug(await checking, 'Checked ffmpeg version');
+    // Asked before this module loaded (ffmpeg-prefetch.ts); cached per process.
+    log.debug(await requireSupportedFfmpeg(), 'Checked ffmpeg version');
     const still = await stillInputFormat(flags.input);
     if (still !== undefined) {
       const videoOptions = [flags.codec !== undefined ? '--codec' : '', flags.crf !== undefined ? '--crf' : '', flags.preset !== undefined ? '--preset' : ''].filter((o) => o !== '');

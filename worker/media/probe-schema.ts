@@ -44,6 +44,8 @@ export type FfprobeStream = z.infer<typeof ffprobeStreamSchema>;
 /** `ffprobe -show_format -show_streams -show_chapters -of json`. */
 export const ffprobeOutputSchema = z.object({
   streams: z.array(ffprobeStreamSchema).default([]),
+  /** The first packets (`-read_intervals`), when asked for. */
+  packets: z.array(z.object({ stream_index: z.number().int(), pts_time: z.string().optional() })).optional(),
   chapters: z
     .array(z.object({ start_time: z.string(), end_time: z.string(), tags }))
     .default([]),

@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import { MediaError } from './errors.ts';
 import { classifyFailure, truncationIn } from './ffmpeg-errors.ts';
 import { runFfprobe } from './ffprobe-run.ts';
-import { firstFrameHdrMetadata, firstPacketTimes, frameIndexFor, hasNoPackets } from './frame-scan.ts';
+import { firstFrameHdrMetadata, firstPacketTimes, frameIndexFor, hasNoPackets, startEarlyPacketScan, type EarlyPacketScan } from './frame-scan.ts';
 import { frameCount, isVariableFrameRate } from './frame-index.ts';
 import { demuxerOf, displayName, ffmpegUrl, isAllowedDemuxer, sourceInputOptions } from './input-policy.ts';
 import { DEFAULT_INPUT_LIMITS, frameSizeRefusal, keptStreams, refusedPictureIn, type InputLimits } from './input-limits.ts';
@@ -52,11 +52,26 @@ export interface ProbeOptions {
  */
 export async function probe(input: string, opts: ProbeOptions = {}): Promise<Probe> {
   const name = displayName(input, opts.name);
-  const signal = opts.signal ? { signal: opts.signal } : {};
   const limits: InputLimits = { ...DEFAULT_INPUT_LIMITS, ...opts.limits };
+  // The video packets are scanned beside this first pass (frame-scan.ts: startEarlyPacketScan).
+  const early = startEarlyPacketScan(input, name, opts.signal);
+  try {
+    return await probeWith(input, name, limits, early, opts);
+  } finally {
+    early.cancel();
+  }
+}
+
+async function probeWith(input: string, name: string, limits: InputLimits, early: EarlyPacketScan, opts: ProbeOptions): Promise<Probe> {
+  const signal = opts.signal ? { signal: opts.signal } : {};
   // -max_pixels: finding the pixel format decodes a frame; a larger one is refused before allocation.
+  // The packets of the first 10 s give each audio stream's first packet time (no pass of its own).
   const head = await runFfprobe(
-    [...sourceInputOptions(input), '-max_pixels', String(limits.maxPixels), '-show_format', '-show_streams', '-show_chapters', '-of', 'json', '-i', ffmpegUrl(input)],
+    [
+      ...sourceInputOptions(input), '-max_pixels', String(limits.maxPixels),
+      '-show_format', '-show_streams', '-show_chapters', '-read_intervals', '%+10', '-show_entries', 'packet=stream_index,pts_time',
+      '-of', 'json', '-i', ffmpegUrl(input),
+    ],
     signal,
   );
   const refused = refusedPictureIn(head.stderr);
@@ -82,7 +97,7 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
   if (truncated !== undefined) throw classifyFailure('probe', name, [truncated], 'ffprobe');
   const parsed = ffprobeOutputSchema.safeParse(JSON.parse(head.stdout || '{}'));
   if (!parsed.success) throw new MediaError('NotAVideo', 'probe', name, `unexpected ffprobe output: ${parsed.error.message}`);
-  const { format, streams, chapters } = parsed.data;
+  const { format, streams, chapters, packets } = parsed.data;
   if (!isAllowedDemuxer(format.format_name)) {
     throw new MediaError('UnsafeInput', 'probe', name, `container ${format.format_name} is not accepted`);
   }
@@ -109,7 +124,9 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
   }
   const timeBase = parseRational(v.time_base);
   if (timeBase.num <= 0) throw new MediaError('UnsupportedInput', 'probe', name, `video stream has no time base`);
-  const { index, source } = await frameIndexFor(input, name, demuxer, v, opts);
+  // `v:0` is this stream unless another video stream (a cover picture) comes first.
+  const firstVideo = streams.find((s) => s.codec_type === 'video') === v;
+  const { index, source } = await frameIndexFor(input, name, demuxer, v, opts, firstVideo ? early.scan : undefined);
   const count = frameCount(index);
   const rotation = rotationOf(v);
   const swap = rotation === 90 || rotation === 270;
@@ -182,7 +199,7 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
       .map((s) => ({ index: s.index, codec: s.codec_name ?? 'unknown' })),
   };
   if (dropped.length > 0) doc.droppedStreams = dropped.map((s) => s.index);
-  const firsts = await firstPacketTimes(input, demuxer, doc.audio.map((a) => a.index), opts.signal);
+  const firsts = await firstPacketTimes(input, demuxer, doc.audio.map((a) => a.index), opts.signal, packets ?? []);
   for (const a of doc.audio) a.firstPacketTime = firsts.get(a.index) ?? null;
   opts.log?.info(
     { input: name, codec: doc.video.codec, frames: count, frameCountSource: source, vfr: doc.video.vfr, width: doc.video.displayWidth, height: doc.video.displayHeight },
