@@ -22,9 +22,9 @@ import { UpscaleError, inStep } from '../errors.ts';
 import { createEngine, type Engine, type InputFrame } from '../engine/engine.ts';
 import { outputGeometry } from '../engine/output-size.ts';
 import { encodeShard, sourceTiming, type EncodeResult } from '../media/encode.ts';
-import { extractFrames, type ExtractStats } from '../media/extract.ts';
+import { extractFrames, type ExtractStats, type Frame } from '../media/extract.ts';
 import { probeSchema, type Probe } from '../media/probe-schema.ts';
-import { rgbFormatFor } from '../media/raw-format.ts';
+import { rgbFormatFor, type RgbFormat } from '../media/raw-format.ts';
 import { convertsMatrix, outputColour, sourceColour } from '../media/colour.ts';
 import { isInterlaced } from '../media/interlace.ts';
 import { jobLayout } from '../storage/job-layout.ts';
@@ -102,7 +102,9 @@ async function shardStep(task: ShardTask, storage: Storage, log: Logger, hooks: 
   }
 
   const probe = await storage.readJson(layout.probe, probeSchema);
-  const engine = hooks.engine ? await hooks.engine() : await createEngine(engineOptionsFor(task.settings), engineHooksFor(storage, log));
+  // Not awaited here: the source's decoder starts while the engine loads (upscaleSource).
+  const engine = hooks.engine ? hooks.engine() : createEngine(engineOptionsFor(task.settings), engineHooksFor(storage, log));
+  engine.catch(() => undefined); // met in upscaleSource
   const work = await mkdtemp(join(tmpdir(), 'upscale-shard-'));
   try {
     const encoded = await upscaleRange(task, probe, range, engine, storage, work, log, hooks);
@@ -145,7 +147,7 @@ async function shardStep(task: ShardTask, storage: Storage, log: Logger, hooks: 
     };
   } finally {
     await rm(work, { recursive: true, force: true });
-    if (hooks.engine === undefined) await engine.close();
+    if (hooks.engine === undefined) await (await engine.catch(() => undefined))?.close();
   }
 }
 
@@ -159,7 +161,7 @@ async function upscaleRange(
   task: ShardTask,
   probe: Probe,
   range: { index: number; start: number; end: number },
-  engine: Engine,
+  engine: Promise<Engine>,
   storage: Storage,
   work: string,
   log: Logger,
@@ -195,20 +197,15 @@ async function upscaleSource(
   task: ShardTask,
   probe: Probe,
   range: { index: number; start: number; end: number },
-  engine: Engine,
+  starting: Promise<Engine>,
   source: MediaSource,
   work: string,
   log: Logger,
   hooks: ShardStepHooks,
 ): Promise<Encoded> {
   const format = rgbFormatFor(probe);
-  const width = probe.video.displayWidth;
-  const height = probe.video.displayHeight;
-  const deep = probe.video.bitDepth > 8;
-  const geometry = outputGeometry(width, height, engine.info.modelScale, outputRequest(task.settings));
-  logColourDecisions(task, probe, geometry.height, range.index, log);
   let extract: ExtractStats | undefined;
-  const frames = extractFrames({
+  const decoded = extractFrames({
     input: source.url,
     name: source.display,
     probe,
@@ -221,6 +218,32 @@ async function upscaleSource(
       extract = stats;
     },
   });
+  // The decoder starts now (ffmpeg's start and the seek, some 100 ms) and waits, one frame decoded,
+  // for the engine; a failed engine stops it.
+  const { frames, stop } = startedEarly(decoded);
+  try {
+    return await encodeUpscaled(task, probe, range, await starting, frames, { format, work }, log, hooks, () => extract);
+  } finally {
+    await stop(); // a decoder nobody read from (the engine failed, the encoder did not start)
+  }
+}
+
+async function encodeUpscaled(
+  task: ShardTask,
+  probe: Probe,
+  range: { index: number; start: number; end: number },
+  engine: Engine,
+  frames: AsyncGenerator<Frame, void, undefined>,
+  { format, work }: { format: RgbFormat; work: string },
+  log: Logger,
+  hooks: ShardStepHooks,
+  extract: () => ExtractStats | undefined,
+): Promise<Encoded> {
+  const width = probe.video.displayWidth;
+  const height = probe.video.displayHeight;
+  const deep = probe.video.bitDepth > 8;
+  const geometry = outputGeometry(width, height, engine.info.modelScale, outputRequest(task.settings));
+  logColourDecisions(task, probe, geometry.height, range.index, log);
   const bitDepth = format === 'rgb48le' ? 16 : 8;
   async function* inputs(): AsyncGenerator<InputFrame> {
     for await (const frame of frames) yield { data: frame.data, width, height, index: frame.index, bitDepth };
@@ -254,7 +277,37 @@ async function upscaleSource(
     ...(deep ? { pixFmt: deepPixFmt(task.settings) } : {}),
     log,
   });
-  return { result, extract, inferenceMs };
+  return { result, extract: extract(), inferenceMs };
+}
+
+/**
+ * The same frames, the generator started at once (its first frame asked for now: a generator does
+ * nothing until asked), and a way to end it before anyone iterated.
+ */
+function startedEarly<T>(source: AsyncGenerator<T, void, undefined>): { frames: AsyncGenerator<T, void, undefined>; stop: () => Promise<void> } {
+  const first = source.next();
+  first.catch(() => undefined); // met by whoever iterates
+  let iterated = false;
+  async function* frames(): AsyncGenerator<T, void, undefined> {
+    iterated = true;
+    try {
+      const r = await first;
+      if (r.done === true) return;
+      yield r.value;
+      yield* source;
+    } finally {
+      await source.return(undefined);
+    }
+  }
+  return {
+    frames: frames(),
+    // Once iterated, the consumer's own return() ends the source (above).
+    stop: async () => {
+      if (iterated) return;
+      await first.catch(() => undefined);
+      await source.return(undefined);
+    },
+  };
 }
 
 /** Logs what the shard does about interlacing, alpha and the colour matrix (the decisions are in media/). */
