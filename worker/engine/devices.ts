@@ -32,8 +32,24 @@ function run(command: string, args: readonly string[], timeoutMs: number): Promi
 /**
  * Lists the NVIDIA GPUs visible to this process (CUDA_VISIBLE_DEVICES and NVIDIA_VISIBLE_DEVICES
  * applied). Never throws: a missing or failing nvidia-smi gives no GPUs and a note.
+ *
+ * An answer is reused for {@link FRESH_MS} (same PATH and visibility variables): a local run asks
+ * for its worker count and again while its engine starts, and nvidia-smi takes 50-500 ms each time.
  */
-export async function discoverGpus(env: Readonly<Record<string, string | undefined>> = process.env): Promise<GpuDiscovery> {
+export function discoverGpus(env: Readonly<Record<string, string | undefined>> = process.env): Promise<GpuDiscovery> {
+  const key = JSON.stringify([env['PATH'], env['CUDA_VISIBLE_DEVICES'], env['NVIDIA_VISIBLE_DEVICES']]);
+  const hit = recent.get(key);
+  if (hit !== undefined && performance.now() - hit.at < FRESH_MS) return hit.answer;
+  const answer = queryGpus(env);
+  recent.set(key, { at: performance.now(), answer });
+  return answer;
+}
+
+/** How long an nvidia-smi answer is reused; free memory, the one field that moves, is a hint. */
+const FRESH_MS = 5_000;
+const recent = new Map<string, { at: number; answer: Promise<GpuDiscovery> }>();
+
+async function queryGpus(env: Readonly<Record<string, string | undefined>>): Promise<GpuDiscovery> {
   let csv: string;
   try {
     csv = await run('nvidia-smi', [`--query-gpu=${NVIDIA_SMI_FIELDS.join(',')}`, '--format=csv,noheader,nounits'], 10_000);

@@ -76,6 +76,8 @@ export function localJobId(input: string, output: string, settings: UpscaleSetti
 
 /** Runs the whole job locally; errors are UpscaleErrors naming the step. */
 export async function runLocal(options: LocalRunOptions, storage: Storage, log: Logger, hooks: LocalRunHooks = {}): Promise<LocalRunResult> {
+  // nvidia-smi takes 50-500 ms where it is installed: asked while the paths and the lock are checked.
+  const gpus = options.settings.ep === 'cpu' ? Promise.resolve([]) : discoverGpus().then((d) => d.gpus);
   // Before the lock, the probe or the engine: a bad output or encoder setting costs nothing and leaves nothing.
   const facts = await gatherFacts(options.input, options.output, options.settings);
   const choices = choicesOf(options.settings, options.autoCodec ?? false);
@@ -84,16 +86,22 @@ export async function runLocal(options: LocalRunOptions, storage: Storage, log: 
     onStale: (stale) => log.info({ output: options.output, pid: stale.pid, lock: stale.path }, 'Took over the lock of a run that no longer runs'),
   });
   try {
-    return await runLocked(options, storage, log, hooks, { facts, choices });
+    return await runLocked(options, storage, log, hooks, { facts, choices }, await gpus);
   } finally {
     await lock.release();
   }
 }
 
-async function runLocked(options: LocalRunOptions, storage: Storage, log: Logger, hooks: LocalRunHooks, checked: { facts: PreflightFacts; choices: OutputChoices }): Promise<LocalRunResult> {
+async function runLocked(
+  options: LocalRunOptions,
+  storage: Storage,
+  log: Logger,
+  hooks: LocalRunHooks,
+  checked: { facts: PreflightFacts; choices: OutputChoices },
+  gpus: readonly { uuid: string }[],
+): Promise<LocalRunResult> {
   const began = performance.now();
   const jobId = localJobId(options.input, options.output, options.settings, options.autoCodec ?? false, options.segment);
-  const gpus = options.settings.ep === 'cpu' ? [] : (await discoverGpus()).gpus;
   // Default: one worker per GPU (only the first with multi-GPU off), else one on the CPU.
   const asked = options.workers ?? (options.settings.enableMultiGpu ? Math.max(1, gpus.length) : 1);
   const common = { version: TASK_VERSION, jobId, input: options.input, output: options.output } as const;
