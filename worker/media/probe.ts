@@ -109,7 +109,7 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
   }
   const timeBase = parseRational(v.time_base);
   if (timeBase.num <= 0) throw new MediaError('UnsupportedInput', 'probe', name, `video stream has no time base`);
-  const { index, source } = await frameIndexFor(input, name, demuxer, v, opts);
+  const { index, source } = await frameIndexFor(input, name, demuxer, v, { ...opts, maxPixels: limits.maxPixels });
   const count = frameCount(index);
   const rotation = rotationOf(v);
   const swap = rotation === 90 || rotation === 270;
@@ -180,6 +180,7 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
     otherVideo: streams
       .filter((s) => s !== v && s.codec_type === 'video' && s.disposition?.['attached_pic'] !== 1)
       .map((s) => ({ index: s.index, codec: s.codec_name ?? 'unknown' })),
+    maxPixels: limits.maxPixels,
   };
   if (dropped.length > 0) doc.droppedStreams = dropped.map((s) => s.index);
   const firsts = await firstPacketTimes(input, demuxer, doc.audio.map((a) => a.index), opts.signal);
