@@ -111,6 +111,7 @@ program
   .option('--workers <n>', 'concurrent reconciles', integer(1, 64))
   .option('--status-interval-ms <ms>', 'minimum interval between progress-only status writes of a job', integer(100))
   .option('--cleanup-timeout-seconds <s>', 'how long a deleted job\'s cleanup may take before its finalizer is removed anyway', integer(1))
+  .option('--shard-node-loss-toleration-seconds <s>', 'how long a shard pod stays on a NotReady/unreachable node before it is evicted and rerun elsewhere (default 30; Kubernetes\' own is 300)', integer(0, 86_400))
   .option('--no-leader-elect', 'reconcile without a leader-election Lease (only one replica may run)')
   .option('--leader-election-namespace <ns>', 'namespace of the Lease (default: the operator\'s own, else --namespace, else default)')
   .option('--leader-election-id <name>', 'name of the Lease', 'upscale-operator')

@@ -22,6 +22,7 @@ export interface OperatorFlags {
   workers?: number;
   statusIntervalMs?: number;
   cleanupTimeoutSeconds?: number;
+  shardNodeLossTolerationSeconds?: number;
   httpPort: number;
   leaderElect: boolean;
   leaderElectionNamespace?: string;
@@ -80,6 +81,7 @@ export async function runOperatorCommand(flags: OperatorFlags): Promise<number> 
   if (flags.workers !== undefined) input.workers = flags.workers;
   if (flags.statusIntervalMs !== undefined) input.statusIntervalMs = flags.statusIntervalMs;
   if (flags.cleanupTimeoutSeconds !== undefined) input.cleanupTimeoutSeconds = flags.cleanupTimeoutSeconds;
+  if (flags.shardNodeLossTolerationSeconds !== undefined) input.shardNodeLossTolerationSeconds = flags.shardNodeLossTolerationSeconds;
   const parsed = operatorConfigSchema.safeParse(input);
   if (!parsed.success) {
     process.stderr.write(`upscale operator: invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`);

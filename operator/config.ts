@@ -3,6 +3,7 @@
  * values). Job specs fall back to these defaults for fields a user leaves out.
  */
 import { z } from 'zod';
+import { DEFAULT_SHARD_NODE_LOSS_SECONDS } from './reconcile/tolerations.ts';
 
 export const operatorConfigSchema = z.object({
   /** Image of every worker pod unless a job names its own. */
@@ -24,6 +25,12 @@ export const operatorConfigSchema = z.object({
   statusIntervalMs: z.int().min(100).default(5000),
   /** How long a deleted job's cleanup may take before the finalizer is removed anyway. */
   cleanupTimeoutSeconds: z.int().min(1).default(300),
+  /**
+   * How long a shard pod stays on a node that stopped reporting (taints node.kubernetes.io/not-ready
+   * and unreachable) before it is evicted and rerun elsewhere; Kubernetes' default is 300 s. A job's
+   * own podTemplate tolerations for those taints win. See reconcile/tolerations.ts for the 30 s.
+   */
+  shardNodeLossTolerationSeconds: z.int().min(0).max(86_400).default(DEFAULT_SHARD_NODE_LOSS_SECONDS),
   /** Log level of the worker pods. */
   workerLogLevel: z.string().default('info'),
 });

@@ -163,7 +163,7 @@ const segmentSchema = z
 const inputLimitsSchema = z
   .object({
     maxPixels: z.int().min(1).max(FFMPEG_MAX_PIXELS).optional().meta({
-      description: `Largest picture (width x height) the source may declare; a bigger one fails the probe before any decode allocates it (default ${DEFAULT_MAX_PIXELS}, 8192x8192).`,
+      description: `Largest picture (width x height) the source may declare or decode to; a bigger one fails the probe, or the shard whose frames grow past it mid-stream, before any decode allocates it (default ${DEFAULT_MAX_PIXELS}, 8192x8192).`,
     }),
     maxStreams: z.int().min(0).max(10_000).optional().meta({ description: `Most audio and subtitle streams kept; the rest are dropped with a warning (default ${DEFAULT_MAX_STREAMS}).` }),
   })
@@ -214,7 +214,10 @@ const podTemplateSchema = z
     spec: z
       .object({
         nodeSelector: stringMap('Node labels the pods must match, e.g. nvidia.com/gpu.product.').optional(),
-        tolerations: z.array(tolerationSchema).max(64).optional().meta({ description: 'Tolerations of the pods (Kubernetes core/v1 Toleration).' }),
+        tolerations: z.array(tolerationSchema).max(64).optional().meta({
+          description:
+            "Tolerations of the pods (Kubernetes core/v1 Toleration). Shard pods also tolerate node.kubernetes.io/not-ready and unreachable (NoExecute) for the operator's --shard-node-loss-toleration-seconds (30 s; Kubernetes' default is 300 s), unless a toleration here matches that taint: then yours applies.",
+        }),
         affinity: z.record(z.string(), z.unknown()).optional().meta({ description: 'Affinity of the pods (Kubernetes core/v1 Affinity).' }),
         priorityClassName: z.string().max(253).optional().meta({ description: 'PriorityClass of the pods.' }),
         runtimeClassName: z.string().max(253).optional().meta({ description: 'RuntimeClass of the pods, e.g. nvidia.' }),

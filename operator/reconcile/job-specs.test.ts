@@ -149,3 +149,31 @@ test('spec.inputLimits reaches the probe task as limits; absent, the worker defa
   assert.deepEqual(probeTaskSchema.parse(limited).limits, { maxPixels: 3840 * 2160, maxStreams: 64 });
   assert.equal('limits' in taskOf(job()), false);
 });
+
+test('shard pods leave a lost node after 30 s, not Kubernetes\' 300 s; probe and assemble pods keep the default', () => {
+  const lost = (seconds: number) => ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'].map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds }));
+  assert.deepEqual(shardJob(job(), config, plan).spec!.template.spec!.tolerations, lost(30));
+  assert.equal(probeJob(job(), config).spec!.template.spec!.tolerations, undefined);
+  assert.equal(assembleJob(job(), config).spec!.template.spec!.tolerations, undefined);
+  const tuned = operatorConfigSchema.parse({ ...config, shardNodeLossTolerationSeconds: 5 });
+  assert.deepEqual(shardJob(job(), tuned, plan).spec!.template.spec!.tolerations, lost(5));
+});
+
+test('a podTemplate toleration of a node-loss taint wins over the operator\'s; other tolerations are kept beside it', () => {
+  type Tolerations = NonNullable<NonNullable<NonNullable<UpscaleJobSpecInput['podTemplate']>['spec']>['tolerations']>;
+  const cases: Array<{ name: string; tolerations: Tolerations; added: string[] }> = [
+    { name: 'a GPU taint only', tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }], added: ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'] },
+    { name: 'unreachable for 1 s', tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 1 }], added: ['node.kubernetes.io/not-ready'] },
+    { name: 'not-ready forever (no effect: all effects)', tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists' }], added: ['node.kubernetes.io/unreachable'] },
+    { name: 'every taint (empty key, Exists)', tolerations: [{ operator: 'Exists' }], added: [] },
+    { name: 'unreachable, but only its NoSchedule effect', tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoSchedule' }], added: ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'] },
+  ];
+  for (const c of cases) {
+    const got = shardJob(job({ podTemplate: { spec: { tolerations: c.tolerations } } }), config, plan).spec!.template.spec!.tolerations!;
+    assert.deepEqual(got.slice(0, c.tolerations.length), c.tolerations, `${c.name}: the user's tolerations come first, unchanged`);
+    assert.deepEqual(got.slice(c.tolerations.length), c.added.map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 })), c.name);
+  }
+  // Probe and assemble pods get the user's tolerations as they are.
+  const t = [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists' as const, effect: 'NoExecute' as const, tolerationSeconds: 1 }];
+  assert.deepEqual(probeJob(job({ podTemplate: { spec: { tolerations: t } } }), config).spec!.template.spec!.tolerations, t);
+});

@@ -17,6 +17,7 @@ import { API_VERSION, KIND, type UpscaleJob } from '../api/upscalejob.ts';
 import type { OperatorConfig } from '../config.ts';
 import { ANNOTATION_PLAN, KUEUE_QUEUE_LABEL, childLabels, childName, type StepComponent } from './names.ts';
 import type { PlanSummary } from './probe-result.ts';
+import { shardTolerations } from './tolerations.ts';
 
 /** The worker container's name: the pod failure policy's exit-code rule names it. */
 export const WORKER_CONTAINER = 'worker';
@@ -210,7 +211,10 @@ function podSpec(job: UpscaleJob, config: OperatorConfig, component: StepCompone
     volumes: [{ name: 'scratch', emptyDir: {} }],
   };
   if (scheduling.nodeSelector !== undefined) pod.nodeSelector = scheduling.nodeSelector;
-  if (scheduling.tolerations !== undefined) pod.tolerations = scheduling.tolerations as V1Toleration[];
+  // Shard pods leave a lost node sooner than Kubernetes' 300 s (tolerations.ts); probe and assemble
+  // pods keep the default: one pod each, and a long assembly is not worth restarting over a blip.
+  if (component === 'shards') pod.tolerations = shardTolerations(scheduling.tolerations, config.shardNodeLossTolerationSeconds);
+  else if (scheduling.tolerations !== undefined) pod.tolerations = scheduling.tolerations as V1Toleration[];
   if (scheduling.affinity !== undefined) pod.affinity = scheduling.affinity;
   if (scheduling.priorityClassName !== undefined) pod.priorityClassName = scheduling.priorityClassName;
   if (scheduling.runtimeClassName !== undefined) pod.runtimeClassName = scheduling.runtimeClassName;

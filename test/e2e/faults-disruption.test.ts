@@ -48,8 +48,8 @@ test('one shard pod preempted, another on a node lost mid-shard: the job succeed
       output: 's3://disruption/out.mp4',
       sharding: { shards: 2, parallelism: 2 },
       backoffLimitPerShard: 0,
-      // The default toleration of an unreachable node is 300 s (DefaultTolerationSeconds admission);
-      // a batch job that would rather move sets a short one.
+      // The job's own toleration of an unreachable node wins over the operator's 30 s default
+      // (tolerations.ts), which would make this test wait 30 s longer for the eviction.
       podTemplate: {
         metadata: { annotations: { [COMMAND_ANNOTATION]: JSON.stringify(['/bin/sh', '/app/test/bench/trivial-worker.sh', String(SHARD_SECONDS)]) } },
         spec: { tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 1 }] },
@@ -88,6 +88,10 @@ test('one shard pod preempted, another on a node lost mid-shard: the job succeed
   const nodeP = preempted.spec?.nodeName ?? '';
   const nodeL = lost.spec?.nodeName ?? '';
   assert.notEqual(nodeP, nodeL, 'the blockers spread the shards over both nodes');
+  // Admitted as built: the job's 1 s for unreachable, the operator's 30 s for not-ready, and no
+  // 300 s from the DefaultTolerationSeconds admission plugin.
+  const tolerated = (key: string) => lost.spec?.tolerations?.filter((t) => t.key === key).map((t) => `${t.effect} ${t.tolerationSeconds}`);
+  assert.deepEqual([tolerated('node.kubernetes.io/unreachable'), tolerated('node.kubernetes.io/not-ready')], [['NoExecute 1'], ['NoExecute 30']]);
 
   // Preemption: a 4-GPU pod of a higher PriorityClass pinned to shard 0's node.
   const priorityClass = `urgent-${ns}`;

@@ -30,6 +30,13 @@
  * Rotation: ffmpeg's default autorotation is kept: frames come out upright, in the probe's
  * `displayWidth` x `displayHeight`, so the output plays the right way up without rotation metadata
  * (which encoders/assembly therefore do not write).
+ *
+ * One frame size: the probe reads the size of the first frames only, and the engine and encoder take
+ * one size per job. A stream whose frames change size later (concatenated clips, a broadcast switching
+ * resolution) is refused at the first frame of another size (`showinfo` prints each frame's size):
+ * ffmpeg would otherwise rescale it to the first size without a word (5.1), and its filter graph
+ * restarts `showinfo`'s frame numbers, which once left extraction waiting forever. The decoder gets
+ * the probe's `-max_pixels`, so a frame that grows past the limit is refused before it is allocated.
  */
 import { PassThrough } from 'node:stream';
 import type { Logger } from 'pino';
@@ -42,6 +49,7 @@ import type { Probe } from './probe-schema.ts';
 import { decodeScaleOptions } from './colour.ts';
 import { deinterlaceFilters, type DeinterlaceMode } from './interlace.ts';
 import { frameBytes, rgbFormatFor, type RgbFormat } from './raw-format.ts';
+import { DEFAULT_MAX_PIXELS, frameSizeRefusal, refusedPictureIn } from './input-limits.ts';
 
 /** One decoded frame: packed RGB bytes, its source pts (stream time base) and source index. */
 export interface Frame {
@@ -79,7 +87,8 @@ export interface ExtractOptions {
   onStats?: (stats: ExtractStats) => void;
 }
 
-const SHOWINFO = /Parsed_showinfo_\d+ @ [^\]]+\] n:\s*(\d+) pts:\s*(-?\d+)/;
+// `n:` is not used: it restarts at 0 when ffmpeg reconfigures the filter graph mid-stream.
+const SHOWINFO = /Parsed_showinfo_\d+ @ [^\]]+\] n:\s*\d+ pts:\s*(-?\d+)(?:.*? s:(\d+)x(\d+))?/;
 
 /**
  * Decodes frames [start, end) of the source; see the file comment. Frames have
@@ -159,6 +168,14 @@ async function* attempt(
 
   const seen: number[] = [];
   let wake: (() => void) | undefined;
+  // Set when stderr shows a frame extraction must not deliver; ffmpeg is stopped at once.
+  let refused: MediaError | undefined;
+  const refuse = (why: string): void => {
+    refused ??= new MediaError('UnsupportedInput', 'extract', name, `${label}: ${why}`);
+    job.kill();
+    wake?.();
+  };
+  const maxPixels = probe.maxPixels ?? DEFAULT_MAX_PIXELS;
   // autoDestroy off: fluent-ffmpeg treats a 'close' of its output stream within 20 ms of ffmpeg's
   // own exit as a failure ("Output stream closed"); the stream is destroyed after ffmpeg exits.
   const stdout = new PassThrough({ highWaterMark: Math.max(size, 64 * 1024), autoDestroy: false });
@@ -175,14 +192,22 @@ async function* attempt(
     `format=${format}`,
   ].join(',');
   const job: FfmpegJob = startFfmpeg({
-    inputs: [{ source: ffmpegUrl(opts.input), options: ['-copyts', ...sourceInputOptions(opts.input, probe.container.demuxer), ...seek] }],
+    inputs: [{ source: ffmpegUrl(opts.input), options: ['-copyts', ...sourceInputOptions(opts.input, probe.container.demuxer), '-max_pixels', String(maxPixels), ...seek] }],
     output: stdout,
     outputOptions: ['-map', `0:${v.index}`, '-vf', filters, '-fps_mode', 'passthrough', '-frames:v', String(end - from), '-f', 'rawvideo'],
     onStderrLine: (line) => {
       const m = SHOWINFO.exec(line);
       if (m) {
-        seen[Number(m[1])] = Number(m[2]);
+        const frame = from + seen.push(Number(m[1])) - 1;
+        const [w, h] = [Number(m[2] ?? v.displayWidth), Number(m[3] ?? v.displayHeight)];
+        if (w !== v.displayWidth || h !== v.displayHeight) refuse(sizeChange(v, frame, w, h));
         wake?.();
+        return;
+      }
+      const big = refusedPictureIn([line]);
+      if (big !== undefined) {
+        const what = big.beyondFfmpeg ? `${big.width}x${big.height}, beyond what ffmpeg can decode` : (frameSizeRefusal(big.width, big.height, maxPixels) ?? `${big.width}x${big.height}`);
+        refuse(`the video starts at ${v.displayWidth}x${v.displayHeight}, but its frames grow mid-stream, refused by the decoder: ${what}`);
       }
     },
   });
@@ -202,7 +227,8 @@ async function* attempt(
     wake?.();
   });
   const ptsOf = async (i: number): Promise<number | undefined> => {
-    while (seen[i] === undefined && failure === undefined && !finished) await new Promise<void>((r) => (wake = r));
+    while (seen[i] === undefined && failure === undefined && refused === undefined && !finished) await new Promise<void>((r) => (wake = r));
+    if (refused !== undefined) throw refused;
     return seen[i];
   };
 
@@ -239,6 +265,7 @@ async function* attempt(
     }
     const ok = await exited;
     finished = true;
+    if (refused !== undefined) throw refused;
     if (!ok) throw classifyFailure('extract', name, job.stderr, `decoding ${label}`, failure);
     if (i < expected.length && filled === 0 && canRetry) {
       return { resumeAt: from + i, why: `decoding ended after ${i} of ${expected.length} frames from frame ${from}` };
@@ -255,6 +282,12 @@ async function* attempt(
     await job.exited; // `exited` can settle before the process is gone (see FfmpegJob.exited)
     stdout.destroy();
   }
+}
+
+/** Why frame `frame` of `w` x `h` cannot be delivered: the stream no longer has the probed frame size. */
+function sizeChange(v: Probe['video'], frame: number, w: number, h: number): string {
+  const first = `${v.displayWidth}x${v.displayHeight}`;
+  return `frame ${frame} is ${w}x${h}, but the video starts at ${first}: its frame size changes mid-stream, and a job upscales one frame size; cut the source where the size changes, or scale it to one size first (ffmpeg -vf scale=${v.displayWidth}:${v.displayHeight})`;
 }
 
 /** Seconds of `pts` as a decimal string ffmpeg parses exactly to the microsecond. */

@@ -12,11 +12,14 @@ import { runFfprobe } from './ffprobe-run.ts';
 import { buildFrameIndex, type FrameIndex } from './frame-index.ts';
 import { hdrMetadataFrom, type HdrMetadata } from './hdr-metadata.ts';
 import { ffmpegUrl, sourceInputOptions } from './input-policy.ts';
+import { frameSizeRefusal, refusedPictureIn } from './input-limits.ts';
 import { packetsNeedDecode, sampleMatches, SAMPLE_PACKETS } from './packet-count.ts';
 import { parseNum, parseRational, type FfprobeStream, type Probe } from './probe-schema.ts';
 
 export interface ScanOptions {
   decode?: 'auto' | 'always' | 'never';
+  /** Passed to the decoder as `-max_pixels` (input-limits.ts): a larger frame anywhere in the stream is refused. */
+  maxPixels?: number;
   log?: Logger;
   signal?: AbortSignal;
 }
@@ -169,6 +172,7 @@ async function scanDecoded(input: string, name: string, demuxer: string, v: Ffpr
       ...sourceInputOptions(input, demuxer),
       '-select_streams', String(v.index),
       ...(packets === undefined ? [] : ['-read_intervals', `%+#${packets}`]),
+      ...(opts.maxPixels === undefined ? [] : ['-max_pixels', String(opts.maxPixels)]),
       '-show_entries', 'frame=best_effort_timestamp,duration,pkt_duration', '-of', 'compact=p=0', '-i', ffmpegUrl(input),
     ],
     {
@@ -190,6 +194,12 @@ async function scanDecoded(input: string, name: string, demuxer: string, v: Ffpr
       ...(opts.signal ? { signal: opts.signal } : {}),
     },
   );
+  // ffprobe goes on past a refused frame and leaves it out: without this, the index would silently lack it.
+  const refused = refusedPictureIn(res.stderr);
+  if (refused !== undefined) {
+    const what = refused.beyondFfmpeg ? `${refused.width}x${refused.height}, beyond what ffmpeg can decode` : frameSizeRefusal(refused.width, refused.height, opts.maxPixels ?? 0);
+    throw new MediaError('UnsupportedInput', 'probe', name, `the video starts at ${v.width}x${v.height}, but its frames grow mid-stream, refused by the decoder: ${what ?? `${refused.width}x${refused.height}`}`);
+  }
   if (res.code !== 0) throw classifyFailure('probe', name, res.stderr, 'ffprobe decode');
   const truncated = truncationIn(res.stderr);
   if (truncated !== undefined) throw classifyFailure('probe', name, [truncated], 'ffprobe decode');

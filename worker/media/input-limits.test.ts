@@ -34,5 +34,6 @@ describe('input limits', () => {
   it('write megapixels readably', () => {
     assert.equal(megapixels(8192 * 8192), '64 MP');
     assert.equal(megapixels(640 * 480), '0.3 MP');
+    assert.equal(megapixels(50_000), '0.05 MP');
   });
 });

@@ -27,7 +27,8 @@ export const DEFAULT_INPUT_LIMITS: InputLimits = { maxPixels: DEFAULT_MAX_PIXELS
 /** "64 MP" / "0.3 MP": a pixel count people can read. */
 export function megapixels(pixels: number): string {
   const mp = pixels / 2 ** 20;
-  return `${mp >= 10 ? Math.round(mp) : Math.round(mp * 10) / 10} MP`;
+  const digits = mp >= 10 ? 0 : mp >= 0.1 ? 1 : 2; // a 50,000-pixel limit is 0.05 MP, not "0 MP"
+  return `${Math.round(mp * 10 ** digits) / 10 ** digits} MP`;
 }
 
 /**

@@ -147,6 +147,12 @@ export const probeSchema = z.object({
   otherVideo: z.array(z.object({ index: z.number().int(), codec: z.string() })).optional(),
   /** Audio/subtitle streams left out under the probe's `maxStreams` limit (input-limits.ts). */
   droppedStreams: z.array(z.number().int()).optional(),
+  /**
+   * The `maxPixels` limit the probe checked the declared size against (input-limits.ts). Extraction
+   * passes it to the decoder too, so frames that grow past it later in the stream are refused before
+   * they are allocated. Absent in documents written before it was recorded: the default (64 MP).
+   */
+  maxPixels: z.int().positive().optional(),
 });
 export type Probe = z.infer<typeof probeSchema>;
 

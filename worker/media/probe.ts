@@ -126,7 +126,7 @@ async function probeWith(input: string, name: string, limits: InputLimits, early
   if (timeBase.num <= 0) throw new MediaError('UnsupportedInput', 'probe', name, `video stream has no time base`);
   // `v:0` is this stream unless another video stream (a cover picture) comes first.
   const firstVideo = streams.find((s) => s.codec_type === 'video') === v;
-  const { index, source } = await frameIndexFor(input, name, demuxer, v, opts, firstVideo ? early.scan : undefined);
+  const { index, source } = await frameIndexFor(input, name, demuxer, v, { ...opts, maxPixels: limits.maxPixels }, firstVideo ? early.scan : undefined);
   const count = frameCount(index);
   const rotation = rotationOf(v);
   const swap = rotation === 90 || rotation === 270;
@@ -197,6 +197,7 @@ async function probeWith(input: string, name: string, limits: InputLimits, early
     otherVideo: streams
       .filter((s) => s !== v && s.codec_type === 'video' && s.disposition?.['attached_pic'] !== 1)
       .map((s) => ({ index: s.index, codec: s.codec_name ?? 'unknown' })),
+    maxPixels: limits.maxPixels,
   };
   if (dropped.length > 0) doc.droppedStreams = dropped.map((s) => s.index);
   const firsts = await firstPacketTimes(input, demuxer, doc.audio.map((a) => a.index), opts.signal, packets ?? []);
