@@ -4,7 +4,9 @@
  *
  * - Order comes from each shard's frame range (never from file names or directory order); the
  *   shards must cover every source frame exactly once and share codec parameters (codec, size,
- *   pixel format, time base, extradata hash), or nothing is written.
+ *   pixel format, time base, extradata hash), or nothing is written. Those facts come with the
+ *   shards when the caller has them (the assemble step: from each shard's manifest, the shard
+ *   step's read-back of the very bytes); otherwise each shard is inspected, a few at once.
  * - Audio and subtitles are read once from the source and never cut, so there are no priming
  *   gaps or clicks at shard joins. `-copyts` keeps every stream on the source's clock; the joined
  *   video (shard-relative from 0) is placed at the source video's start with `-itsoffset`, so the
