@@ -3,14 +3,15 @@ import { test } from 'node:test';
 import { jobSeconds, scalingCurve, type ScalingInputs } from './scaling-model.ts';
 import { efficiencyPlot } from './svg-plot.ts';
 
-const base: ScalingInputs = { frames: 14_400, fps: 27, startupSeconds: 10, probeSeconds: 5, perPodSeconds: 0.1, assembleFixedSeconds: 1, assembleSecondsPerMiB: 0.01, outputMiB: 3000, cv: 0.1 };
+const base: ScalingInputs = { frames: 14_400, fps: 27, startupSeconds: 10, probeSeconds: 5, perPodSeconds: 0.1, assembleFixedSeconds: 1, assembleSecondsPerMiB: 0.01, assembleSecondsPerThousandFrames: 0.5, outputMiB: 3000, cv: 0.1 };
 
 test('one GPU is the whole video at its frame rate plus the fixed steps, efficiency 1', () => {
   const [one] = scalingCurve(base, [1]);
   assert.ok(one !== undefined);
   assert.equal(one.efficiency, 1);
-  // 4 shards on one worker: 4 start-ups, 14,400 / 27 s of frames, probe, one pod, assembly.
-  const expected = 5 + 0.1 + (4 * 10 + 14_400 / 27) + (10 + 1 + 30);
+  // 4 shards on one worker: 4 start-ups, 14,400 / 27 s of frames, probe, one pod, assembly
+  // (a pod start, 1 s, 3,000 MiB x 0.01 s, 14.4 thousand frames x 0.5 s).
+  const expected = 5 + 0.1 + (4 * 10 + 14_400 / 27) + (10 + 1 + 30 + 7.2);
   assert.ok(Math.abs(one.seconds - expected) < 1e-9, `${one.seconds} vs ${expected}`);
 });
 

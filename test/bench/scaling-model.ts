@@ -10,7 +10,9 @@
  * - straggler(G): the last wave ends with its slowest shard; with shard times spread by a coefficient
  *   of variation `cv`, the expected maximum of G of them is about one shard x cv x sqrt(2 ln G).
  * - schedule(G): apply to all G shard pods created, `perPodSeconds` each (the control plane's rate).
- * - assemble: seconds = a + b x output MiB (the assembly benchmark's fit), plus one pod start.
+ * - assemble: seconds = a + b x output MiB + c x frames / 1,000 (the assembly benchmark's plane fit:
+ *   stream copy and read-back cost per byte, the per-packet listing of the verify pass per frame),
+ *   plus one pod start. Nothing per shard: the shards' facts come from their manifests.
  *
  * Efficiency = T(1) / (G x T(G)).
  */
@@ -27,9 +29,10 @@ export interface ScalingInputs {
   probeSeconds: number;
   /** Seconds per shard pod from apply to created (control plane). */
   perPodSeconds: number;
-  /** Assembly: fixed seconds and seconds per output MiB. */
+  /** Assembly: fixed seconds, seconds per output MiB and seconds per 1,000 frames (output packets). */
   assembleFixedSeconds: number;
   assembleSecondsPerMiB: number;
+  assembleSecondsPerThousandFrames: number;
   /** Output size, MiB. */
   outputMiB: number;
   /** Coefficient of variation of shard times (stragglers). */
@@ -63,7 +66,7 @@ export function jobSeconds(inputs: ScalingInputs, gpus: number): Omit<ScalingPoi
     schedule: inputs.perPodSeconds * Math.min(gpus, shards),
     shards: waves * shardSeconds,
     straggler,
-    assemble: inputs.startupSeconds + inputs.assembleFixedSeconds + inputs.assembleSecondsPerMiB * inputs.outputMiB,
+    assemble: inputs.startupSeconds + inputs.assembleFixedSeconds + inputs.assembleSecondsPerMiB * inputs.outputMiB + (inputs.assembleSecondsPerThousandFrames * inputs.frames) / 1000,
   };
   return { gpus, shards, waves, seconds: Object.values(parts).reduce((a, b) => a + b, 0), parts };
 }

@@ -4,7 +4,9 @@
  *
  * - Order comes from each shard's frame range (never from file names or directory order); the
  *   shards must cover every source frame exactly once and share codec parameters (codec, size,
- *   pixel format, time base, extradata hash), or nothing is written.
+ *   pixel format, time base, extradata hash), or nothing is written. Those facts come with the
+ *   shards when the caller has them (the assemble step: from each shard's manifest, the shard
+ *   step's read-back of the very bytes); otherwise each shard is inspected, a few at once.
  * - Audio and subtitles are read once from the source and never cut, so there are no priming
  *   gaps or clicks at shard joins. `-copyts` keeps every stream on the source's clock; the joined
  *   video (shard-relative from 0) is placed at the source video's start with `-itsoffset`, so the
@@ -25,9 +27,10 @@
  *   whole output, not an empty or missing one.
  */
 import { mkdtemp, rm, stat, writeFile, access } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { mapBounded } from '../bounded-map.ts';
 import { planProblem } from '../shard-plan.ts';
 import { discard, publish, reserveTemporary } from '../storage/atomic-file.ts';
 import { concatList, type ShardFile } from './concat-list.ts';
@@ -38,13 +41,19 @@ import { colourTagOptions, outputColour } from './colour.ts';
 import { classifyFailure } from './ffmpeg-errors.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
 import { displayName, ffmpegUrl, sourceInputOptions } from './input-policy.ts';
-import { inspectMedia, type Inspection } from './inspect.ts';
+import { inspectMedia, inspectShard, type Inspection, type ShardInspection } from './inspect.ts';
 import { mp4EndFilter } from './mp4-duration.ts';
 import type { Probe } from './probe-schema.ts';
 import { ptsAt } from './frame-index.ts';
 import { spanSeconds, type FrameSpan } from './segment.ts';
 
 export type { ShardFile } from './concat-list.ts';
+
+/** A shard to join, with its inspection when one is already known (the shard step's, from its manifest). */
+export interface AssembleShard extends ShardFile {
+  /** What `inspectShard` gave for exactly these bytes; without it the shard is inspected here. */
+  inspection?: ShardInspection;
+}
 
 export interface AssembleOptions {
   /** The source (local path or presigned URL): audio, subtitles, chapters and metadata come from it. */
@@ -53,7 +62,7 @@ export interface AssembleOptions {
   sourceName?: string;
   probe: Probe;
   /** Shard files with their frame ranges, in any order. */
-  shards: readonly ShardFile[];
+  shards: readonly AssembleShard[];
   /** Source frames `[first, end)` the shards cover (default: all of them). */
   segment?: FrameSpan;
   /** Local output path; the container follows the extension (.mp4, .m4v, .mov, .mkv, .webm). */
@@ -154,28 +163,39 @@ async function publishOutput(tmp: string, output: string, opts: AssembleOptions)
   }
 }
 
+/**
+ * Shard inspections run at once. Each is an ffprobe start (mostly loading its libraries, CPU) and a
+ * short demux, so they scale with cores; bounded so a 1,000-shard job does not start 1,000 processes.
+ */
+const INSPECT_CONCURRENCY = Math.max(1, Math.min(8, availableParallelism()));
+
 /** Checks every shard can be joined to the first; returns the video codec and frame height. */
-async function checkShards(shards: readonly (ShardFile & { path: string })[], output: string): Promise<{ codec: VideoCodec; height: number }> {
-  let first: Inspection | undefined;
-  for (const s of shards) {
-    const got = await inspectMedia(s.path, 'assemble');
-    if (got.video.packets !== s.end - s.start) {
-      throw new MediaError('VerifyFailed', 'assemble', s.path, `shard holds ${got.video.packets} frames, its range [${s.start},${s.end}) needs ${s.end - s.start}`);
+async function checkShards(shards: readonly AssembleShard[], output: string): Promise<{ codec: VideoCodec; height: number }> {
+  const inspected = await mapBounded(shards, (s) => (s.inspection ? Promise.resolve(s.inspection) : inspectShard(s.path, 'assemble')), INSPECT_CONCURRENCY);
+  const first = inspected[0];
+  for (const [i, s] of shards.entries()) {
+    const got = inspected[i];
+    if (got === undefined || first === undefined) continue;
+    if (got.packets !== s.end - s.start) {
+      throw new MediaError('VerifyFailed', 'assemble', s.path, `shard holds ${got.packets} frames, its range [${s.start},${s.end}) needs ${s.end - s.start}`);
     }
-    first ??= got;
-    const a = first.video;
-    const b = got.video;
-    const diffs = (['codec', 'width', 'height', 'pixFmt', 'extradataHash'] as const).filter((k) => a[k] !== b[k]);
-    if (a.timeBase.num * b.timeBase.den !== b.timeBase.num * a.timeBase.den) diffs.push('timeBase' as never);
+    const diffs = joinDifferences(first, got);
     if (diffs.length > 0) {
       throw new MediaError('VerifyFailed', 'assemble', s.path, `shard cannot be joined to ${shards[0]?.path ?? '?'} for ${output}: different ${diffs.join(', ')} (all shards of a job must use one encoder and settings)`);
     }
   }
-  const codec = first?.video.codec;
+  const codec = first?.codec;
   if (codec !== 'h264' && codec !== 'hevc' && codec !== 'av1' && codec !== 'ffv1') {
     throw new MediaError('VerifyFailed', 'assemble', output, `shards hold ${codec ?? 'no'} video, not one of h264, hevc, av1, ffv1`);
   }
-  return { codec, height: first?.video.height ?? 0 };
+  return { codec, height: first?.height ?? 0 };
+}
+
+/** The codec parameters in which shard `b` differs from shard `a` (joined streams must share them). */
+function joinDifferences(a: ShardInspection, b: ShardInspection): string[] {
+  const diffs: string[] = (['codec', 'width', 'height', 'pixFmt', 'extradataHash'] as const).filter((k) => a[k] !== b[k]);
+  if (a.timeBase.num * b.timeBase.den !== b.timeBase.num * a.timeBase.den) diffs.push('timeBase');
+  return diffs;
 }
 
 async function mux(opts: AssembleOptions, segment: FrameSpan, list: string, tmp: string, container: Container, plan: StreamPlan, codec: VideoCodec, height: number): Promise<void> {

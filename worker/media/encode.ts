@@ -13,7 +13,9 @@
  * Container: NUT keeps any time base exactly (Matroska rounds to 1 ms), stores B-frame streams and
  * every codec used here, and is a crash-tolerant intermediate (no index needed to read it). It is
  * written to a temporary name, its packet count checked, then renamed: a shard file that exists is
- * complete.
+ * complete. That one ffprobe run also reads what assembly joins shards by (codec parameters and the
+ * extradata hash, `inspect.ts`); the result carries it, so the shard manifest can record it and
+ * assembly need not start an ffprobe per shard again.
  *
  * Colour: RGB -> YUV uses the output's matrix and range from `outputColour` (colour.ts): the
  * source's, or BT.709 where an SD source becomes HD, and the output is always tagged explicitly
@@ -29,8 +31,8 @@ import { chooseEncoder, defaultPixFmt, encoderOptions, type EncoderChoice, type 
 import { MediaError } from './errors.ts';
 import { classifyFailure } from './ffmpeg-errors.ts';
 import { ffmpegUrl } from './input-policy.ts';
-import { runFfprobe } from './ffprobe-run.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
+import { inspectShard, type ShardInspection } from './inspect.ts';
 import type { Probe, Rational } from './probe-schema.ts';
 import { ptsList } from './frame-index.ts';
 import { colourTagFilter, colourTagOptions, encodeScaleOptions, outputColour, type SourceColourFacts } from './colour.ts';
@@ -81,6 +83,8 @@ export interface EncodeResult {
   writeMs: number;
   /** Time from the last frame to ffmpeg's exit (encoder flush and muxing). */
   flushMs: number;
+  /** The shard's video stream as read back from the written file (undefined until it is). */
+  video?: ShardInspection;
 }
 
 /** What every shard of a source shares with it: its timestamps, clock, colour and aspect. */
@@ -197,10 +201,11 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
     }
     if (upstreamError !== undefined) throw upstreamError;
     result.flushMs = lastFrameAt ? performance.now() - lastFrameAt : 0;
-    const packets = await countPackets(tmp);
-    if (packets !== opts.pts.length) {
-      throw new MediaError('FrameMismatch', 'encode', name, `shard file holds ${packets} frames, expected ${opts.pts.length}`);
+    const video = await inspectShard(tmp, 'encode');
+    if (video.packets !== opts.pts.length) {
+      throw new MediaError('FrameMismatch', 'encode', name, `shard file holds ${video.packets} frames, expected ${opts.pts.length}`);
     }
+    result.video = video;
     result.bytes = (await stat(tmp)).size;
     await publish(tmp, output, true);
     result.wallMs = performance.now() - began;
@@ -222,11 +227,4 @@ export function encoderRefusal(encoder: string, opts: Pick<EncodeOptions, 'width
   const settings = [`${opts.width}x${opts.height}`, opts.pixFmt, opts.preset === undefined ? undefined : `preset ${opts.preset}`, opts.crf === undefined ? undefined : `crf ${opts.crf}`].filter((x) => x !== undefined).join(', ');
   const own = stderr.filter((l) => l.includes(`[${encoder} @`) || l.startsWith(`${encoder.replace(/^lib/, '')} [error]`)).map((l) => l.replace(/^\[[^\]]* @ [^\]]*\] */, '').trim());
   return `the encoder refused its settings (${settings}): ${own.length > 0 ? own.slice(-3).join('; ') : 'it gave no reason (Error while opening encoder)'}`;
-}
-
-/** Number of video packets in a local file (demux only). */
-export async function countPackets(path: string): Promise<number> {
-  const res = await runFfprobe(['-protocol_whitelist', 'file', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', '-i', ffmpegUrl(path)]);
-  if (res.code !== 0) throw classifyFailure('encode', path, res.stderr, 'counting shard packets');
-  return Number(res.stdout.trim().split('\n')[0]);
 }

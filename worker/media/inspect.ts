@@ -1,8 +1,14 @@
 /**
- * Inspects a file this room wrote (a shard or an assembled output) in one ffprobe run: stream
- * parameters, the video extradata hash and every packet's pts (demux only, no decoding). Used to
- * check that shards can be joined and that the output matches the source. Local files only, known
- * demuxers only.
+ * Inspects files this room wrote, one ffprobe run each, demux only (no decoding), local files and
+ * known demuxers only:
+ * - {@link inspectShard}: what decides whether shards can be joined (codec parameters, the video
+ *   extradata hash) and how many packets the shard holds. ffprobe counts the packets itself
+ *   (`-count_packets`), so nothing is printed or parsed per packet.
+ * - {@link inspectMedia}: what the assembled output is checked against the source with: stream
+ *   counts, every video packet's pts (frame count and span) and each audio stream's first packet.
+ *   No data hash: `-show_data_hash` makes ffprobe MD5 every listed packet's payload, a cost that
+ *   grows with the file's bytes, and nothing here compares payloads.
+ * The cost of either is then an ffprobe start plus a demux pass (page-cache reads), not the bytes.
  */
 import { MediaError, type MediaStep } from './errors.ts';
 import { classifyFailure } from './ffmpeg-errors.ts';
@@ -10,22 +16,23 @@ import { runFfprobe } from './ffprobe-run.ts';
 import { ffmpegUrl, SOURCE_DEMUXERS } from './input-policy.ts';
 import { parseNum, parseRational, type Rational } from './probe-schema.ts';
 
+/** A shard's video stream as far as joining it to the others goes. */
+export interface ShardInspection {
+  codec: string;
+  width: number;
+  height: number;
+  pixFmt: string;
+  timeBase: Rational;
+  extradataHash: string;
+  /** Video packets (one per frame for the encoders used here). */
+  packets: number;
+}
+
 export interface Inspection {
-  formatName: string;
   video: {
-    index: number;
     codec: string;
-    width: number;
-    height: number;
-    pixFmt: string;
     timeBase: Rational;
-    extradataHash: string;
-    colorSpace: string | null;
-    colorTransfer: string | null;
-    colorPrimaries: string | null;
-    colorRange: string | null;
-    rotation: number;
-    /** Video packets (one per frame for the encoders used here). */
+    /** Video packets with a pts (one per frame for the encoders used here). */
     packets: number;
     /** Smallest pts and end of the last frame (its pts + duration), time base units. */
     firstPts: number;
@@ -47,62 +54,40 @@ interface PacketStats {
   prevMax: number;
 }
 
-const STREAM_FIELDS = 'index,codec_type,codec_name,width,height,pix_fmt,time_base,extradata_hash,color_space,color_transfer,color_primaries,color_range,duration';
+type Fields = Record<string, string>;
 
-/** Inspects a local file; throws `VerifyFailed` (naming `step`) when it has no video. */
+/** Inspects a shard; throws `VerifyFailed` (naming `step`) when it has no video. */
+export async function inspectShard(path: string, step: MediaStep): Promise<ShardInspection> {
+  const { streams } = await probeLines(path, step, ['-count_packets', '-show_data_hash', 'md5', '-show_entries', 'stream=index,codec_type,codec_name,width,height,pix_fmt,time_base,extradata_hash,nb_read_packets']);
+  const v = videoOf(streams, path, step);
+  return {
+    codec: v['codec_name'] ?? 'unknown',
+    width: Number(v['width'] ?? 0),
+    height: Number(v['height'] ?? 0),
+    pixFmt: v['pix_fmt'] ?? 'unknown',
+    timeBase: parseRational(v['time_base']),
+    extradataHash: v['extradata_hash'] ?? '',
+    packets: Number(v['nb_read_packets'] ?? 0),
+  };
+}
+
+/** Inspects an assembled output; throws `VerifyFailed` (naming `step`) when it has no video. */
 export async function inspectMedia(path: string, step: MediaStep): Promise<Inspection> {
-  const streams: Record<string, string>[] = [];
-  const packets = new Map<number, PacketStats>();
-  let formatName = '';
-  const res = await runFfprobe(
-    [
-      '-protocol_whitelist', 'file', '-format_whitelist', SOURCE_DEMUXERS.join(','), '-show_data_hash', 'md5',
-      '-show_entries', `format=format_name:stream=${STREAM_FIELDS}:stream_side_data=rotation:stream_tags=DURATION:packet=stream_index,pts,duration`,
-      '-of', 'compact', '-i', ffmpegUrl(path),
-    ],
-    {
-      onLine: (line) => {
-        const [section, ...parts] = line.split('|');
-        const f: Record<string, string> = {};
-        for (const part of parts) {
-          const eq = part.indexOf('=');
-          if (eq > 0) f[part.slice(0, eq)] = part.slice(eq + 1);
-        }
-        if (section === 'packet') countPacket(packets, f);
-        else if (section === 'stream') streams.push(f);
-        else if (section === 'format') formatName = f['format_name'] ?? '';
-      },
-    },
-  );
-  if (res.code !== 0) throw classifyFailure(step, path, res.stderr, 'inspecting');
-  const v = streams.find((s) => s['codec_type'] === 'video');
-  if (!v) throw new MediaError('VerifyFailed', step, path, 'the file has no video stream');
-  const index = Number(v['index']);
-  const pk = packets.get(index);
-  const known = (s: string | undefined): string | null => (s === undefined || s === 'unknown' ? null : s);
-  const seconds = (s: Record<string, string>, pts: number | null | undefined): number | null => {
+  const { streams, packets } = await probeLines(path, step, ['-show_entries', 'stream=index,codec_type,codec_name,time_base,duration:stream_tags=DURATION:packet=stream_index,pts,duration']);
+  const v = videoOf(streams, path, step);
+  const pk = packets.get(Number(v['index']));
+  const seconds = (s: Fields, pts: number | null | undefined): number | null => {
     const tb = parseRational(s['time_base']);
     return pts === null || pts === undefined || tb.den === 0 ? null : (pts * tb.num) / tb.den;
   };
   return {
-    formatName,
     video: {
-      index,
       codec: v['codec_name'] ?? 'unknown',
-      width: Number(v['width'] ?? 0),
-      height: Number(v['height'] ?? 0),
-      pixFmt: v['pix_fmt'] ?? 'unknown',
       timeBase: parseRational(v['time_base']),
-      extradataHash: v['extradata_hash'] ?? '',
-      colorSpace: known(v['color_space']),
-      colorTransfer: known(v['color_transfer']),
-      colorPrimaries: known(v['color_primaries']),
-      colorRange: known(v['color_range']),
-      rotation: parseNum(v['rotation']) ?? 0,
       packets: pk?.count ?? 0,
       firstPts: pk ? pk.min : 0,
-      // Shards (NUT) and the concat demuxer carry no packet durations; then the last frame is
-      // taken to last as long as the one before it.
+      // The concat demuxer carries no packet durations; then the last frame is taken to last as
+      // long as the one before it.
       endPts: pk ? pk.max + (pk.lastDuration ?? (pk.count > 1 ? pk.max - pk.prevMax : 0)) : 0,
       declaredDuration: parseNum(v['duration']) ?? hms(v['tag:DURATION']),
     },
@@ -113,7 +98,33 @@ export async function inspectMedia(path: string, step: MediaStep): Promise<Inspe
   };
 }
 
-function countPacket(packets: Map<number, PacketStats>, f: Record<string, string>): void {
+/** Runs ffprobe with `entries` in the compact writer; returns the stream sections and per-stream packet statistics. */
+async function probeLines(path: string, step: MediaStep, entries: readonly string[]): Promise<{ streams: Fields[]; packets: Map<number, PacketStats> }> {
+  const streams: Fields[] = [];
+  const packets = new Map<number, PacketStats>();
+  const res = await runFfprobe(['-protocol_whitelist', 'file', '-format_whitelist', SOURCE_DEMUXERS.join(','), ...entries, '-of', 'compact', '-i', ffmpegUrl(path)], {
+    onLine: (line) => {
+      const [section, ...parts] = line.split('|');
+      const f: Fields = {};
+      for (const part of parts) {
+        const eq = part.indexOf('=');
+        if (eq > 0) f[part.slice(0, eq)] = part.slice(eq + 1);
+      }
+      if (section === 'packet') countPacket(packets, f);
+      else if (section === 'stream') streams.push(f);
+    },
+  });
+  if (res.code !== 0) throw classifyFailure(step, path, res.stderr, 'inspecting');
+  return { streams, packets };
+}
+
+function videoOf(streams: readonly Fields[], path: string, step: MediaStep): Fields {
+  const v = streams.find((s) => s['codec_type'] === 'video');
+  if (!v) throw new MediaError('VerifyFailed', step, path, 'the file has no video stream');
+  return v;
+}
+
+function countPacket(packets: Map<number, PacketStats>, f: Fields): void {
   const pts = parseNum(f['pts']);
   if (pts === null) return;
   const i = Number(f['stream_index']);

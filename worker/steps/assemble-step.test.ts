@@ -113,3 +113,31 @@ test('a pod fails permanently when the source was replaced after the probe, nami
   assert.match(probed.message, /^probe: the source .* changed since the job was probed/);
   assert.equal(await storage.exists(jobLayout(job.output, job.jobId).plan), true);
 });
+
+test('joins shards by the video facts their manifests record, and inspects shards whose manifests have none', async (t) => {
+  const storage = new Storage({ s3: s3.options });
+  t.after(() => storage.close());
+  const job = await shardedJob(t, storage);
+  const layout = jobLayout(job.output, job.jobId);
+  const manifest = async (shard: number): Promise<Record<string, unknown>> => JSON.parse((await storage.read(layout.shardManifest(shard))).toString('utf8')) as Record<string, unknown>;
+  const rewrite = (shard: number, m: Record<string, unknown>): Promise<unknown> => storage.write(layout.shardManifest(shard), Buffer.from(JSON.stringify(m)), { overwrite: true });
+  const [first, second] = [await manifest(0), await manifest(1)];
+  const video = second['video'] as Record<string, unknown> | undefined;
+  assert.ok(video !== undefined, 'the shard step records the video facts it read back');
+  assert.equal(video['codec'], 'ffv1');
+
+  // Only the manifest says shard 1 has other extradata (its bytes are unchanged): the step goes by it.
+  await rewrite(1, { ...second, video: { ...video, extradataHash: 'MD5:00000000000000000000000000000000' } });
+  const refused = await failure(runAssembleStep(parseTask(assembleTaskSchema, { ...job, step: 'assemble' }, 'test'), storage, log));
+  assert.equal(refused.code, 'VerificationFailed');
+  assert.match(refused.message, /shard cannot be joined to .* different extradataHash/);
+  assert.equal(await storage.exists(job.output), false);
+
+  // Manifests of an older worker carry no video facts: the shards are inspected instead.
+  const { video: _first, ...bare0 } = first;
+  const { video: _second, ...bare1 } = second;
+  await rewrite(0, bare0);
+  await rewrite(1, bare1);
+  const result = await runAssembleStep(parseTask(assembleTaskSchema, { ...job, step: 'assemble' }, 'test'), storage, log);
+  assert.equal(result.frames, 12);
+});

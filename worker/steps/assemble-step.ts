@@ -6,7 +6,8 @@
  * (job-identity.ts): shards made from a source since replaced are never joined with its audio.
  * Each shard is read from storage once: downloaded (S3) or hard-linked (local) into a private work
  * directory while its SHA-256 is checked against its manifest, and ffmpeg joins exactly the bytes
- * that were verified.
+ * that were verified. Manifests are read and shards staged a few at a time (`mapBounded`): on S3
+ * each is a round trip or a download, which serially would add up per shard.
  *
  * Local outputs are written by the media room under a random temporary name, flushed to disk and
  * linked into place (atomic-file.ts); S3 outputs are assembled into a local temporary file and
@@ -21,8 +22,9 @@ import { extname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
+import { mapBounded } from '../bounded-map.ts';
 import { UpscaleError, inStep } from '../errors.ts';
-import { assemble, type ShardFile } from '../media/assemble.ts';
+import { assemble, type AssembleShard } from '../media/assemble.ts';
 import { probeSchema } from '../media/probe-schema.ts';
 import { HashingStream } from '../storage/hashing-stream.ts';
 import { jobLayout, type JobLayout } from '../storage/job-layout.ts';
@@ -55,6 +57,11 @@ export async function runAssembleStep(task: AssembleTask, storage: Storage, log:
   }
 }
 
+/** Shards whose manifest and media size are read at once (small requests, latency-bound on S3). */
+const METADATA_CONCURRENCY = 16;
+/** Shards downloaded (or linked) and hashed at once: S3 downloads overlap; each streams, so memory stays small. */
+const STAGE_CONCURRENCY = 4;
+
 async function assembleStep(task: AssembleTask, storage: Storage, log: Logger): Promise<AssembleStepResult> {
   const began = performance.now();
   const layout = jobLayout(task.output, task.jobId);
@@ -69,11 +76,11 @@ async function assembleStep(task: AssembleTask, storage: Storage, log: Logger): 
   const ranges = shardRanges(plan);
   const missing: string[] = [];
   const done: { manifest: ShardManifest; media: string }[] = [];
-  for (const range of ranges) {
-    // Sizes only here: each shard's checksum is verified while it is staged, in the one read of it.
-    const check = await checkShard(storage, layout, { shard: range.index, start: range.start, end: range.end }, { verifyChecksum: false });
+  // Sizes only here: each shard's checksum is verified while it is staged, in the one read of it.
+  const checks = await mapBounded(ranges, (range) => checkShard(storage, layout, { shard: range.index, start: range.start, end: range.end }, { verifyChecksum: false }), METADATA_CONCURRENCY);
+  for (const [i, check] of checks.entries()) {
     if (check.done) done.push({ manifest: check.manifest, media: check.media });
-    else missing.push(`${range.index} (${check.reason})`);
+    else missing.push(`${ranges[i]?.index ?? i} (${check.reason})`);
   }
   if (missing.length > 0) {
     throw new UpscaleError('VerificationFailed', `${missing.length} of ${ranges.length} shards are not done: ${missing.slice(0, 5).join(', ')}`, {
@@ -90,10 +97,18 @@ async function assembleStep(task: AssembleTask, storage: Storage, log: Logger): 
   await mkdir(workParent, { recursive: true });
   const work = await mkdtemp(join(workParent, 'assemble-'));
   try {
-    const shards: ShardFile[] = [];
-    for (const { manifest, media } of done) {
-      shards.push({ path: await stageShard(storage, layout, manifest, media, work), start: manifest.start, end: manifest.end });
-    }
+    const shards = await mapBounded(
+      done,
+      async ({ manifest, media }): Promise<AssembleShard> => ({
+        path: await stageShard(storage, layout, manifest, media, work),
+        start: manifest.start,
+        end: manifest.end,
+        // The shard step's own read-back of these bytes (their SHA-256 was just checked against the
+        // same manifest): the same facts an ffprobe here would give, without starting one per shard.
+        ...(manifest.video ? { inspection: { ...manifest.video, packets: manifest.frames } } : {}),
+      }),
+      STAGE_CONCURRENCY,
+    );
     const localOutput = output.kind === 'file' ? output.path : join(work, `output${extname(output.key)}`);
     const source = await storage.mediaSource(task.input);
     let result: Awaited<ReturnType<typeof assemble>>;

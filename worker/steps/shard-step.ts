@@ -124,6 +124,7 @@ async function shardStep(task: ShardTask, storage: Storage, log: Logger, hooks: 
       bytes: uploaded.size,
       sha256: uploaded.sha256,
       media: mediaUri.slice(layout.shardsPrefix.length),
+      video: encoded.result.video,
     });
     if (!commit.committed) {
       await storage.delete(mediaUri);

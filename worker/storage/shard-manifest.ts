@@ -43,6 +43,21 @@ export const ShardManifestSchema = z
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits'),
     /** The media object's name within the job's `shards/` prefix, e.g. `000042.9f1c2b7d4e3a.nut` (version 2). */
     media: z.string().regex(MEDIA_NAME, 'must be a shard media name like 000042.<attempt>.nut').optional(),
+    /**
+     * The media's video stream as the shard step read it back (media/inspect.ts), which the SHA-256
+     * binds to these bytes: assembly checks that shards can be joined by it instead of starting an
+     * ffprobe per shard. Absent in manifests of older workers; assembly then reads the media itself.
+     */
+    video: z
+      .object({
+        codec: z.string().min(1),
+        width: z.int().min(1),
+        height: z.int().min(1),
+        pixFmt: z.string().min(1),
+        timeBase: z.object({ num: z.int().min(1), den: z.int().min(1) }),
+        extradataHash: z.string(),
+      })
+      .optional(),
   })
   .refine((manifest) => manifest.end > manifest.start, { message: 'end must be greater than start', path: ['end'] })
   .refine((manifest) => manifest.version === 1 || manifest.media !== undefined, { message: 'version 2 needs a media name', path: ['media'] })
