@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { CoordinationV1Api, type KubernetesObject, type KubeConfig, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { Registry } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { OperatorConfig } from './config.ts';
 import { Informer } from './controller/informer.ts';
 import { kubeWrites, type KubeWrites } from './controller/kube-writes.ts';
@@ -57,6 +57,9 @@ export interface RunningOperator {
 export async function startOperator(opts: OperatorOptions): Promise<RunningOperator> {
   const { kc, config, log } = opts;
   const registry = new Registry();
+  // process_resident_memory_bytes, nodejs_heap_size_used_bytes, GC and event-loop lag, as
+  // controller-runtime serves its process and Go runtime collectors: where the memory goes.
+  collectDefaultMetrics({ register: registry });
   const metrics = createControllerMetrics(registry);
   initControllerMetrics(metrics, CONTROLLER_NAME, config.workers);
   const queue = new WorkQueue({ metrics: workqueueMetrics(metrics, CONTROLLER_NAME) });
