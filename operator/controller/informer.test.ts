@@ -227,6 +227,35 @@ test('healthy turns false while failing longer than the bound, and true once a w
   await until('healthy again', () => inf.healthy());
 });
 
+test('transform trims every object, listed or watched, once, before it is cached or reported', async (t) => {
+  const seen: unknown[] = [];
+  const transform = (obj: Wire<V1ConfigMap>): Wire<V1ConfigMap> => {
+    seen.push(obj.metadata?.creationTimestamp);
+    const { data: _data, ...kept } = obj;
+    return { ...kept, metadata: { ...obj.metadata, labels: { trimmed: 'yes' } } };
+  };
+  const { fake, changes, make } = await setup(t, { transform, pageSize: 1 });
+  fake.create('listed', { data: { v: '1' } });
+  fake.create('listed-too', { data: { v: '1' } });
+  const inf = make();
+  inf.start();
+  await inf.synced();
+  await until('the watch to open', () => fake.openWatches() === 1);
+  fake.create('watched', { data: { v: '1' } });
+  await until('watched to appear', () => inf.get('ns', 'watched') !== undefined);
+  fake.update('watched', { data: { v: '2' } });
+  await until('watched to change', () => changes.length === 4);
+  fake.delete('watched');
+  await until('watched to be gone', () => inf.get('ns', 'watched') === undefined);
+  for (const obj of [...inf.list(), ...changes]) {
+    assert.equal(obj.data, undefined, `${obj.metadata?.name ?? ''} is trimmed`);
+    assert.deepEqual(obj.metadata?.labels, { trimmed: 'yes' });
+  }
+  // Once per object state (two listed, the watched one's add, update and delete); wire JSON, not `Date`s.
+  assert.deepEqual(seen, [CREATED_AT, CREATED_AT, CREATED_AT, CREATED_AT, CREATED_AT]);
+  assert.equal(changes.length, 5);
+});
+
 test('a LIST of many objects is read in pages', async (t) => {
   const { fake, make } = await setup(t, { pageSize: 2 });
   for (const n of ['a', 'b', 'c', 'd', 'e']) fake.create(n);
