@@ -176,6 +176,8 @@ interface FleetResult {
   operatorPeakRssMiB: number;
   /** The V8 heap at the end, after the jobs succeeded. */
   operatorHeapMiB: { used: number; total: number; external: number };
+  /** CPU (user + system) the operator used over the run. */
+  operatorCpuSeconds: number;
   reconcileP99Seconds: number | undefined;
   reconciles: number;
 }
@@ -205,7 +207,12 @@ async function fleet(cluster: TestCluster, ns: string, op: RunningOperator, port
   const mem = await rssMiB(pid);
   // Only this run's reconciles: subtract the histogram before it.
   const r = reconcileStats(before, after);
-  return { jobs, shardsPerJob, seconds, operatorRssMiB: Math.max(rss, mem.rss), operatorPeakRssMiB: mem.peak, operatorHeapMiB: await heapMiB(port), reconcileP99Seconds: r.p99, reconciles: r.count };
+  return { jobs, shardsPerJob, seconds, operatorRssMiB: Math.max(rss, mem.rss), operatorPeakRssMiB: mem.peak, operatorHeapMiB: await heapMiB(port), operatorCpuSeconds: cpuSeconds(after) - cpuSeconds(before), reconcileP99Seconds: r.p99, reconciles: r.count };
+}
+
+/** The operator's CPU seconds so far (user + system), from its /metrics. */
+function cpuSeconds(samples: readonly Sample[]): number {
+  return samples.find((s) => s.name === 'process_cpu_seconds_total')?.value ?? NaN;
 }
 
 /** Runs the section; returns its JSON. */
@@ -270,7 +277,7 @@ export async function controlPlaneBench(argv: string[]): Promise<Record<string, 
     if (many !== undefined) {
       console.log(`${jobs} jobs x ${perJob} shards (${jobs * perJob} pods): ${many.seconds.toFixed(0)} s`);
       console.log(`  operator RSS                     ${many.operatorRssMiB.toFixed(0)} MiB (peak ${many.operatorPeakRssMiB.toFixed(0)} MiB; goal < 256: ${many.operatorPeakRssMiB < 256 ? 'met' : 'not met'})`);
-      console.log(`  operator at the end              ${describeHeap(many.operatorHeapMiB)}`);
+      console.log(`  operator at the end              ${describeHeap(many.operatorHeapMiB)}; ${many.operatorCpuSeconds.toFixed(0)} s CPU over the run`);
       console.log(`  reconcile p99                    ${many.reconcileP99Seconds === undefined ? 'n/a' : `<= ${many.reconcileP99Seconds} s`} over ${many.reconciles} reconciles`);
     }
     stopping = true;
