@@ -11,6 +11,7 @@ import type { StepFlags } from './step-command.ts';
 import type { RunFlags } from './run-command.ts';
 import type { OperatorFlags } from './operator-command.ts';
 import { usePrivateTmpdir } from './private-tmp.ts';
+import { applyOperatorV8Flags } from '../operator/v8-flags.ts';
 import { MODEL_IDS } from '../models/catalogue.ts';
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -121,6 +122,8 @@ program
   .option('--http-port <port>', 'port of /healthz, /readyz and /metrics (0: any free port)', integer(0, 65535), 8080)
   .option('--log-level <level>', 'pino log level', process.env['UPSCALE_LOG_LEVEL'] ?? 'info')
   .action(async (flags: OperatorFlags) => {
+    // Before the Kubernetes client's ~870 modules are loaded: they are the first growth of the heap.
+    applyOperatorV8Flags();
     const { runOperatorCommand } = await import('./operator-command.ts');
     process.exitCode = await runOperatorCommand(flags);
   });

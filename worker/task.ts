@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { UpscaleError } from './errors.ts';
 import { isValidJobId, JOB_ID_RULE } from './job-id.ts';
-import { VIDEO_CODECS } from './media/encoders.ts';
+import { VIDEO_CODECS } from './media/video-codecs.ts';
 import { inputLimitsSchema } from './media/input-limits.ts';
 import { DEINTERLACE_CHOICES } from './media/interlace.ts';
 import { segmentSchema } from './media/segment.ts';

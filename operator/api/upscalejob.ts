@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_MODEL, CRF_MAX, ENCODER_CHOICES, EP_CHOICES, MAX_WORKERS, OUTPUT_EDGE_MAX, PRECISION_CHOICES, PRESET_PATTERN, SCALES, TILE_MAX } from '../../worker/task.ts';
-import { VIDEO_CODECS } from '../../worker/media/encoders.ts';
+import { VIDEO_CODECS } from '../../worker/media/video-codecs.ts';
 import { DEINTERLACE_CHOICES } from '../../worker/media/interlace.ts';
 import { MODEL_IDS } from '../../models/catalogue.ts';
 import { DEFAULT_MAX_PIXELS, DEFAULT_MAX_STREAMS, FFMPEG_MAX_PIXELS } from '../../worker/media/input-limits.ts';

@@ -47,6 +47,17 @@ async function setup(t: TestContext, opts: Partial<InformerOptions<V1ConfigMap>>
 
 const names = (objs: readonly { metadata?: { name?: string } }[]): string[] => objs.map((o) => o.metadata?.name ?? '').sort();
 
+/** Creates, updates and deletes `name` on the fake server, each time waiting for the informer to see it. */
+async function addUpdateDelete(fake: FakeApiServer, inf: Informer<V1ConfigMap>, name: string): Promise<void> {
+  fake.create(name, { data: { v: '1' } });
+  await until(`${name} to appear`, () => inf.get('ns', name) !== undefined);
+  const added = inf.get('ns', name)?.metadata?.resourceVersion;
+  fake.update(name, { data: { v: '2' } });
+  await until(`${name} to change`, () => inf.get('ns', name)?.metadata?.resourceVersion !== added);
+  fake.delete(name);
+  await until(`${name} to be gone`, () => inf.get('ns', name) === undefined);
+}
+
 test('the first list fills the cache and resolves synced', async (t) => {
   const { fake, changes, make } = await setup(t);
   fake.create('a', { data: { v: '1' } });
@@ -70,12 +81,7 @@ test('watch events add, update and delete cache entries and each fires change', 
   inf.start();
   await inf.synced();
   await until('the watch to open', () => fake.openWatches() === 1);
-  fake.create('a', { data: { v: '1' } });
-  await until('a to appear', () => inf.get('ns', 'a') !== undefined);
-  fake.update('a', { data: { v: '2' } });
-  await until('a to change', () => inf.get('ns', 'a')?.data?.['v'] === '2');
-  fake.delete('a');
-  await until('a to be gone', () => inf.get('ns', 'a') === undefined);
+  await addUpdateDelete(fake, inf, 'a');
   assert.deepEqual(
     changes.map((c) => c.data?.['v']),
     ['1', '2', '2'],
@@ -225,6 +231,30 @@ test('healthy turns false while failing longer than the bound, and true once a w
   await until('unhealthy', () => !inf.healthy());
   fake.failWatches(0);
   await until('healthy again', () => inf.healthy());
+});
+
+test('transform trims every object, listed or watched, once, before it is cached or reported', async (t) => {
+  const seen: unknown[] = [];
+  const transform = (obj: Wire<V1ConfigMap>): Wire<V1ConfigMap> => {
+    seen.push(obj.metadata?.creationTimestamp);
+    const { data: _data, ...kept } = obj;
+    return { ...kept, metadata: { ...obj.metadata, labels: { trimmed: 'yes' } } };
+  };
+  const { fake, changes, make } = await setup(t, { transform, pageSize: 1 });
+  fake.create('listed', { data: { v: '1' } });
+  fake.create('listed-too', { data: { v: '1' } });
+  const inf = make();
+  inf.start();
+  await inf.synced();
+  await until('the watch to open', () => fake.openWatches() === 1);
+  await addUpdateDelete(fake, inf, 'watched');
+  for (const obj of [...inf.list(), ...changes]) {
+    assert.equal(obj.data, undefined, `${obj.metadata?.name ?? ''} is trimmed`);
+    assert.deepEqual(obj.metadata?.labels, { trimmed: 'yes' });
+  }
+  // Once per object state (two listed, the watched one's add, update and delete); wire JSON, not `Date`s.
+  assert.deepEqual(seen, [CREATED_AT, CREATED_AT, CREATED_AT, CREATED_AT, CREATED_AT]);
+  assert.equal(changes.length, 5);
 });
 
 test('a LIST of many objects is read in pages', async (t) => {

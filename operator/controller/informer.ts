@@ -13,7 +13,10 @@
  * - **One object form.** The cache holds wire JSON (`wire.ts`): timestamps are RFC 3339 strings
  *   whether the object came from a LIST (client-node gives `Date`s) or a WATCH (strings), and
  *   list items get the `apiVersion`/`kind` that LIST responses leave out.
- * - **Paginated LIST** (`limit`/`continue`), which ListWatch does not do.
+ * - **Paginated LIST** (`limit`/`continue`), which ListWatch does not do. Each page is converted
+ *   (and trimmed) as it arrives, so a long list never holds every typed model object at once.
+ * - **One copy, trimmed.** An optional `transform` (e.g. dropping `managedFields`) runs before an
+ *   object reaches ListWatch, so its cache and ours share the one trimmed object.
  *
  * Consumers get `on('change', obj => …)` for every add, update and delete, without the event
  * type: a controller enqueues `keyOf(obj)` and reads the current state from `get()`.
@@ -56,6 +59,8 @@ export interface InformerOptions<T extends KubernetesObject> {
   log?: InformerLogger;
   /** Derives an index value per object (undefined: not indexed), read back with `byIndex`. */
   indexBy?: (obj: Wire<T>) => string | undefined;
+  /** What of each object is cached (default: all of it); a pure function of the object. */
+  transform?: (obj: Wire<T>) => Wire<T>;
 }
 
 /** Counters for tests and debugging. */
@@ -88,6 +93,7 @@ export class Informer<T extends KubernetesObject> {
   readonly #now: () => number;
   readonly #log: InformerLogger;
   readonly #backoff: Backoff;
+  readonly #transform: (obj: Wire<T>) => Wire<T>;
 
   readonly #cache: ObjectCache<Wire<T>>;
   readonly #changeListeners: ((obj: Wire<T>) => void)[] = [];
@@ -121,6 +127,7 @@ export class Informer<T extends KubernetesObject> {
     this.#now = opts.now ?? Date.now;
     this.#log = opts.log ?? noLog;
     this.#backoff = new Backoff(opts.backoff);
+    this.#transform = opts.transform ?? ((obj) => obj);
     this.#cache = new ObjectCache<Wire<T>>((obj) => this.#emit(obj), opts.indexBy);
     this.#synced = new Promise<void>((resolve, reject) => {
       this.#resolveSynced = resolve;
@@ -231,13 +238,15 @@ export class Informer<T extends KubernetesObject> {
           // Events flow again: the next error starts its back-off from the beginning.
           this.#backoff.reset();
         },
+        cached: (obj) => this.#cached(obj as T),
       },
       this.#inactivityMs,
     );
     const lw = new ListWatch<KubernetesObject>(this.#resource.path, watch, () => this.#list(current), false, this.#labelSelector, this.#fieldSelector);
-    lw.on('add', (obj) => current() && this.#cache.store(toWire(obj as T)));
-    lw.on('update', (obj) => current() && this.#cache.store(toWire(obj as T)));
-    lw.on('delete', (obj) => current() && this.#cache.remove(toWire(obj as T)));
+    // Objects reach ListWatch already in cached form (the watch hook and #list convert them).
+    lw.on('add', (obj) => current() && this.#cache.store(obj as Wire<T>));
+    lw.on('update', (obj) => current() && this.#cache.store(obj as Wire<T>));
+    lw.on('delete', (obj) => current() && this.#cache.remove(obj as Wire<T>));
     lw.on('error', (err) => current() && this.#failed(err, lw, current));
     this.#listWatch = lw;
     this.#lastSeen = this.#now();
@@ -284,9 +293,14 @@ export class Informer<T extends KubernetesObject> {
     this.#startListWatch();
   }
 
+  /** An object as the caches hold it: wire JSON, trimmed by `transform`. */
+  #cached(obj: T): Wire<T> {
+    return this.#transform(toWire(obj));
+  }
+
   /** Lists all pages, replaces the cache with the result, and hands ListWatch the same items. */
   async #list(current: () => boolean): Promise<KubernetesListObject<KubernetesObject>> {
-    const items: T[] = [];
+    const items: Wire<T>[] = [];
     let cont: string | undefined;
     let resourceVersion = '';
     let apiVersion: string | undefined;
@@ -298,29 +312,28 @@ export class Informer<T extends KubernetesObject> {
       } catch (err) {
         throw new Error(`listing ${this.description}`, { cause: err });
       }
-      items.push(...page.items);
-      cont = page.continue;
-      resourceVersion = page.resourceVersion;
       apiVersion ??= page.apiVersion;
       listKind ??= page.kind;
+      const kind = listKind?.endsWith('List') ? listKind.slice(0, -'List'.length) : undefined;
+      for (const item of page.items) {
+        const w = toWire(item);
+        // LIST items lack apiVersion and kind (the list carries them); watch events have them.
+        items.push(this.#transform(w.kind === undefined && kind !== undefined ? { ...w, apiVersion: w.apiVersion ?? apiVersion, kind } : w));
+      }
+      cont = page.continue;
+      resourceVersion = page.resourceVersion;
     } while (cont);
     // A replaced ListWatch's late list must not overwrite the newer one's cache; throwing ends it.
     if (!current()) throw new Error(`stale list of ${this.description} dropped`);
-    const kind = listKind?.endsWith('List') ? listKind.slice(0, -'List'.length) : undefined;
-    const wire = items.map((item) => {
-      const w = toWire(item);
-      // LIST items lack apiVersion and kind (the list carries them); watch events have them.
-      return w.kind === undefined && kind !== undefined ? { ...w, apiVersion: w.apiVersion ?? apiVersion, kind } : w;
-    });
     this.#stats.lists++;
     this.#lastSeen = this.#now();
     // ListWatch then reports these same items again; the cache takes them as no change.
-    this.#cache.replace(wire);
+    this.#cache.replace(items);
     if (!this.#hasSynced) {
       this.#hasSynced = true;
       this.#resolveSynced();
     }
-    return { metadata: { resourceVersion }, items: wire as KubernetesObject[] };
+    return { metadata: { resourceVersion }, items: items as KubernetesObject[] };
   }
 
   #emit(obj: Wire<T>): void {

@@ -7,6 +7,8 @@
  *   watchdog and the health check are built on that);
  * - it goes quiet once the informer has replaced or stopped the ListWatch it belongs to, so a late
  *   event of an aborted connection can never touch the cache;
+ * - it hands ListWatch each object as the informer caches it (`cached`), so ListWatch's own
+ *   cache holds the informer's trimmed object, not a second, full one;
  * - a failure before the request is sent (credentials, no current cluster) reaches ListWatch as an
  *   error like any other, instead of an unhandled rejection.
  */
@@ -20,7 +22,11 @@ export interface WatchHooks {
   onConnected(): void;
   /** A line arrived on the stream: `ADDED`, `MODIFIED`, `DELETED`, `BOOKMARK` or `ERROR`. */
   onEvent(type: string): void;
+  /** The object of an `ADDED`, `MODIFIED` or `DELETED` event as the informer caches it. */
+  cached(obj: unknown): unknown;
 }
+
+const OBJECT_EVENTS = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 
 type WatchArgs = Parameters<Watch['watch']>;
 
@@ -57,7 +63,8 @@ export class SupervisedWatch extends Watch {
         (phase, apiObj, watchObj) => {
           if (!hooks.isCurrent()) return;
           hooks.onEvent(phase);
-          callback(phase, apiObj, watchObj);
+          // ERROR carries a Status and BOOKMARK only a resourceVersion: those pass as they are.
+          callback(phase, OBJECT_EVENTS.has(phase) ? hooks.cached(apiObj) : apiObj, watchObj);
         },
         onDone,
       );

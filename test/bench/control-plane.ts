@@ -18,7 +18,7 @@
  * Pod capacity is the agent's nodes x pods per node (`AGENT_NODES=10 npm run cluster:start` for
  * 1,100); a larger request is capped to it and the report says so.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -30,6 +30,7 @@ import { useCluster, waitFor, type TestCluster } from '../cluster/harness.ts';
 import { clusterPaths } from '../cluster/paths.ts';
 import { apply, OPERATOR_NAMESPACE, OPERATOR_SA, operatorKubeconfig, startOperator, type RunningOperator } from '../e2e/operator-support.ts';
 import { auditLinesSince, auditOffset, countWrites, total, type WritesByClient } from './audit-writes.ts';
+import { describeHeap, heapMiB, rssMiB } from './operator-memory.ts';
 import { counterDelta, histogramQuantile, parseProm, type Sample } from './prom-text.ts';
 
 const WRITE_VERBS = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY']);
@@ -52,13 +53,6 @@ async function apiserverMetrics(cluster: TestCluster): Promise<Sample[]> {
 async function operatorMetrics(port: number): Promise<Sample[]> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   return parseProm(await res.text());
-}
-
-/** VmHWM and VmRSS of a process, MiB. */
-async function memoryMiB(pid: number): Promise<{ rss: number; peak: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
 function trivialJob(name: string, shards: number, shardSeconds: number): Record<string, unknown> {
@@ -168,7 +162,7 @@ async function oneJob(cluster: TestCluster, ns: string, op: RunningOperator, por
     auditWritesPerShard: (total(writesByClient) - leaseWrites) / shards,
     auditOperatorWritesPerShard: (total(writesByClient, OPERATOR_USER) - leaseWrites) / shards,
     operatorLeaseWrites: leaseWrites,
-    operatorPeakRssMiB: (await memoryMiB(op.child.pid ?? 0)).peak,
+    operatorPeakRssMiB: (await rssMiB(op.child.pid ?? 0)).peak,
     reconcileP99Seconds: reconciles.p99,
     reconciles: reconciles.count,
   };
@@ -180,6 +174,10 @@ interface FleetResult {
   seconds: number;
   operatorRssMiB: number;
   operatorPeakRssMiB: number;
+  /** The V8 heap at the end, after the jobs succeeded. */
+  operatorHeapMiB: { used: number; total: number; external: number };
+  /** CPU (user + system) the operator used over the run. */
+  operatorCpuSeconds: number;
   reconcileP99Seconds: number | undefined;
   reconciles: number;
 }
@@ -194,7 +192,7 @@ async function fleet(cluster: TestCluster, ns: string, op: RunningOperator, port
   await waitFor(
     `${jobs} UpscaleJobs to succeed`,
     async () => {
-      rss = Math.max(rss, (await memoryMiB(pid)).rss);
+      rss = Math.max(rss, (await rssMiB(pid)).rss);
       const list = (await cluster.custom.listNamespacedCustomObject({ group: 'upscale.dev', version: 'v1alpha1', namespace: ns, plural: 'upscalejobs' })) as { items: Array<{ metadata?: { name?: string }; status?: { phase?: string } }> };
       const mine = list.items.filter((j) => j.metadata?.name?.startsWith('fleet-') === true);
       const failed = mine.find((j) => j.status?.phase === 'Failed');
@@ -206,10 +204,15 @@ async function fleet(cluster: TestCluster, ns: string, op: RunningOperator, port
   );
   const seconds = (performance.now() - began) / 1000;
   const after = await operatorMetrics(port);
-  const mem = await memoryMiB(pid);
+  const mem = await rssMiB(pid);
   // Only this run's reconciles: subtract the histogram before it.
   const r = reconcileStats(before, after);
-  return { jobs, shardsPerJob, seconds, operatorRssMiB: Math.max(rss, mem.rss), operatorPeakRssMiB: mem.peak, reconcileP99Seconds: r.p99, reconciles: r.count };
+  return { jobs, shardsPerJob, seconds, operatorRssMiB: Math.max(rss, mem.rss), operatorPeakRssMiB: mem.peak, operatorHeapMiB: await heapMiB(port), operatorCpuSeconds: cpuSeconds(after) - cpuSeconds(before), reconcileP99Seconds: r.p99, reconciles: r.count };
+}
+
+/** The operator's CPU seconds so far (user + system), from its /metrics. */
+function cpuSeconds(samples: readonly Sample[]): number {
+  return samples.find((s) => s.name === 'process_cpu_seconds_total')?.value ?? NaN;
 }
 
 /** Runs the section; returns its JSON. */
@@ -274,6 +277,7 @@ export async function controlPlaneBench(argv: string[]): Promise<Record<string, 
     if (many !== undefined) {
       console.log(`${jobs} jobs x ${perJob} shards (${jobs * perJob} pods): ${many.seconds.toFixed(0)} s`);
       console.log(`  operator RSS                     ${many.operatorRssMiB.toFixed(0)} MiB (peak ${many.operatorPeakRssMiB.toFixed(0)} MiB; goal < 256: ${many.operatorPeakRssMiB < 256 ? 'met' : 'not met'})`);
+      console.log(`  operator at the end              ${describeHeap(many.operatorHeapMiB)}; ${many.operatorCpuSeconds.toFixed(0)} s CPU over the run`);
       console.log(`  reconcile p99                    ${many.reconcileP99Seconds === undefined ? 'n/a' : `<= ${many.reconcileP99Seconds} s`} over ${many.reconciles} reconciles`);
     }
     stopping = true;

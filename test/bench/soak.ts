@@ -19,6 +19,7 @@ import { ensureCrd } from '../cluster/crd-support.ts';
 import { useCluster, waitFor, type TestCluster } from '../cluster/harness.ts';
 import { clusterPaths } from '../cluster/paths.ts';
 import { apply, operatorKubeconfig, startOperator } from '../e2e/operator-support.ts';
+import { describeHeap, heapMiB, rssMiB } from './operator-memory.ts';
 
 const { values } = parseArgs({
   options: {
@@ -48,12 +49,6 @@ function soakJob(name: string): Record<string, unknown> {
       podTemplate: { metadata: { annotations: { [COMMAND_ANNOTATION]: JSON.stringify(['/bin/sh', '/app/test/bench/trivial-worker.sh', String(shardSeconds)]) } } },
     },
   };
-}
-
-async function rssMiB(pid: number): Promise<{ rss: number; peak: number }> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
 /** (node, device) -> pod names of live containers holding it, from the agent's pid files. */
@@ -96,9 +91,10 @@ try {
   // The operator's defaults (status at most every 5 s per job, a 15 s lease renewed within 10 s),
   // not the e2e tests' 4 s lease, which a loaded machine loses.
   const op = startOperator(context, kubeconfig, ns, ['--status-interval-ms', '5000', '--lease-duration', '15', '--renew-deadline', '10', '--retry-period', '2'], { UPSCALE_LOG_LEVEL: 'info' });
-  await op.port();
+  const port = await op.port();
   const pid = op.child.pid ?? 0;
   const start = await rssMiB(pid);
+  const startHeap = await heapMiB(port);
   console.log(`Soak: ${jobs} jobs x ${shards} shards at parallelism ${parallelism} (${jobs * parallelism} pods wanted at once, ${gpus} GPUs on ${capacity.size} nodes), trivial worker ${shardSeconds} s per shard`);
   const names = Array.from({ length: jobs }, (_, i) => `soak-${i}`);
   const began = performance.now();
@@ -128,9 +124,12 @@ try {
   }, 1_800_000, 500);
   const seconds = (performance.now() - began) / 1000;
   const end = await rssMiB(pid);
+  const endHeap = await heapMiB(port);
   console.log(`  all ${jobs} Succeeded in ${seconds.toFixed(1)} s (${samples} samples, 500 ms apart)`);
   console.log(`  GPUs held at once, peak          ${peakBusy} of ${gpus}; oversubscribed: ${oversubscribed.length === 0 ? 'never' : oversubscribed.slice(0, 5).join('; ')}`);
   console.log(`  operator RSS start/peak/end      ${start.rss.toFixed(0)} / ${Math.max(peakRss, end.peak).toFixed(0)} / ${end.rss.toFixed(0)} MiB (peak = VmHWM)`);
+  console.log(`  operator at start                ${describeHeap(startHeap)}`);
+  console.log(`  operator at the end              ${describeHeap(endHeap)}`);
   failed = oversubscribed.length > 0;
 } catch (error) {
   console.error(`soak: ${(error as Error).message}`);

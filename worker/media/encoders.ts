@@ -11,9 +11,9 @@ import ffmpeg from 'fluent-ffmpeg';
 import { MediaError } from './errors.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
 import { mayHaveNvenc } from './nvenc-presence.ts';
+import type { VideoCodec } from './video-codecs.ts';
 
-export type VideoCodec = 'h264' | 'hevc' | 'av1' | 'ffv1';
-export const VIDEO_CODECS: readonly VideoCodec[] = ['h264', 'hevc', 'av1', 'ffv1'];
+export { VIDEO_CODECS, type VideoCodec } from './video-codecs.ts';
 
 /** `auto`: NVENC when this ffmpeg has it and a GPU accepts a test encode, else CPU. */
 export type EncoderHardware = 'auto' | 'cpu' | 'nvenc';
