@@ -1,6 +1,6 @@
 /**
  * V8 heap settings of the operator process, set by `upscale operator` before it loads the
- * operator's modules (bin/upscale.ts). On a large node V8 sizes its heap for throughput, and the
+ * operator's modules (bin/cli.ts). On a large node V8 sizes its heap for throughput, and the
  * operator's RSS was mostly heap it had grown and kept, not what it holds: at 100 jobs x 10 shards
  * the young generation had grown to 128 MiB (two 64 MiB semi-spaces) and the old space to twice
  * its live objects, for 416 MiB RSS over an 84 MiB heap. The operator allocates little per second
