@@ -49,7 +49,7 @@ import type { Probe } from './probe-schema.ts';
 import { decodeScaleOptions } from './colour.ts';
 import { deinterlaceFilters, type DeinterlaceMode } from './interlace.ts';
 import { frameBytes, rgbFormatFor, type RgbFormat } from './raw-format.ts';
-import { DEFAULT_MAX_PIXELS, frameSizeRefusal, refusedPictureIn } from './input-limits.ts';
+import { DEFAULT_MAX_PIXELS, midStreamRefusal, refusedPictureIn } from './input-limits.ts';
 
 /** One decoded frame: packed RGB bytes, its source pts (stream time base) and source index. */
 export interface Frame {
@@ -205,10 +205,7 @@ async function* attempt(
         return;
       }
       const big = refusedPictureIn([line]);
-      if (big !== undefined) {
-        const what = big.beyondFfmpeg ? `${big.width}x${big.height}, beyond what ffmpeg can decode` : (frameSizeRefusal(big.width, big.height, maxPixels) ?? `${big.width}x${big.height}`);
-        refuse(`the video starts at ${v.displayWidth}x${v.displayHeight}, but its frames grow mid-stream, refused by the decoder: ${what}`);
-      }
+      if (big !== undefined) refuse(midStreamRefusal({ width: v.displayWidth, height: v.displayHeight }, big, maxPixels));
     },
   });
   let failure: unknown;

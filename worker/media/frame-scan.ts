@@ -12,7 +12,7 @@ import { runFfprobe } from './ffprobe-run.ts';
 import { buildFrameIndex, type FrameIndex } from './frame-index.ts';
 import { hdrMetadataFrom, type HdrMetadata } from './hdr-metadata.ts';
 import { ffmpegUrl, sourceInputOptions } from './input-policy.ts';
-import { frameSizeRefusal, refusedPictureIn } from './input-limits.ts';
+import { midStreamRefusal, refusedPictureIn } from './input-limits.ts';
 import { packetsNeedDecode, sampleMatches, SAMPLE_PACKETS } from './packet-count.ts';
 import { parseNum, parseRational, type FfprobeStream, type Probe } from './probe-schema.ts';
 
@@ -36,43 +36,24 @@ export async function firstPacketTime(input: string, demuxer: string | undefined
 }
 
 /**
- * Pts (seconds) of the first packet of each of `streams`, from one demux pass over the first 10 s
- * (a per-stream call costs one ffprobe start each: 300 audio tracks took minutes). A stream without
- * a packet in that window gets its own call.
+ * Pts (seconds) of the first packet of each of `streams` among `read`, the packets of the first 10 s
+ * that the probe's first pass lists (`-read_intervals %+10`; a per-stream call costs one ffprobe
+ * start each: 300 audio tracks took minutes). A stream without a packet in that window gets its own call.
  */
 export async function firstPacketTimes(
   input: string,
   demuxer: string | undefined,
   streams: readonly number[],
+  read: readonly { stream_index: number; pts_time?: string | undefined }[],
   signal?: AbortSignal,
-  /** The first packets already read over that window (the probe's first pass lists them): no pass of its own. */
-  read?: readonly { stream_index: number; pts_time?: string | undefined }[],
 ): Promise<Map<number, number | null>> {
   const out = new Map<number, number | null>();
-  if (streams.length === 0) return out;
   const wanted = new Set(streams);
-  if (read !== undefined) {
-    for (const p of read) {
-      const t = parseNum(p.pts_time);
-      if (wanted.has(p.stream_index) && !out.has(p.stream_index) && t !== null) out.set(p.stream_index, t);
-    }
-    for (const i of streams) if (!out.has(i)) out.set(i, await firstPacketTime(input, demuxer, i, signal));
-    return out;
+  for (const p of read) {
+    const t = parseNum(p.pts_time);
+    if (wanted.has(p.stream_index) && !out.has(p.stream_index) && t !== null) out.set(p.stream_index, t);
   }
-  const res = await runFfprobe(
-    [...sourceInputOptions(input, demuxer), '-read_intervals', '%+10', '-show_entries', 'packet=stream_index,pts_time', '-of', 'csv=p=0', '-i', ffmpegUrl(input)],
-    {
-      onLine: (line) => {
-        const [index, pts] = line.split(',');
-        const i = Number(index);
-        if (!wanted.has(i) || out.has(i)) return;
-        const t = parseNum(pts);
-        if (t !== null) out.set(i, t);
-      },
-      ...(signal ? { signal } : {}),
-    },
-  );
-  for (const i of streams) if (!out.has(i) || res.code !== 0) out.set(i, await firstPacketTime(input, demuxer, i, signal));
+  for (const i of streams) if (!out.has(i)) out.set(i, await firstPacketTime(input, demuxer, i, signal));
   return out;
 }
 
@@ -196,10 +177,7 @@ async function scanDecoded(input: string, name: string, demuxer: string, v: Ffpr
   );
   // ffprobe goes on past a refused frame and leaves it out: without this, the index would silently lack it.
   const refused = refusedPictureIn(res.stderr);
-  if (refused !== undefined) {
-    const what = refused.beyondFfmpeg ? `${refused.width}x${refused.height}, beyond what ffmpeg can decode` : frameSizeRefusal(refused.width, refused.height, opts.maxPixels ?? 0);
-    throw new MediaError('UnsupportedInput', 'probe', name, `the video starts at ${v.width}x${v.height}, but its frames grow mid-stream, refused by the decoder: ${what ?? `${refused.width}x${refused.height}`}`);
-  }
+  if (refused !== undefined) throw new MediaError('UnsupportedInput', 'probe', name, midStreamRefusal({ width: v.width ?? 0, height: v.height ?? 0 }, refused, opts.maxPixels ?? 0));
   if (res.code !== 0) throw classifyFailure('probe', name, res.stderr, 'ffprobe decode');
   const truncated = truncationIn(res.stderr);
   if (truncated !== undefined) throw classifyFailure('probe', name, [truncated], 'ffprobe decode');

@@ -44,12 +44,29 @@ export function frameSizeRefusal(width: number, height: number, maxPixels: numbe
  * The picture size ffmpeg's decoder refused in its stderr: above `-max_pixels`, or beyond what ffmpeg
  * can allocate at all ("Picture size 30000x30000 is invalid"). Undefined when it refused none.
  */
-export function refusedPictureIn(stderr: readonly string[]): { width: number; height: number; beyondFfmpeg: boolean } | undefined {
+export function refusedPictureIn(stderr: readonly string[]): RefusedPicture | undefined {
   for (const line of stderr) {
     const m = /Picture size (\d+)x(\d+) (exceeds specified max pixel count|is invalid)/.exec(line);
     if (m) return { width: Number(m[1]), height: Number(m[2]), beyondFfmpeg: m[3] === 'is invalid' };
   }
   return undefined;
+}
+
+export interface RefusedPicture {
+  width: number;
+  height: number;
+  beyondFfmpeg: boolean;
+}
+
+/** A refused picture in words: its size and the limit it is over (or that ffmpeg cannot decode it). */
+export function pictureRefusal(p: RefusedPicture, maxPixels: number): string {
+  if (p.beyondFfmpeg) return `video frames declare ${p.width}x${p.height}, beyond what ffmpeg can decode`;
+  return frameSizeRefusal(p.width, p.height, maxPixels) ?? `video frames are ${p.width}x${p.height}`;
+}
+
+/** A picture refused after the first frames (a stream whose frames grow), in words. */
+export function midStreamRefusal(first: { width: number; height: number }, p: RefusedPicture, maxPixels: number): string {
+  return `the video starts at ${first.width}x${first.height}, but its frames grow mid-stream, refused by the decoder: ${pictureRefusal(p, maxPixels)}`;
 }
 
 /** Streams kept and dropped under `maxStreams`, in file order (audio and subtitles share the budget). */

@@ -24,7 +24,7 @@ import { runFfprobe } from './ffprobe-run.ts';
 import { firstFrameHdrMetadata, firstPacketTimes, frameIndexFor, hasNoPackets, startEarlyPacketScan, type EarlyPacketScan } from './frame-scan.ts';
 import { frameCount, isVariableFrameRate } from './frame-index.ts';
 import { demuxerOf, displayName, ffmpegUrl, isAllowedDemuxer, sourceInputOptions } from './input-policy.ts';
-import { DEFAULT_INPUT_LIMITS, frameSizeRefusal, keptStreams, refusedPictureIn, type InputLimits } from './input-limits.ts';
+import { DEFAULT_INPUT_LIMITS, frameSizeRefusal, keptStreams, pictureRefusal, refusedPictureIn, type InputLimits } from './input-limits.ts';
 import { pixelFormatInfo } from './pixel-formats.ts';
 import { headBytes, startsLikeIsoBmff } from './sniff.ts';
 import {
@@ -75,12 +75,7 @@ async function probeWith(input: string, name: string, limits: InputLimits, early
     signal,
   );
   const refused = refusedPictureIn(head.stderr);
-  if (refused !== undefined) {
-    const why = refused.beyondFfmpeg
-      ? `video frames declare ${refused.width}x${refused.height}, beyond what ffmpeg can decode`
-      : (frameSizeRefusal(refused.width, refused.height, limits.maxPixels) ?? `video frames are ${refused.width}x${refused.height}`);
-    throw new MediaError('UnsupportedInput', 'probe', name, why);
-  }
+  if (refused !== undefined) throw new MediaError('UnsupportedInput', 'probe', name, pictureRefusal(refused, limits.maxPixels));
   if (head.code !== 0) {
     if ((await headBytes(input, 1))?.length === 0) throw new MediaError('NotAVideo', 'probe', name, 'the file is empty (0 bytes)');
     const failure = classifyFailure('probe', name, head.stderr, 'ffprobe');
@@ -200,7 +195,7 @@ async function probeWith(input: string, name: string, limits: InputLimits, early
     maxPixels: limits.maxPixels,
   };
   if (dropped.length > 0) doc.droppedStreams = dropped.map((s) => s.index);
-  const firsts = await firstPacketTimes(input, demuxer, doc.audio.map((a) => a.index), opts.signal, packets ?? []);
+  const firsts = await firstPacketTimes(input, demuxer, doc.audio.map((a) => a.index), packets ?? [], opts.signal);
   for (const a of doc.audio) a.firstPacketTime = firsts.get(a.index) ?? null;
   opts.log?.info(
     { input: name, codec: doc.video.codec, frames: count, frameCountSource: source, vfr: doc.video.vfr, width: doc.video.displayWidth, height: doc.video.displayHeight },
