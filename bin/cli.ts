@@ -32,7 +32,8 @@ function tile(value: string): number | 'auto' {
   return value === 'auto' ? 'auto' : integer(0, 16384)(value);
 }
 
-// Before any work: everything this process and its children put in TMPDIR goes at exit.
+// Before any work: everything this process and its children put in TMPDIR goes at exit (a signal
+// before the command has its own handlers exits through the exit handlers too: signals.ts).
 usePrivateTmpdir();
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -9,7 +9,8 @@
  * or while it winds down (engine threads closing) would otherwise get the default action, death by
  * SIGINT (exit 130, or 134 from native code torn down mid-call), and skip the cleanup at exit.
  */
-import { EXIT_TRANSIENT } from '../worker/errors.ts';
+import { EXIT_TRANSIENT, UpscaleError } from '../worker/errors.ts';
+import { setSignalHandler } from './signals.ts';
 
 const GRACE_MS = 20_000;
 
@@ -20,12 +21,24 @@ export function handleInterrupts(controller: AbortController, what: string): () 
     if (controller.signal.aborted || done) process.exit(EXIT_TRANSIENT);
     process.stderr.write(`upscale ${what}: interrupted by ${signal}; finished shards are kept and a rerun resumes\n`);
     process.exitCode = EXIT_TRANSIENT;
-    controller.abort();
+    controller.abort(signal);
     setTimeout(() => process.exit(EXIT_TRANSIENT), GRACE_MS).unref();
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  setSignalHandler(stop);
   return () => {
     done = true;
   };
+}
+
+/**
+ * What a command reports when it failed after `signal` was aborted: the interruption (Cancelled,
+ * transient), whatever the abort made fail on the way out (an aborted child process, a closed
+ * engine: "This operation was aborted" as an Internal error), unless the failure is permanent and
+ * would fail a rerun too.
+ */
+export function interruptedFailure(error: unknown, signal: AbortSignal): unknown {
+  if (!signal.aborted) return error;
+  if (error instanceof UpscaleError && (error.permanent || error.code === 'Cancelled')) return error;
+  const by = typeof signal.reason === 'string' ? ` by ${signal.reason}` : '';
+  return new UpscaleError('Cancelled', `interrupted${by}; finished shards are kept and a rerun resumes`, { cause: error });
 }

@@ -9,6 +9,7 @@ import { operatorConfigSchema, type OperatorConfigInput } from '../operator/conf
 import { startOperator } from '../operator/operator.ts';
 import { kubeWrites, type KubeWrites } from '../operator/controller/kube-writes.ts';
 import { DIE_AFTER_WRITES_ENV, dieAfterWrites, parseDieAfterWrites } from '../operator/controller/fault-writes.ts';
+import { setSignalHandler } from './signals.ts';
 
 export interface OperatorFlags {
   kubeconfig?: string;
@@ -136,8 +137,7 @@ export async function runOperatorCommand(flags: OperatorFlags): Promise<number> 
         },
       );
     };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    setSignalHandler(onSignal);
   });
 }
 

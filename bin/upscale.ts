@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
- * The `upscale` executable: turns on Node's compile cache (compile-cache.ts), then loads the command
- * (cli.ts). Nothing else belongs here: every module imported before the cache is on is compiled,
- * TypeScript stripped, afresh in every process.
+ * The `upscale` executable: listens for SIGINT/SIGTERM (signals.ts), turns on Node's compile cache
+ * (compile-cache.ts), then loads the command (cli.ts). Nothing else belongs here: every module
+ * imported before the cache is on is compiled, TypeScript stripped, afresh in every process.
  */
+import { listenForSignals } from './signals.ts';
 import { enableModuleCache } from './compile-cache.ts';
 
+listenForSignals();
 enableModuleCache();
 await import('./cli.ts');

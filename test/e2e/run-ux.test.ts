@@ -146,6 +146,45 @@ describe('upscale run: interrupted', () => {
   });
 });
 
+describe('upscale run: interrupted while it starts', () => {
+  // Moments of the start-up, each found from what the run shows, not from a delay: its private
+  // TMPDIR appearing (the run command's modules still loading, its own handlers not yet there), a
+  // moment later (an early signal used to be lost there: the run went on to the end), and its first
+  // log line (the probe done, the engine starting: an abort there was reported as Internal).
+  const moments: { name: string; reached: (scratch: string, stderr: string) => Promise<boolean>; extraMs?: number }[] = [
+    { name: 'as its private TMPDIR appears', reached: async (scratch) => (await readdir(scratch)).some((f) => f.startsWith('upscale-')) },
+    { name: '50 ms after its TMPDIR appears', reached: async (scratch) => (await readdir(scratch)).some((f) => f.startsWith('upscale-')), extraMs: 50 },
+    { name: 'at its first log line', reached: async (_scratch, stderr) => stderr.includes('\n') },
+  ];
+  for (const moment of moments) {
+    it(`a Ctrl-C ${moment.name}: exit 3, Cancelled (never Internal), nothing left in TMPDIR`, async () => {
+      const scratch = await mkdtemp(join(tmpdir(), 'e2e-ux-early-'));
+      const out = await mkdtemp(join(tmpdir(), 'e2e-ux-earlyout-'));
+      try {
+        const child = startUpscale(['run', '-i', await clip('basic'), '-o', join(out, 'early.mkv'), ...FAST, '--ep', 'cpu'], { env: { TMPDIR: scratch } });
+        const done = finished(child);
+        let stderr = '';
+        child.stderr?.on('data', (d: string) => (stderr += d));
+        let exited = false;
+        child.on('exit', () => (exited = true));
+        while (!exited && !(await moment.reached(scratch, stderr))) await new Promise((r) => setTimeout(r, 2));
+        if (moment.extraMs !== undefined) await new Promise((r) => setTimeout(r, moment.extraMs));
+        assert.equal(exited, false, 'the run is still going at that moment');
+        process.kill(child.pid ?? 0, 'SIGINT');
+        const run = await done;
+        assert.equal(run.code, 3, explain(run));
+        const failures = run.stderr.split('\n').filter((l) => l.startsWith('{') && l.includes('"level":50'));
+        for (const line of failures) assert.equal((JSON.parse(line) as { code?: string }).code, 'Cancelled', line.slice(0, 400));
+        assert.notEqual(run.result?.['ok'], true, 'no result line claims success');
+        assert.deepEqual(await readdir(scratch), [], 'nothing is left in TMPDIR');
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
+        await rm(out, { recursive: true, force: true });
+      }
+    });
+  }
+});
+
 describe('upscale: small things users notice', () => {
   it('prints its version', async () => {
     const run = await upscale(['--version']);

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { UpscaleError } from '../worker/errors.ts';
+import { interruptedFailure } from './interrupt.ts';
+
+describe('interruptedFailure', () => {
+  const aborted = (): AbortSignal => {
+    const c = new AbortController();
+    c.abort('SIGINT');
+    return c.signal;
+  };
+
+  it('leaves a failure alone when nothing was interrupted', () => {
+    const error = new Error('boom');
+    assert.equal(interruptedFailure(error, new AbortController().signal), error);
+  });
+
+  it('reports what an abort made fail as the interruption, naming the signal, with the failure as cause', () => {
+    const abort = new DOMException('This operation was aborted', 'AbortError');
+    const got = interruptedFailure(abort, aborted());
+    assert.ok(got instanceof UpscaleError);
+    assert.equal(got.code, 'Cancelled');
+    assert.equal(got.permanent, false);
+    assert.match(got.message, /^interrupted by SIGINT; finished shards are kept/);
+    assert.equal(got.cause, abort);
+    const internal = new UpscaleError('Internal', 'ffmpeg was killed');
+    assert.equal((interruptedFailure(internal, aborted()) as UpscaleError).code, 'Cancelled');
+  });
+
+  it('keeps a permanent failure and an interruption already reported', () => {
+    const permanent = new UpscaleError('InvalidArgument', '--crf 60 is out of range');
+    assert.equal(interruptedFailure(permanent, aborted()), permanent);
+    const cancelled = new UpscaleError('Cancelled', 'shard 0 interrupted');
+    assert.equal(interruptedFailure(cancelled, aborted()), cancelled);
+  });
+});
