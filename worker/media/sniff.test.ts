@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -16,10 +16,14 @@ test('a box header tells an MP4 from text', () => {
 
 test('a text file named .mp4 is "not a video", a cut MP4 is "truncated" (ffprobe says moov atom not found for both)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'upscale-sniff-'));
-  const text = join(dir, 'notes.mp4');
-  await writeFile(text, 'this is not a video\n'.repeat(100));
-  const cut = join(dir, 'cut.mp4');
-  await writeFile(cut, (await readFile(await clip('basic'))).subarray(0, 20_000));
-  await assert.rejects(probe(text), (e: unknown) => e instanceof MediaError && e.reason === 'NotAVideo' && /not a video file/.test(e.message));
-  await assert.rejects(probe(cut), (e: unknown) => e instanceof MediaError && e.reason === 'TruncatedInput');
+  try {
+    const text = join(dir, 'notes.mp4');
+    await writeFile(text, 'this is not a video\n'.repeat(100));
+    const cut = join(dir, 'cut.mp4');
+    await writeFile(cut, (await readFile(await clip('basic'))).subarray(0, 20_000));
+    await assert.rejects(probe(text), (e: unknown) => e instanceof MediaError && e.reason === 'NotAVideo' && /not a video file/.test(e.message));
+    await assert.rejects(probe(cut), (e: unknown) => e instanceof MediaError && e.reason === 'TruncatedInput');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
