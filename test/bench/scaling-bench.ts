@@ -6,14 +6,16 @@
  *    shards (`--shard-frames`), timed end to end. The w=1 run gives the model's local inputs: frame
  *    rate (frames / inference seconds), per-shard start-up ((shard time - inference) / shards) and
  *    the fixed part (wall - shard time: probe, plan, assembly); the model then predicts w=2..N.
- * 2. Cluster: a 10-minute 1080p video (24 fps, 14,400 frames) on 1..64 H200-class GPUs: 27 frames/s
+ * 2. Cluster: a 10-minute 1080p video (24 fps, 14,400 frames; `--minutes` for another length) on 1..64 H200-class GPUs: 27 frames/s
  *    per GPU (perf-anchors.md: 243 fps at 640x360 for general-x4v3 PyTorch FP16 on an H200, /9 for
  *    1080p), start-up, probe, control-plane and assembly figures given as options (defaults: this
  *    repo's measured figures, README "Performance").
  *
  *   node test/bench/scaling-bench.ts [--svg docs/scaling.svg] [--local-workers 2] [--skip-local]
  *     [--startup S] [--probe 5] [--per-pod 0.084] [--assemble-fixed 0.22] [--assemble-per-mib 0.0038] [--assemble-per-kframes 0.066]
- *     [--output-mib 1500] [--cv 0.1]
+ *     [--output-mib 1500] [--cv 0.1] [--minutes 10]
+ *   `--minutes M` scales the frames, and the probe and output size unless given: 0.35 s of packet
+ *   scan and 150 MiB of 4K output per minute, plus 1.5 s of probe pod start.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -52,8 +54,10 @@ export async function scalingBench(argv: string[]): Promise<Record<string, unkno
       'skip-local': { type: 'boolean', default: false },
       // Default: the start-up measured locally (w=1), else the planner's 10 s.
       startup: { type: 'string' },
-      // 10 min of 1080p: 10 x the 60 s probe's 0.35 s packet scan, plus a pod start.
-      probe: { type: 'string', default: '5' },
+      // Length of the cluster case's video.
+      minutes: { type: 'string', default: '10' },
+      // 10 min of 1080p: 10 x the 60 s probe's 0.35 s packet scan, plus a pod start (default: scaled with --minutes).
+      probe: { type: 'string' },
       // 1,000 shard pods created in 84 s (control-plane bench).
       'per-pod': { type: 'string', default: '0.084' },
       // The assembly bench's CPU plane fit (30-120 s of 640x480 and 1920x1080, README "Performance"):
@@ -62,8 +66,8 @@ export async function scalingBench(argv: string[]): Promise<Record<string, unkno
       'assemble-fixed': { type: 'string', default: '0.22' },
       'assemble-per-mib': { type: 'string', default: '0.0038' },
       'assemble-per-kframes': { type: 'string', default: '0.066' },
-      // 10 min of 4K H.264 (the x4 output of 1080p) at ~20 Mbit/s.
-      'output-mib': { type: 'string', default: '1500' },
+      // 10 min of 4K H.264 (the x4 output of 1080p) at ~20 Mbit/s (default: scaled with --minutes).
+      'output-mib': { type: 'string' },
       cv: { type: 'string', default: '0.1' },
     },
     allowPositionals: false,
@@ -114,11 +118,16 @@ export async function scalingBench(argv: string[]): Promise<Record<string, unkno
 
   // 2. The cluster case.
   const startupSeconds = values.startup !== undefined ? num('startup') : (local?.inputs.startupSeconds ?? 10);
-  const cluster: ScalingInputs = { frames: 14_400, fps: 27, startupSeconds, probeSeconds: num('probe'), perPodSeconds: num('per-pod'), assembleFixedSeconds: num('assemble-fixed'), assembleSecondsPerMiB: num('assemble-per-mib'), assembleSecondsPerThousandFrames: num('assemble-per-kframes'), outputMiB: num('output-mib'), cv: num('cv') };
+  const minutes = num('minutes');
+  if (minutes <= 0) throw new Error(`--minutes: more than 0, got ${minutes}`);
+  const probeSeconds = values.probe !== undefined ? num('probe') : 1.5 + 0.35 * minutes;
+  const outputMiB = values['output-mib'] !== undefined ? num('output-mib') : 150 * minutes;
+  const frames = Math.round(minutes * 60 * 24);
+  const cluster: ScalingInputs = { frames, fps: 27, startupSeconds, probeSeconds, perPodSeconds: num('per-pod'), assembleFixedSeconds: num('assemble-fixed'), assembleSecondsPerMiB: num('assemble-per-mib'), assembleSecondsPerThousandFrames: num('assemble-per-kframes'), outputMiB, cv: num('cv') };
   const curve = scalingCurve(cluster, GPU_COUNTS);
   // The same video with shards sized 4 per GPU regardless of start-up (what the rule trades away).
   const uncapped = GPU_COUNTS.map((g) => ({ g, e: scalingCurve({ ...cluster, shardCount: 4 * g }, [1, g]) }));
-  console.log(`Cluster model: 10 min 1080p (14,400 frames) at ${cluster.fps} frames/s per GPU, start-up ${cluster.startupSeconds.toFixed(2)} s/shard, probe ${cluster.probeSeconds} s, ${cluster.perPodSeconds} s/pod, assembly ${cluster.assembleFixedSeconds} s + ${cluster.assembleSecondsPerMiB} s/MiB x ${cluster.outputMiB} MiB + ${cluster.assembleSecondsPerThousandFrames} s per 1,000 frames (${jobSeconds(cluster, 1).parts.assemble.toFixed(1)} s with a pod start), shard spread cv ${cluster.cv}`);
+  console.log(`Cluster model: ${minutes} min 1080p (${frames.toLocaleString('en')} frames) at ${cluster.fps} frames/s per GPU, start-up ${cluster.startupSeconds.toFixed(2)} s/shard, probe ${cluster.probeSeconds} s, ${cluster.perPodSeconds} s/pod, assembly ${cluster.assembleFixedSeconds} s + ${cluster.assembleSecondsPerMiB} s/MiB x ${cluster.outputMiB} MiB + ${cluster.assembleSecondsPerThousandFrames} s per 1,000 frames (${jobSeconds(cluster, 1).parts.assemble.toFixed(1)} s with a pod start), shard spread cv ${cluster.cv}`);
   console.log('  GPUs  shards  waves   seconds  speed-up  efficiency   (4 shards/GPU: seconds, efficiency)');
   for (const [i, p] of curve.entries()) {
     const u = uncapped[i]?.e;
@@ -135,7 +144,7 @@ export async function scalingBench(argv: string[]): Promise<Record<string, unkno
       const first = local.points[0]?.seconds ?? NaN;
       series.push({ name: 'measured locally (CPU, 2 cores)', colour: '#d9480f', points: local.points.map((p) => [p.workers, first / (p.workers * p.seconds)] as const), markersOnly: true } as (typeof series)[number]);
     }
-    await writeFile(values.svg, efficiencyPlot('Efficiency of one 10-minute 1080p job against GPUs', GPU_COUNTS, series));
+    await writeFile(values.svg, efficiencyPlot(`Efficiency of one ${minutes}-minute 1080p job against GPUs`, GPU_COUNTS, series));
     console.log(`  plot: ${values.svg}`);
   }
   return { bench: 'scaling', local, cluster: { inputs: cluster, curve } };
