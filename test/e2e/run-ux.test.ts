@@ -146,6 +146,32 @@ describe('upscale run: interrupted', () => {
   });
 });
 
+describe('upscale run: killed outright', () => {
+  it('the next upscale process removes the private TMPDIR folder a SIGKILLed run left', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'e2e-ux-kill-'));
+    const out = await mkdtemp(join(tmpdir(), 'e2e-ux-killout-'));
+    try {
+      const child = startUpscale(['run', '-i', await clip('basic'), '-o', join(out, 'killed.mkv'), ...FAST, '--ep', 'cpu'], { env: { TMPDIR: scratch } });
+      const done = finished(child);
+      let stderr = '';
+      child.stderr?.on('data', (d: string) => (stderr += d));
+      // Killed mid-shard, with work in its folder.
+      while (!stderr.includes('Started run')) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 500));
+      process.kill(-(child.pid ?? 0), 'SIGKILL');
+      await done;
+      const left = await readdir(scratch);
+      assert.equal(left.length, 1, `the killed run left its folder: ${left.join(', ')}`);
+      const next = await upscale(['run', '-i', await clip('oneframe'), '-o', join(out, 'next.mkv'), ...FAST, '--ep', 'cpu'], { env: { TMPDIR: scratch } });
+      assert.equal(next.code, 0, explain(next));
+      assert.deepEqual(await readdir(scratch), [], 'the dead run\'s folder is gone, and the new run\'s own');
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('upscale run: interrupted while it starts', () => {
   // Moments of the start-up, each found from what the run shows, not from a delay: its private
   // TMPDIR appearing (the run command's modules still loading, its own handlers not yet there), a
