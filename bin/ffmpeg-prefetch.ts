@@ -1,8 +1,9 @@
 /**
  * The ffmpeg answers a command needs (the version check of ffmpeg and ffprobe, the encoder and
- * pixel-format tables: four process starts, some 200 ms), asked before the command's own modules
- * load, so the processes run while Node loads and compiles the rest (0.2-0.4 s on 2 cores) instead
- * of after it. Each answer is cached per process by its module; the command awaits the same
+ * pixel-format tables: two process starts, `ffmpeg -encoders` and `ffprobe -show_pixel_formats`,
+ * whose banners carry the versions; some 100 ms), asked before the command's own modules load,
+ * so the processes run while Node loads and compiles the rest (0.2-0.4 s on 2 cores) instead of
+ * after it. Each answer is cached per process by its module; the command awaits the same
  * promises where it needs them, and meets a failure there, with its error (a failed version check
  * is not cached, so it is asked once more and reported by the command).
  */

@@ -3,6 +3,8 @@
  * by how long it takes (timings belong to `npm run bench -- --only fixed-cost`):
  * - a local run loads neither the AWS SDK nor the Kubernetes client (together some 1.1 s of module
  *   loading on 2 cores), and still writes every frame;
+ * - it starts ffmpeg and ffprobe no more often than the work needs (each start loads some 200
+ *   libraries, about 90 ms of CPU): the version check reads the banners of the table runs;
  * - with only --width given (the height follows from the probe) one engine is built, not an early
  *   one thrown away for the sized one;
  * - the same Storage still reaches the SDK on the first s3:// URI (a bad endpoint fails there, with
@@ -50,6 +52,33 @@ describe('upscale run: fixed cost', () => {
     const loaded = (await readFile(modules, 'utf8')).split('\n');
     assert.ok(loaded.some((u) => u.includes('/onnxruntime-node/')), 'the recorder saw the engine load (it records this process)');
     assert.deepEqual(loaded.filter((u) => u.includes('/@aws-sdk/') || u.includes('/@kubernetes/client-node/')), []);
+  });
+
+  it('a 1-frame run starts ffmpeg 4 times and ffprobe 5 times: the versions come from the table runs', { timeout: 600_000 }, async () => {
+    const source = await clip('oneframe');
+    const output = join(dir, 'starts.mp4');
+    const starts = join(dir, 'starts.log');
+    // Wrappers that record each start (binary and first arguments) and run the real binaries.
+    const wrap = async (tool: string): Promise<string> => {
+      const real = process.env[tool === 'ffmpeg' ? 'FFMPEG_PATH' : 'FFPROBE_PATH'] ?? tool;
+      const path = join(dir, tool);
+      await writeFile(path, `#!/bin/sh\necho "${tool} $*" >> '${starts}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+      return path;
+    };
+    const run = await upscale(['run', '-i', source, '-o', output, '--ep', 'cpu', '--no-progress'], {
+      env: { FFMPEG_PATH: await wrap('ffmpeg'), FFPROBE_PATH: await wrap('ffprobe') },
+      timeoutMs: 540_000,
+    });
+    assert.equal(run.code, 0, explain(run));
+    assert.equal(await decodedFrames(output), 1);
+    const lines = (await readFile(starts, 'utf8')).trim().split('\n');
+    const count = (tool: string): number => lines.filter((l) => l.startsWith(`${tool} `)).length;
+    // ffmpeg: the encoder table (its banner: the version), the shard's decode and encode, the mux.
+    // ffprobe: the pixel-format table (its banner: the version), the probe's two passes, the shard's
+    // read-back, the verify of the output. No `-version` run of either.
+    assert.deepEqual(lines.filter((l) => l.includes('-version')), []);
+    assert.equal(count('ffmpeg'), 4, lines.join('\n'));
+    assert.equal(count('ffprobe'), 5, lines.join('\n'));
   });
 
   it('with only --width given, builds one engine (the sized one), not an early one besides', { timeout: 600_000 }, async () => {
