@@ -22,13 +22,23 @@ import { explain, upscale } from './cli.ts';
 import { decodedFrames } from './media-checks.ts';
 
 // Records every module a process (and each of its threads) resolves, ESM and CommonJS alike, and
-// appends the list to MODULES_OUT at exit.
+// appends the list to MODULES_OUT at exit; and every module each thread loads, as
+// \`<main|worker> <url>\` lines, to LOADS_OUT.
 const RECORDER = `
 import { registerHooks } from 'node:module';
 import { appendFileSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 const seen = new Set();
-registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.add(r.url); return r; } });
-process.on('exit', () => appendFileSync(process.env.MODULES_OUT, [...seen].join('\\n') + '\\n'));
+const loads = new Set();
+registerHooks({
+  resolve(specifier, context, next) { const r = next(specifier, context); seen.add(r.url); return r; },
+  load(url, context, next) { loads.add(url); return next(url, context); },
+});
+const thread = isMainThread ? 'main' : 'worker';
+process.on('exit', () => {
+  appendFileSync(process.env.MODULES_OUT, [...seen].join('\\n') + '\\n');
+  appendFileSync(process.env.LOADS_OUT, [...loads].map((u) => thread + ' ' + u).join('\\n') + '\\n');
+});
 `;
 
 describe('upscale run: fixed cost', () => {
@@ -43,8 +53,9 @@ describe('upscale run: fixed cost', () => {
     const source = await clip('oneframe');
     const output = join(dir, 'one.mp4');
     const modules = join(dir, 'modules.txt');
+    const loads = join(dir, 'loads.txt');
     const run = await upscale(['run', '-i', source, '-o', output, '--ep', 'cpu', '--no-progress'], {
-      env: { NODE_OPTIONS: `--import=${join(dir, 'recorder.mjs')}`, MODULES_OUT: modules },
+      env: { NODE_OPTIONS: `--import=${join(dir, 'recorder.mjs')}`, MODULES_OUT: modules, LOADS_OUT: loads },
       timeoutMs: 540_000,
     });
     assert.equal(run.code, 0, explain(run));
@@ -52,6 +63,15 @@ describe('upscale run: fixed cost', () => {
     const loaded = (await readFile(modules, 'utf8')).split('\n');
     assert.ok(loaded.some((u) => u.includes('/onnxruntime-node/')), 'the recorder saw the engine load (it records this process)');
     assert.deepEqual(loaded.filter((u) => u.includes('/@aws-sdk/') || u.includes('/@kubernetes/client-node/')), []);
+
+    // What the main thread loads before the probe is on the path of every run. ONNX Runtime runs in
+    // the session threads only (a catalogue model is not validated here); protobufjs is for an
+    // output Resize (not at the model's own scale); cli-progress draws a bar on a terminal only.
+    const byThread = (await readFile(loads, 'utf8')).split('\n').filter((l) => l !== '');
+    const packages = (thread: string): string[] => [...new Set(byThread.filter((l) => l.startsWith(`${thread} `)).map((l) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(l)?.[1]).filter((p) => p !== undefined))];
+    assert.ok(packages('worker').includes('onnxruntime-node'), `session threads load ONNX Runtime: ${packages('worker').join(', ')}`);
+    assert.deepEqual(packages('main').filter((p) => ['onnxruntime-node', 'protobufjs', 'cli-progress'].includes(p)), [], `main thread: ${packages('main').join(', ')}`);
+    assert.deepEqual(packages('worker').filter((p) => p === 'protobufjs'), [], `session threads: ${packages('worker').join(', ')}`);
   });
 
   it('a 1-frame run starts ffmpeg 4 times and ffprobe 5 times: the versions come from the table runs', { timeout: 600_000 }, async () => {

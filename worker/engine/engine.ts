@@ -33,7 +33,6 @@ import type { SessionStats } from './pool.ts';
 import { startSessions } from './providers.ts';
 import type { DeviceSlot, PreparedModel } from './providers.ts';
 import type { ProviderFacts } from './provider-presence.ts';
-import { appendOutputResize } from './resize-graph.ts';
 import { Semaphore } from './semaphore.ts';
 import type { ProviderName } from './session-options.ts';
 import { convertDepth } from './sample-depth.ts';
@@ -105,6 +104,8 @@ function prepareModelFn(options: EngineOptions, hooks: EngineHooks, loaded: Map<
     const native = output === undefined || ('scale' in output && output.scale === model.scale);
     let bytes = model.bytes;
     if (!native) {
+      // Loaded only here: it loads protobufjs, which a model at its own scale never needs.
+      const { appendOutputResize } = await import('./resize-graph.ts');
       try {
         bytes = appendOutputResize(model.bytes);
       } catch (error) {
