@@ -66,12 +66,15 @@ describe('upscale run: fixed cost', () => {
 
     // What the main thread loads before the probe is on the path of every run. ONNX Runtime runs in
     // the session threads only (a catalogue model is not validated here); protobufjs is for an
-    // output Resize (not at the model's own scale); cli-progress draws a bar on a terminal only.
+    // output Resize (not at the model's own scale); cli-progress draws a bar on a terminal only;
+    // node:http (whose ESM exports load Node's fetch, some 50 ms of CPU) serves http(s) inputs and
+    // the S3 media proxy only.
     const byThread = (await readFile(loads, 'utf8')).split('\n').filter((l) => l !== '');
     const packages = (thread: string): string[] => [...new Set(byThread.filter((l) => l.startsWith(`${thread} `)).map((l) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(l)?.[1]).filter((p) => p !== undefined))];
     assert.ok(packages('worker').includes('onnxruntime-node'), `session threads load ONNX Runtime: ${packages('worker').join(', ')}`);
     assert.deepEqual(packages('main').filter((p) => ['onnxruntime-node', 'protobufjs', 'cli-progress'].includes(p)), [], `main thread: ${packages('main').join(', ')}`);
     assert.deepEqual(packages('worker').filter((p) => p === 'protobufjs'), [], `session threads: ${packages('worker').join(', ')}`);
+    assert.deepEqual(byThread.filter((l) => l === 'main node:http' || l === 'main node:https'), []);
   });
 
   it('a 1-frame run starts ffmpeg 4 times and ffprobe 5 times: the versions come from the table runs', { timeout: 600_000 }, async () => {
