@@ -92,7 +92,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
       'flags',
     );
     const segment = segmentOf(flags);
-    // Asked before this module loaded (ffmpeg-prefetch.ts); cached per process.
+    // Run since before this module loaded (ffmpeg-prefetch.ts); cached per process.
     log.debug(await requireSupportedFfmpeg(), 'Checked ffmpeg version');
     const still = await stillInputFormat(flags.input);
     if (still !== undefined) {

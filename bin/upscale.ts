@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
- * The `upscale` executable: turns on Node's compile cache (compile-cache.ts), then loads the command
- * (cli.ts). Nothing else belongs here: every module imported before the cache is on is compiled,
- * TypeScript stripped, afresh in every process.
+ * The `upscale` executable: turns on Node's compile cache (compile-cache.ts), starts the ffmpeg
+ * runs the command will need first (ffmpeg-prefetch.ts: they run while the command loads), then
+ * loads the command (cli.ts). Nothing else belongs here: every module imported before the cache is
+ * on is compiled, TypeScript stripped, afresh in every process.
  */
 import { enableModuleCache } from './compile-cache.ts';
 
 enableModuleCache();
+(await import('./ffmpeg-prefetch.ts')).prefetchFfmpegAnswers(process.argv[2]);
 await import('./cli.ts');

@@ -49,9 +49,7 @@ export interface FfmpegJob {
 }
 
 /** ffmpeg binary: `FFMPEG_PATH` (which fluent-ffmpeg reads itself) or `ffmpeg` on PATH. */
-export function ffmpegPath(): string {
-  return process.env['FFMPEG_PATH'] ?? 'ffmpeg';
-}
+export { ffmpegPath } from './ffmpeg-paths.ts';
 
 /** Options that every run gets: quiet banner, no keyboard interaction, no progress lines. */
 export const GLOBAL_OPTIONS: readonly string[] = ['-hide_banner', '-nostdin', '-nostats'];

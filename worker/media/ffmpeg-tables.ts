@@ -11,8 +11,7 @@
  * install is seen on the next call.
  */
 import { spawn } from 'node:child_process';
-import { ffmpegPath } from './ffmpeg-run.ts';
-import { ffprobePath } from './ffprobe-run.ts';
+import { ffmpegPath, ffprobePath } from './ffmpeg-paths.ts';
 
 /** What one table run printed. */
 export interface TableRun {
