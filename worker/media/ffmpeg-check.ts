@@ -1,14 +1,14 @@
 /**
  * The start-up check that the ffmpeg and ffprobe this process will run are supported: reads the
  * version each prints in the banner of the table run every command needs anyway (ffmpeg-tables.ts:
- * `ffmpeg -encoders`, `ffprobe -show_pixel_formats`; no `-version` run of its own) and refuses a
+ * `ffmpeg -encoders`, `ffprobe -show_pixel_formats`; no `-version` run of its own; the banner comes
+ * first, so the check does not wait for the table) and refuses a
  * missing binary or one older than 5.1 (see `ffmpeg-version.ts` for the rule) before any work
  * starts, with a message naming the binary, the version found and the minimum.
  */
 import { UpscaleError } from '../errors.ts';
-import { ffmpegPath } from './ffmpeg-run.ts';
-import { ffprobePath } from './ffprobe-run.ts';
-import { encoderTableRun, pixelFormatTableRun, TableRunError, type TableRun } from './ffmpeg-tables.ts';
+import { ffmpegPath, ffprobePath } from './ffmpeg-paths.ts';
+import { encoderRunBanner, pixelFormatRunBanner, TableRunError } from './ffmpeg-tables.ts';
 import { envVarFor, parseFfmpegVersion, unsupportedReason } from './ffmpeg-version.ts';
 
 export interface FfmpegVersions {
@@ -24,27 +24,27 @@ export interface FfmpegVersions {
  * path, checked afresh. A failed check is not remembered, so a fixed install is seen on the next call.
  */
 export async function requireSupportedFfmpeg(): Promise<FfmpegVersions> {
-  const [ffmpeg, ffprobe] = await Promise.all([cachedVersionOf('ffmpeg', ffmpegPath(), encoderTableRun), cachedVersionOf('ffprobe', ffprobePath(), pixelFormatTableRun)]);
+  const [ffmpeg, ffprobe] = await Promise.all([cachedVersionOf('ffmpeg', ffmpegPath(), encoderRunBanner), cachedVersionOf('ffprobe', ffprobePath(), pixelFormatRunBanner)]);
   return { ffmpeg, ffprobe };
 }
 
 const checked = new Map<string, Promise<string>>();
 
-function cachedVersionOf(tool: string, path: string, tableRun: () => Promise<TableRun>): Promise<string> {
+function cachedVersionOf(tool: string, path: string, banner: () => Promise<string>): Promise<string> {
   const key = `${tool}\0${path}`;
   let version = checked.get(key);
   if (version === undefined) {
-    version = versionOf(tool, path, tableRun);
+    version = versionOf(tool, path, banner);
     checked.set(key, version);
     version.catch(() => checked.delete(key));
   }
   return version;
 }
 
-async function versionOf(tool: string, path: string, tableRun: () => Promise<TableRun>): Promise<string> {
+async function versionOf(tool: string, path: string, banner: () => Promise<string>): Promise<string> {
   let output: string;
   try {
-    output = (await tableRun()).banner;
+    output = await banner();
   } catch (cause) {
     const what = cause instanceof TableRunError && cause.errno === 'ENOENT' ? 'was not found' : `failed to run (${(cause as Error).message.split('\n', 1)[0] ?? ''})`;
     throw new UpscaleError('Unsupported', `${tool} ${what}: ${path}; install ffmpeg 5.1 or later, or point ${envVarFor(tool)} at one`, { subject: path, cause });

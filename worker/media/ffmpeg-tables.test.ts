@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { encoderTableRun, parseEncoderTable, pixelFormatTableRun, TableRunError } from './ffmpeg-tables.ts';
+import { encoderRunBanner, encoderTableRun, parseEncoderTable, pixelFormatTableRun, TableRunError } from './ffmpeg-tables.ts';
 import { parseFfmpegVersion } from './ffmpeg-version.ts';
 
 const saved = process.env['FFMPEG_PATH'];
@@ -43,9 +43,28 @@ describe('table runs', () => {
     assert.ok((JSON.parse(formats.stdout) as { pixel_formats: unknown[] }).pixel_formats.length > 100);
   });
 
+  it('give the banner as soon as it is printed, before the run ends', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ffmpeg-tables-'));
+    try {
+      // The real ffmpeg, then 4 s more before the run ends.
+      const path = join(dir, 'slow-ffmpeg');
+      await writeFile(path, `#!/bin/sh\n'${saved ?? 'ffmpeg'}' "$@"\nstatus=$?\nsleep 4\nexit $status\n`, { mode: 0o755 });
+      process.env['FFMPEG_PATH'] = path;
+      const began = Date.now();
+      const at = (p: Promise<unknown>): Promise<number> => p.then(() => Date.now() - began);
+      const [bannerAt, doneAt] = await Promise.all([at(encoderRunBanner()), at(encoderTableRun())]);
+      assert.match(await encoderRunBanner(), /^ffmpeg version \S+/);
+      assert.ok(doneAt >= 4000, `run ended after ${doneAt} ms`);
+      assert.ok(bannerAt < doneAt - 2000, `banner after ${bannerAt} ms, run ended after ${doneAt} ms`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuse a binary that fails, naming it and how it ended, and do not remember the failure', async () => {
     process.env['FFMPEG_PATH'] = '/bin/false';
     await assert.rejects(encoderTableRun(), (e: unknown) => e instanceof TableRunError && e.errno === undefined && e.message === '/bin/false -encoders exited 1');
+    await assert.rejects(encoderRunBanner(), (e: unknown) => e instanceof TableRunError && e.message === '/bin/false -encoders exited 1');
     const dir = await mkdtemp(join(tmpdir(), 'ffmpeg-tables-'));
     try {
       const path = join(dir, 'ffmpeg');
