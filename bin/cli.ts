@@ -75,7 +75,6 @@ program
   .option('--no-progress', 'no progress bar, JSON logs only')
   .option('--log-level <level>', 'pino log level', process.env['UPSCALE_LOG_LEVEL'] ?? 'info')
   .action(async (flags: RunFlags) => {
-    (await import('./ffmpeg-prefetch.ts')).prefetchFfmpegAnswers('run');
     const { runRunCommand } = await import('./run-command.ts');
     process.exitCode = await runRunCommand(flags);
   });
@@ -93,7 +92,6 @@ for (const step of ['probe', 'shard', 'assemble', 'cleanup'] as const) {
     .option('--result-file <path>', 'also write the JSON result here (e.g. /dev/termination-log)')
     .option('--log-level <level>', 'pino log level', process.env['UPSCALE_LOG_LEVEL'] ?? 'info')
     .action(async (flags: StepFlags) => {
-      (await import('./ffmpeg-prefetch.ts')).prefetchFfmpegAnswers(step);
       const { runStepCommand } = await import('./step-command.ts');
       process.exitCode = await runStepCommand(step, flags);
     });

@@ -2,7 +2,7 @@
  * `upscale run`: flags -> settings -> the local driver, with a progress bar on a terminal
  * (frames, fps, ETA, per-worker state) and JSON logs (pino, stderr) otherwise.
  */
-import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import type { MultiBar, SingleBar } from 'cli-progress';
 import pino, { type Logger } from 'pino';
 import { requireSupportedFfmpeg } from '../worker/media/ffmpeg-check.ts';
 import { UpscaleError } from '../worker/errors.ts';
@@ -65,7 +65,7 @@ export function segmentOf(flags: Pick<RunFlags, 'start' | 'duration' | 'frames'>
 
 /** Runs the job and returns the process exit code. */
 export async function runRunCommand(flags: RunFlags): Promise<number> {
-  const bars = flags.progress && process.stderr.isTTY ? new MultiBar({ stream: process.stderr, clearOnComplete: false, hideCursor: true, format: '{bar} {value}/{total} frames | {fps} fps | ETA {etaText} | {state}' }, Presets.shades_classic) : undefined;
+  const bars = flags.progress && process.stderr.isTTY ? await progressBars() : undefined;
   // With a bar on the terminal only warnings and errors are logged, so the bar stays readable.
   const log = pino({ level: bars ? 'warn' : flags.logLevel }, pino.destination(2));
   log.debug({ uptimeMs: Math.round(process.uptime() * 1000) }, 'Started run command');
@@ -92,7 +92,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
       'flags',
     );
     const segment = segmentOf(flags);
-    // Asked before this module loaded (ffmpeg-prefetch.ts); cached per process.
+    // Run since before this module loaded (ffmpeg-prefetch.ts); cached per process.
     log.debug(await requireSupportedFfmpeg(), 'Checked ffmpeg version');
     const still = await stillInputFormat(flags.input);
     if (still !== undefined) {
@@ -185,6 +185,12 @@ function stageTotals(shards: readonly ShardStepResult[]): Record<string, number>
     totals['shardMs'] = (totals['shardMs'] ?? 0) + Math.round(shard.seconds * 1000);
   }
   return totals;
+}
+
+/** The bars on a terminal; cli-progress (and its string-width) is loaded only then, not for JSON logs. */
+async function progressBars(): Promise<MultiBar> {
+  const { MultiBar, Presets } = await import('cli-progress');
+  return new MultiBar({ stream: process.stderr, clearOnComplete: false, hideCursor: true, format: '{bar} {value}/{total} frames | {fps} fps | ETA {etaText} | {state}' }, Presets.shades_classic);
 }
 
 /** Progress as a bar (terminal) or as periodic log lines (no terminal). */

@@ -7,6 +7,11 @@
 export const MODEL_INPUT_NAME = 'input';
 /** Name of the graph output: uint8 RGB frames, [N, H*scale, W*scale, 3]. */
 export const MODEL_OUTPUT_NAME = 'output';
+/**
+ * Name of the second graph input of a model with an output Resize (worker/engine/resize-graph.ts):
+ * int64 [2], the output height and width.
+ */
+export const OUTPUT_SIZE_INPUT = 'output_size';
 /** Element type of both input and output. */
 export const MODEL_IO_ELEMENT_TYPE = 'uint8';
 /** Channels per pixel (RGB, in that order). */

@@ -96,6 +96,34 @@ describe('engine on realesr-general-x4v3 (CPU)', () => {
     assert.ok(maxAbsDiff(Uint8Array.from(words, (w) => Math.round(w / 257)), reference[0]?.data ?? new Uint8Array()) <= 1);
   });
 
+  it('prepare(16) starts the uint16 sessions before the first 16-bit frame, which then runs on them', async () => {
+    const [frame] = frames;
+    assert.ok(frame !== undefined);
+    await withEngine({ model: GENERAL, cpuThreads: 1 }, async (engine) => {
+      assert.equal(engine.stats.length, 1, 'the uint8 session only, at start');
+      engine.prepare(8); // the uint8 sessions run already: nothing more
+      engine.prepare(16);
+      // Without a frame sent, the uint16 session comes up (its stats join the engine's).
+      const began = Date.now();
+      while (engine.stats.length < 2 && Date.now() - began < 120_000) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(engine.stats.length, 2, 'a uint16 session started without a 16-bit frame');
+      engine.prepare(16); // once
+      const wide = new Uint16Array(frame.data.length);
+      frame.data.forEach((v, i) => (wide[i] = v * 257));
+      const out = await engine.upscale({ ...frame, data: new Uint8Array(wide.buffer), bitDepth: 16 });
+      assert.equal(out.bitDepth, 16);
+      assert.deepEqual(engine.stats.map((s) => s.images), [0, 1], 'the 16-bit frame ran on the prepared uint16 session, no third one');
+    });
+  });
+
+  it('prepare(16) starts nothing for a model file with uint8 I/O (its 16-bit frames are dithered)', async () => {
+    await withEngine({ model: { path: modelPath('realesr-general-x4v3', 'fp32') }, cpuThreads: 1 }, async (engine) => {
+      engine.prepare(16);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(engine.stats.length, 1);
+    });
+  });
+
   it('dithers 16-bit frames for a model file with uint8 I/O and widens its output back to 16 bits', async () => {
     const [frame] = frames;
     assert.ok(frame !== undefined);

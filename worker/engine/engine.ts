@@ -33,7 +33,6 @@ import type { SessionStats } from './pool.ts';
 import { startSessions } from './providers.ts';
 import type { DeviceSlot, PreparedModel } from './providers.ts';
 import type { ProviderFacts } from './provider-presence.ts';
-import { appendOutputResize } from './resize-graph.ts';
 import { Semaphore } from './semaphore.ts';
 import type { ProviderName } from './session-options.ts';
 import { convertDepth } from './sample-depth.ts';
@@ -68,6 +67,12 @@ export interface Engine {
   upscale(frame: InputFrame): Promise<OutputFrame>;
   /** Upscales a stream, in order, with bounded look-ahead; throws at the first failed frame. */
   upscaleStream(frames: AsyncIterable<InputFrame> | Iterable<InputFrame>): AsyncGenerator<OutputFrame>;
+  /**
+   * Starts the sessions for frames of this depth now (16: the uint16 sessions of a catalogue model)
+   * instead of at the first such frame, for a caller that knows the depth before its frames come
+   * (the shard step, while its decoder starts). A no-op when they are started or not needed.
+   */
+  prepare(bitDepth: 8 | 16): void;
   /** Finishes outstanding batches and ends every session thread. */
   close(): Promise<void>;
 }
@@ -105,6 +110,8 @@ function prepareModelFn(options: EngineOptions, hooks: EngineHooks, loaded: Map<
     const native = output === undefined || ('scale' in output && output.scale === model.scale);
     let bytes = model.bytes;
     if (!native) {
+      // Loaded only here: it loads protobufjs, which a model at its own scale never needs.
+      const { appendOutputResize } = await import('./resize-graph.ts');
       try {
         bytes = appendOutputResize(model.bytes);
       } catch (error) {
@@ -263,6 +270,9 @@ export async function createEngine(input: EngineOptionsInput, hooks: EngineHooks
     },
     upscale,
     upscaleStream: (frames) => mapOrdered(frames, upscale, maxFramesInFlight),
+    prepare: (bitDepth) => {
+      if (bitDepth === 16 && model.fromCatalogue && !closed) deep ??= startDeep();
+    },
     close: async () => {
       closed = true;
       await pool.close();

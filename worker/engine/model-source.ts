@@ -8,7 +8,6 @@ import { getModel, modelPath } from '../../models/catalogue.ts';
 import type { ModelId, Precision } from '../../models/catalogue.ts';
 import type { SampleType } from '../../models/io-contract.ts';
 import { UpscaleError } from '../errors.ts';
-import { validateModel } from './validate-model.ts';
 
 /** Which model to run. */
 export type ModelSpec = { readonly id: ModelId } | { readonly path: string } | { readonly uri: string };
@@ -76,6 +75,9 @@ export async function loadModel(spec: ModelSpec, precision: Precision, fetchMode
       throw new UpscaleError('Unavailable', `reading model ${subject}: ${(error as Error).message}`, { subject, cause: error });
     }
   }
+  // Loaded here, not at the top: it loads ONNX Runtime, which a catalogue model never needs in this
+  // thread (the sessions run in their own).
+  const { validateModel } = await import('./validate-model.ts');
   const { scale } = await validateModel(bytes, subject);
   return { id: subject, bytes, scale, precision: 'as-built', samples: 'uint8', architecture: undefined, flopsPerInputPixel: undefined, fromCatalogue: false };
 }

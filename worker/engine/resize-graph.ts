@@ -18,10 +18,11 @@
  */
 import { decodeOnnxModel, encodeOnnxModel, AttributeType, TensorDataType } from '../../models/onnx/schema.ts';
 import type { OnnxGraph, OnnxModel, OnnxNode } from '../../models/onnx/schema.ts';
-import { MODEL_OUTPUT_NAME } from '../../models/io-contract.ts';
+import { MODEL_OUTPUT_NAME, OUTPUT_SIZE_INPUT } from '../../models/io-contract.ts';
 
 /** Name of the int64 [2] input (output height, output width) of a graph with the Resize appended. */
-export const OUTPUT_SIZE_INPUT = 'output_size';
+export { OUTPUT_SIZE_INPUT };
+
 const RESIZE_OPSET = 18;
 /** Opset 13 moved Squeeze/Unsqueeze/Split axes to inputs and changed Softmax; below it we do not raise. */
 const MIN_RAISABLE_OPSET = 13;

@@ -8,8 +8,8 @@
 import './ort-env.ts';
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../../models/io-contract.ts';
-import { OUTPUT_SIZE_INPUT } from './resize-graph.ts';
+// The contract, not resize-graph.ts: that one loads protobufjs, which a session never needs.
+import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, OUTPUT_SIZE_INPUT } from '../../models/io-contract.ts';
 import type { FromWorker, SessionWorkerData, ToWorker } from './session-protocol.ts';
 
 const port = parentPort;

@@ -7,9 +7,9 @@
  * the same {@link EncoderChoice} to every shard.
  */
 import type { Logger } from 'pino';
-import ffmpeg from 'fluent-ffmpeg';
 import { MediaError } from './errors.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
+import { encoderTableRun, parseEncoderTable } from './ffmpeg-tables.ts';
 import { mayHaveNvenc } from './nvenc-presence.ts';
 import type { VideoCodec } from './video-codecs.ts';
 
@@ -40,15 +40,11 @@ export interface EncoderSettings {
 const CPU: Record<VideoCodec, string> = { h264: 'libx264', hevc: 'libx265', av1: 'libsvtav1', ffv1: 'ffv1' };
 const NVENC: Partial<Record<VideoCodec, string>> = { h264: 'h264_nvenc', hevc: 'hevc_nvenc' };
 
-let encoders: Promise<Set<string>> | undefined;
 const nvencWorks = new Map<string, Promise<boolean>>();
 
-/** Encoders this ffmpeg build has (asked once per process). */
-export function availableEncoders(): Promise<Set<string>> {
-  encoders ??= new Promise((resolve, reject) => {
-    ffmpeg.getAvailableEncoders((err, list) => (err ? reject(err) : resolve(new Set(Object.keys(list)))));
-  });
-  return encoders;
+/** Encoders this ffmpeg build has (`ffmpeg -encoders`, run once per process: ffmpeg-tables.ts). */
+export async function availableEncoders(): Promise<Set<string>> {
+  return new Set(parseEncoderTable((await encoderTableRun()).stdout).keys());
 }
 
 /**

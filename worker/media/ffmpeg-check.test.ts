@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { UpscaleError } from '../errors.ts';
 import { requireSupportedFfmpeg } from './ffmpeg-check.ts';
+import { availableEncoders } from './encoders.ts';
+import { pixelFormatInfo } from './pixel-formats.ts';
 
 const saved = { ffmpeg: process.env['FFMPEG_PATH'], ffprobe: process.env['FFPROBE_PATH'] };
 function restore(name: 'FFMPEG_PATH' | 'FFPROBE_PATH', value: string | undefined): void {
@@ -42,7 +44,7 @@ describe('requireSupportedFfmpeg', () => {
     await assert.rejects(requireSupportedFfmpeg(), (e: unknown) => e instanceof UpscaleError && e.code === 'Unsupported' && /^ffmpeg at \/bin\/true printed no version/.test(e.message));
   });
 
-  it('runs each binary path once per process, and a new path afresh', async () => {
+  it('runs each binary path once per process, for the version and its table, and a new path afresh', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ffmpeg-check-'));
     try {
       // Wrappers around the real binaries that count their runs.
@@ -59,6 +61,11 @@ describe('requireSupportedFfmpeg', () => {
       process.env['FFPROBE_PATH'] = ffprobe;
       const first = await requireSupportedFfmpeg();
       assert.deepEqual(await Promise.all([requireSupportedFfmpeg(), requireSupportedFfmpeg()]), [first, first]);
+      assert.equal(await runs(ffmpeg), 1);
+      assert.equal(await runs(ffprobe), 1);
+      // The encoder and pixel-format tables come from the very runs whose banners gave the versions.
+      assert.ok((await availableEncoders()).has('libx264'));
+      assert.equal((await pixelFormatInfo('yuv420p10le'))?.bitDepth, 10);
       assert.equal(await runs(ffmpeg), 1);
       assert.equal(await runs(ffprobe), 1);
       const other = await wrap('ffmpeg-b', saved.ffmpeg ?? 'ffmpeg');

@@ -1,17 +1,15 @@
 /**
- * The start-up check that the ffmpeg and ffprobe this process will run are supported: runs each
- * with `-version` (some 40 ms, once per process and path) and refuses a missing binary or one older than 5.1 (see
- * `ffmpeg-version.ts` for the rule) before any work starts, with a message naming the binary, the
- * version found and the minimum.
+ * The start-up check that the ffmpeg and ffprobe this process will run are supported: reads the
+ * version each prints in the banner of the table run every command needs anyway (ffmpeg-tables.ts:
+ * `ffmpeg -encoders`, `ffprobe -show_pixel_formats`; no `-version` run of its own; the banner comes
+ * first, so the check does not wait for the table) and refuses a
+ * missing binary or one older than 5.1 (see `ffmpeg-version.ts` for the rule) before any work
+ * starts, with a message naming the binary, the version found and the minimum.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { UpscaleError } from '../errors.ts';
-import { ffmpegPath } from './ffmpeg-run.ts';
-import { ffprobePath } from './ffprobe-run.ts';
+import { ffmpegPath, ffprobePath } from './ffmpeg-paths.ts';
+import { encoderRunBanner, pixelFormatRunBanner, TableRunError } from './ffmpeg-tables.ts';
 import { envVarFor, parseFfmpegVersion, unsupportedReason } from './ffmpeg-version.ts';
-
-const run = promisify(execFile);
 
 export interface FfmpegVersions {
   /** The version tokens found (`5.1.9-0+deb12u1`), for the logs. */
@@ -26,30 +24,29 @@ export interface FfmpegVersions {
  * path, checked afresh. A failed check is not remembered, so a fixed install is seen on the next call.
  */
 export async function requireSupportedFfmpeg(): Promise<FfmpegVersions> {
-  const [ffmpeg, ffprobe] = await Promise.all([cachedVersionOf('ffmpeg', ffmpegPath()), cachedVersionOf('ffprobe', ffprobePath())]);
+  const [ffmpeg, ffprobe] = await Promise.all([cachedVersionOf('ffmpeg', ffmpegPath(), encoderRunBanner), cachedVersionOf('ffprobe', ffprobePath(), pixelFormatRunBanner)]);
   return { ffmpeg, ffprobe };
 }
 
 const checked = new Map<string, Promise<string>>();
 
-function cachedVersionOf(tool: string, path: string): Promise<string> {
+function cachedVersionOf(tool: string, path: string, banner: () => Promise<string>): Promise<string> {
   const key = `${tool}\0${path}`;
   let version = checked.get(key);
   if (version === undefined) {
-    version = versionOf(tool, path);
+    version = versionOf(tool, path, banner);
     checked.set(key, version);
     version.catch(() => checked.delete(key));
   }
   return version;
 }
 
-async function versionOf(tool: string, path: string): Promise<string> {
+async function versionOf(tool: string, path: string, banner: () => Promise<string>): Promise<string> {
   let output: string;
   try {
-    output = (await run(path, ['-hide_banner', '-version'], { timeout: 30_000 })).stdout;
+    output = await banner();
   } catch (cause) {
-    const e = cause as NodeJS.ErrnoException;
-    const what = e.code === 'ENOENT' ? 'was not found' : `failed to run (${e.message.split('\n', 1)[0] ?? ''})`;
+    const what = cause instanceof TableRunError && cause.errno === 'ENOENT' ? 'was not found' : `failed to run (${(cause as Error).message.split('\n', 1)[0] ?? ''})`;
     throw new UpscaleError('Unsupported', `${tool} ${what}: ${path}; install ffmpeg 5.1 or later, or point ${envVarFor(tool)} at one`, { subject: path, cause });
   }
   const reason = unsupportedReason(tool, path, output);

@@ -23,8 +23,9 @@ const { startFfmpeg } = await import('./ffmpeg-run.ts');
 const { availableEncoders } = await import('./encoders.ts');
 
 test('a job with -f formats starts one ffmpeg, without a -formats check first', async () => {
-  // Every run reads the encoder table (encoders.ts), which fluent-ffmpeg shares for its
-  // "-strict experimental" step: read first, as a run does, so the job's own starts are counted.
+  // Every run reads the encoder table (ffmpeg-tables.ts), which fluent-ffmpeg is given for its
+  // "-strict experimental" step instead of its own `-encoders` run: read first, as a run does, so
+  // the job's own starts are counted.
   await availableEncoders();
   assert.deepEqual(readFileSync(starts, 'utf8').trim().split('\n'), ['-encoders']);
   const out = join(dir, 'out.nut');

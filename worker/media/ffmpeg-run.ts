@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import ffmpeg from 'fluent-ffmpeg';
 import { isWriteFailure } from './ffmpeg-errors.ts';
+import { encoderTableRun, parseEncoderTable } from './ffmpeg-tables.ts';
 import { redactUrlsIn } from '../redact.ts';
 
 export interface FfmpegInputSpec {
@@ -48,9 +49,7 @@ export interface FfmpegJob {
 }
 
 /** ffmpeg binary: `FFMPEG_PATH` (which fluent-ffmpeg reads itself) or `ffmpeg` on PATH. */
-export function ffmpegPath(): string {
-  return process.env['FFMPEG_PATH'] ?? 'ffmpeg';
-}
+export { ffmpegPath } from './ffmpeg-paths.ts';
 
 /** Options that every run gets: quiet banner, no keyboard interaction, no progress lines. */
 export const GLOBAL_OPTIONS: readonly string[] = ['-hide_banner', '-nostdin', '-nostats'];
@@ -64,6 +63,7 @@ export function startFfmpeg(spec: FfmpegSpec): FfmpegJob {
   // stdoutLines bounds fluent-ffmpeg's own ring buffers (0 would mean unbounded).
   const cmd = ffmpeg({ stdoutLines: KEEP_LINES });
   skipCapabilityCheck(cmd);
+  answerEncodersFromTable(cmd);
   spec.inputs.forEach((input, i) => {
     cmd.input(input.source);
     const opts = i === 0 ? [...GLOBAL_OPTIONS, ...input.options] : [...input.options];
@@ -125,6 +125,25 @@ export function startFfmpeg(spec: FfmpegSpec): FfmpegJob {
  */
 function skipCapabilityCheck(cmd: ffmpeg.FfmpegCommand): void {
   (cmd as unknown as { _checkCapabilities: (done: (err?: Error) => void) => void })._checkCapabilities = (done) => done();
+}
+
+/**
+ * Before every command fluent-ffmpeg asks its own `ffmpeg -encoders` (once per process) for the
+ * encoders marked experimental, to add `-strict experimental` after a `-vcodec`/`-acodec` one. The
+ * version check and the encoder choice have the same table from our own run (ffmpeg-tables.ts,
+ * whose banner carries the version): fluent-ffmpeg gets that one, in its shape, instead of a
+ * second ffmpeg start. `availableEncoders` is the method fluent-ffmpeg 2.1's processor calls on the
+ * command for it; ffmpeg-run.test.ts fails if a new version runs `-encoders` itself again.
+ */
+function answerEncodersFromTable(cmd: ffmpeg.FfmpegCommand): void {
+  (cmd as unknown as { availableEncoders: (done: (err: Error | null, encoders: Record<string, { experimental: boolean }>) => void) => void }).availableEncoders = (done) => {
+    encoderTableRun().then(
+      (run) => done(null, Object.fromEntries(parseEncoderTable(run.stdout))),
+      // fluent-ffmpeg reads the table even on an error: an empty one adds no option, and ffmpeg's
+      // own start then fails (or not) with its own message.
+      () => done(null, {}),
+    );
+  };
 }
 
 /** fluent-ffmpeg splits a single string argument on a space; two or more arguments are kept as is. */

@@ -1,6 +1,7 @@
 /**
- * Which ffmpeg builds the media room supports, decided from `ffmpeg -version` / `ffprobe -version`
- * text alone (pure; `ffmpeg-check.ts` runs the binaries). The minimum is 5.1
+ * Which ffmpeg builds the media room supports, decided from the `ffmpeg -version` / `ffprobe -version`
+ * text alone, which every run without `-hide_banner` also prints as its banner (pure; `ffmpeg-check.ts`
+ * reads it from the banner of a table run). The minimum is 5.1
  * (Debian 12); 6.1 (Ubuntu 24.04), 7.1 (Debian 13) and 8.x (Homebrew) are tested or known to work.
  *
  * A release build names its version on the first line (`ffmpeg version 5.1.9-0+deb12u1`,
@@ -48,7 +49,7 @@ export function unsupportedReason(tool: string, path: string, output: string): s
   const fix = `install ffmpeg ${MIN_RELEASE.major}.${MIN_RELEASE.minor} or later, or point ${envVarFor(tool)} at one`;
   const v = parseFfmpegVersion(output);
   const firstLine = output.split('\n', 1)[0]?.trim() ?? '';
-  if (v === undefined) return `${tool} at ${path} printed no version (first line of -version: "${firstLine.slice(0, 120)}"); ${fix}`;
+  if (v === undefined) return `${tool} at ${path} printed no version (first line of its banner: "${firstLine.slice(0, 120)}"); ${fix}`;
   if (v.release !== undefined) {
     if (atLeast(v.release, MIN_RELEASE)) return undefined;
     return `${tool} at ${path} is version ${v.version}; the minimum is ${MIN_RELEASE.major}.${MIN_RELEASE.minor}: ${fix}`;

@@ -8,10 +8,10 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
+import { ffprobePath } from './ffmpeg-paths.ts';
+
 /** ffprobe binary: `FFPROBE_PATH` (the variable fluent-ffmpeg also honours) or `ffprobe` on PATH. */
-export function ffprobePath(): string {
-  return process.env['FFPROBE_PATH'] ?? 'ffprobe';
-}
+export { ffprobePath };
 
 export interface FfprobeResult {
   code: number | null;

@@ -4,7 +4,7 @@
  * `yuv420p10le`, `p010le`, `gbrp12le`, `bgr0` or `gray16le` need no hand-written parsing.
  */
 import { z } from 'zod';
-import { runFfprobe } from './ffprobe-run.ts';
+import { pixelFormatTableRun, TableRunError } from './ffmpeg-tables.ts';
 
 /** How a format codes colour: RGB (palette included), luma only, or luma + chroma. */
 export type ColourModel = 'rgb' | 'gray' | 'yuv';
@@ -30,10 +30,16 @@ const tableSchema = z.object({
 let table: Promise<Map<string, PixelFormatInfo>> | undefined;
 
 async function loadTable(): Promise<Map<string, PixelFormatInfo>> {
-  const res = await runFfprobe(['-show_pixel_formats', '-of', 'json']);
   const map = new Map<string, PixelFormatInfo>();
-  if (res.code !== 0) return map;
-  const parsed = tableSchema.safeParse(JSON.parse(res.stdout));
+  let stdout: string;
+  try {
+    stdout = (await pixelFormatTableRun()).stdout;
+  } catch (error) {
+    // An ffprobe that runs but gives no table: every format is unknown (the probe says so, naming it).
+    if (error instanceof TableRunError && error.errno === undefined) return map;
+    throw error;
+  }
+  const parsed = tableSchema.safeParse(JSON.parse(stdout));
   if (!parsed.success) return map;
   for (const f of parsed.data.pixel_formats) {
     const depth = Math.max(0, ...(f.components ?? []).map((c) => c.bit_depth));

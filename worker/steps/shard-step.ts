@@ -205,6 +205,9 @@ async function upscaleSource(
   hooks: ShardStepHooks,
 ): Promise<Encoded> {
   const format = rgbFormatFor(probe);
+  // A deep source's frames run on the engine's uint16 sessions: started now, beside the decoder's
+  // start, rather than when the first frame reaches the engine.
+  if (format === 'rgb48le') starting.then((engine) => engine.prepare(16), () => undefined);
   let extract: ExtractStats | undefined;
   const decoded = extractFrames({
     input: source.url,

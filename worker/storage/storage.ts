@@ -22,8 +22,7 @@ import { parseLocation } from './location.ts';
 import type { HttpLocation, Location } from './location.ts';
 import { createFileStore } from './file-store.ts';
 import type { S3Options } from './s3-client.ts';
-import { createHttpStore } from './http-store.ts';
-import { MediaProxy } from './media-proxy.ts';
+import type { MediaProxy } from './media-proxy.ts';
 import type { HttpClientOptions } from './http-client.ts';
 import type {
   ByteRange,
@@ -54,7 +53,9 @@ export class Storage {
   readonly #files: FileStore = createFileStore();
   // Loaded on the first s3:// URI: the AWS SDK takes some 0.3 s to load, which local runs never need.
   #s3: Promise<S3Store> | undefined;
-  #http: HttpStore | undefined;
+  // Loaded on the first http(s) URI or proxied source: an ESM import of node:http costs some 50 ms
+  // of CPU (its exports load Node's fetch implementation), which a run on local files never needs.
+  #http: Promise<HttpStore> | undefined;
   #proxy: Promise<MediaProxy> | undefined;
 
   constructor(options: StorageOptions = {}) {
@@ -124,7 +125,7 @@ export class Storage {
     if (found.size < 0) {
       throw new UpscaleError('Unsupported', `opening ${location.uri}: the server states no size, which ranged reads need`, { subject: location.uri });
     }
-    this.#proxy ??= MediaProxy.start().catch((cause: unknown) => {
+    this.#proxy ??= import('./media-proxy.ts').then(({ MediaProxy }) => MediaProxy.start()).catch((cause: unknown) => {
       this.#proxy = undefined;
       throw new UpscaleError('Internal', `opening ${location.uri}: cannot start the loopback media proxy`, { subject: location.uri, cause });
     });
@@ -184,7 +185,7 @@ export class Storage {
     void proxy?.then((started) => started.close()).catch(() => undefined);
     void this.#s3?.then((store) => store.close()).catch(() => undefined);
     this.#s3 = undefined;
-    this.#http?.close();
+    void this.#http?.then((store) => store.close()).catch(() => undefined);
     this.#http = undefined;
   }
 
@@ -194,8 +195,8 @@ export class Storage {
     const location = parseLocation(uri);
     if (location.kind === 'file') return action(this.#files, location);
     if (location.kind === 'http') {
-      this.#http ??= createHttpStore(this.#httpOptions());
-      return action(this.#http, location);
+      this.#http ??= this.#createHttp();
+      return action(await this.#http, location);
     }
     this.#s3 ??= this.#createS3();
     return action(await this.#s3, location);
@@ -209,6 +210,19 @@ export class Storage {
     // A bad S3 setting fails this call and the next one tries again, as before the lazy load.
     creating.catch(() => {
       if (this.#s3 === creating) this.#s3 = undefined;
+    });
+    return creating;
+  }
+
+  #createHttp(): Promise<HttpStore> {
+    const creating = (async () => {
+      const options = this.#httpOptions();
+      const { createHttpStore } = await import('./http-store.ts');
+      return createHttpStore(options);
+    })();
+    // A bad setting (an unreadable CA bundle) fails this call and the next one tries again.
+    creating.catch(() => {
+      if (this.#http === creating) this.#http = undefined;
     });
     return creating;
   }
