@@ -27,9 +27,12 @@ describe('interruptedFailure', () => {
     assert.equal((interruptedFailure(internal, aborted()) as UpscaleError).code, 'Cancelled');
   });
 
-  it('keeps a permanent failure and an interruption already reported', () => {
-    const permanent = new UpscaleError('InvalidArgument', '--crf 60 is out of range');
-    assert.equal(interruptedFailure(permanent, aborted()), permanent);
+  it('reports even a permanent-looking failure as the interruption (a child killed by the same signal), and keeps one already reported', () => {
+    const killedChild = new UpscaleError('Unsupported', 'ffprobe failed to run (ffprobe -show_pixel_formats -of json was killed by SIGTERM)');
+    const got = interruptedFailure(killedChild, aborted()) as UpscaleError;
+    assert.equal(got.code, 'Cancelled');
+    assert.equal(got.permanent, false);
+    assert.equal(got.cause, killedChild);
     const cancelled = new UpscaleError('Cancelled', 'shard 0 interrupted');
     assert.equal(interruptedFailure(cancelled, aborted()), cancelled);
   });

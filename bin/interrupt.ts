@@ -32,13 +32,16 @@ export function handleInterrupts(controller: AbortController, what: string): () 
 
 /**
  * What a command reports when it failed after `signal` was aborted: the interruption (Cancelled,
- * transient), whatever the abort made fail on the way out (an aborted child process, a closed
- * engine: "This operation was aborted" as an Internal error), unless the failure is permanent and
- * would fail a rerun too.
+ * transient), whatever the abort made fail on the way out: an aborted child process, a closed
+ * engine ("This operation was aborted" as an Internal error), or a child killed by the same
+ * signal (a terminal's Ctrl-C and a pod's SIGTERM reach the whole process group), which can look
+ * permanent (an ffprobe killed while it started looked like a broken install: a deleted shard pod
+ * exited 2, and the Job's podFailurePolicy failed the whole job). A failure that is really
+ * permanent is met again by the rerun.
  */
 export function interruptedFailure(error: unknown, signal: AbortSignal): unknown {
   if (!signal.aborted) return error;
-  if (error instanceof UpscaleError && (error.permanent || error.code === 'Cancelled')) return error;
+  if (error instanceof UpscaleError && error.code === 'Cancelled') return error;
   const by = typeof signal.reason === 'string' ? ` by ${signal.reason}` : '';
   return new UpscaleError('Cancelled', `interrupted${by}; finished shards are kept and a rerun resumes`, { cause: error });
 }

@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -209,6 +209,37 @@ describe('upscale run: interrupted while it starts', () => {
       }
     });
   }
+});
+
+describe('upscale run: interrupted while ffprobe starts', () => {
+  it('a Ctrl-C to the process group (as a terminal, or a pod\'s SIGTERM) while ffprobe starts: exit 3, Cancelled, not "ffprobe failed to run" (exit 2)', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'e2e-ux-slowprobe-'));
+    const out = await mkdtemp(join(tmpdir(), 'e2e-ux-slowprobeout-'));
+    try {
+      // An ffprobe that takes 3 s to start, so the signal lands while the start-up check waits for it.
+      const slow = join(out, 'ffprobe');
+      await writeFile(slow, `#!/bin/sh\nsleep 3\nexec ffprobe "$@"\n`, { mode: 0o755 });
+      const child = startUpscale(['run', '-i', await clip('oneframe'), '-o', join(out, 'slow.mkv'), ...FAST, '--ep', 'cpu', '--log-level', 'debug'], { env: { TMPDIR: scratch, FFPROBE_PATH: slow } });
+      const done = finished(child);
+      let stderr = '';
+      child.stderr?.on('data', (d: string) => (stderr += d));
+      let exited = false;
+      child.on('exit', () => (exited = true));
+      // The command's own handlers are on right after this line.
+      while (!exited && !stderr.includes('Started run command')) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(exited, false);
+      process.kill(-(child.pid ?? 0), 'SIGINT');
+      const run = await done;
+      assert.equal(run.code, 3, explain(run));
+      const failure = run.stderr.split('\n').find((l) => l.startsWith('{') && l.includes('"level":50')) ?? '';
+      assert.equal((JSON.parse(failure) as { code?: string }).code, 'Cancelled', failure.slice(0, 400));
+      assert.deepEqual(await readdir(scratch), [], 'nothing is left in TMPDIR');
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+      await rm(out, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('upscale: small things users notice', () => {

@@ -39,6 +39,29 @@ describe('requireSupportedFfmpeg', () => {
     });
   });
 
+  it('takes an ffprobe killed by a signal as it starts (a pod\'s SIGTERM to the group) for a transient failure, not a broken install, and caches no empty pixel-format table', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ffmpeg-check-killed-'));
+    try {
+      // Dies by SIGTERM, as a child of a pod being deleted does.
+      const killed = join(dir, 'ffprobe');
+      await writeFile(killed, '#!/bin/sh\nkill -TERM $$\n');
+      await chmod(killed, 0o755);
+      process.env['FFPROBE_PATH'] = killed;
+      await assert.rejects(requireSupportedFfmpeg(), (e: unknown) => {
+        assert.ok(e instanceof UpscaleError);
+        assert.equal(e.permanent, false, e.message);
+        assert.equal(e.message, `ffprobe was killed by SIGTERM while it started (${killed})`);
+        return true;
+      });
+      await assert.rejects(pixelFormatInfo('yuv420p'), /was killed by SIGTERM/);
+      // The next run of a working ffprobe at that path has the table: nothing empty was kept.
+      await writeFile(killed, `#!/bin/sh\nexec '${saved.ffprobe ?? 'ffprobe'}' "$@"\n`);
+      assert.equal((await pixelFormatInfo('yuv420p10le'))?.bitDepth, 10);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a binary that is not ffmpeg', async () => {
     process.env['FFMPEG_PATH'] = '/bin/true';
     await assert.rejects(requireSupportedFfmpeg(), (e: unknown) => e instanceof UpscaleError && e.code === 'Unsupported' && /^ffmpeg at \/bin\/true printed no version/.test(e.message));

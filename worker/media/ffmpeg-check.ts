@@ -46,6 +46,11 @@ async function versionOf(tool: string, path: string, banner: () => Promise<strin
   try {
     output = await banner();
   } catch (cause) {
+    // Killed by a signal (the run's own Ctrl-C or a pod's SIGTERM reaching the process group, or
+    // the timeout): it says nothing about the install, and a retry may well succeed.
+    if (cause instanceof TableRunError && cause.signal !== null) {
+      throw new UpscaleError('Internal', `${tool} was killed by ${cause.signal} while it started (${path})`, { subject: path, cause, kind: 'transient' });
+    }
     const what = cause instanceof TableRunError && cause.errno === 'ENOENT' ? 'was not found' : `failed to run (${(cause as Error).message.split('\n', 1)[0] ?? ''})`;
     throw new UpscaleError('Unsupported', `${tool} ${what}: ${path}; install ffmpeg 5.1 or later, or point ${envVarFor(tool)} at one`, { subject: path, cause });
   }

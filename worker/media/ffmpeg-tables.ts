@@ -27,6 +27,8 @@ export interface TableRun {
 export class TableRunError extends Error {
   readonly path: string;
   readonly errno: string | undefined;
+  /** The signal that killed the run (a Ctrl-C or a pod's SIGTERM to the group, or the timeout): not the binary's fault. */
+  signal: NodeJS.Signals | null = null;
   constructor(path: string, message: string, errno?: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'TableRunError';
@@ -115,7 +117,9 @@ function runOnce(path: string, args: readonly string[]): Running {
       }
       const how = signal !== null ? `was killed by ${signal}${signal === 'SIGKILL' ? ` (no answer within ${TIMEOUT_MS / 1000} s?)` : ''}` : `exited ${code}`;
       const said = err.trim().split('\n').at(-1)?.trim() ?? '';
-      fail(new TableRunError(path, `${path} ${args.join(' ')} ${how}${said !== '' ? `: ${said.slice(0, 200)}` : ''}`));
+      const error = new TableRunError(path, `${path} ${args.join(' ')} ${how}${said !== '' ? `: ${said.slice(0, 200)}` : ''}`);
+      error.signal = signal;
+      fail(error);
     });
   });
   return { banner, done };

@@ -4,6 +4,7 @@
  * `yuv420p10le`, `p010le`, `gbrp12le`, `bgr0` or `gray16le` need no hand-written parsing.
  */
 import { z } from 'zod';
+import { ffprobePath } from './ffmpeg-paths.ts';
 import { pixelFormatTableRun, TableRunError } from './ffmpeg-tables.ts';
 
 /** How a format codes colour: RGB (palette included), luma only, or luma + chroma. */
@@ -27,7 +28,8 @@ const tableSchema = z.object({
   ),
 });
 
-let table: Promise<Map<string, PixelFormatInfo>> | undefined;
+/** One table per ffprobe path (FFPROBE_PATH may change between calls); a failed load is not kept. */
+const tables = new Map<string, Promise<Map<string, PixelFormatInfo>>>();
 
 async function loadTable(): Promise<Map<string, PixelFormatInfo>> {
   const map = new Map<string, PixelFormatInfo>();
@@ -35,8 +37,9 @@ async function loadTable(): Promise<Map<string, PixelFormatInfo>> {
   try {
     stdout = (await pixelFormatTableRun()).stdout;
   } catch (error) {
-    // An ffprobe that runs but gives no table: every format is unknown (the probe says so, naming it).
-    if (error instanceof TableRunError && error.errno === undefined) return map;
+    // An ffprobe that runs but gives no table: every format is unknown (the probe says so, naming
+    // it). One killed by a signal said nothing about its table: that is thrown, and not cached.
+    if (error instanceof TableRunError && error.errno === undefined && error.signal === null) return map;
     throw error;
   }
   const parsed = tableSchema.safeParse(JSON.parse(stdout));
@@ -53,7 +56,16 @@ async function loadTable(): Promise<Map<string, PixelFormatInfo>> {
 
 /** What the table says about `pixFmt`, or undefined for an unknown name. */
 export async function pixelFormatInfo(pixFmt: string): Promise<PixelFormatInfo | undefined> {
-  table ??= loadTable();
+  const path = ffprobePath();
+  let table = tables.get(path);
+  if (table === undefined) {
+    const loading = loadTable();
+    tables.set(path, loading);
+    loading.catch(() => {
+      if (tables.get(path) === loading) tables.delete(path);
+    });
+    table = loading;
+  }
   return (await table).get(pixFmt);
 }
 
