@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UpscaleError } from '../worker/errors.ts';
-import { interruptedFailure } from './interrupt.ts';
+import { failureToReport, interruptedFailure } from './interrupt.ts';
 
 describe('interruptedFailure', () => {
   const aborted = (): AbortSignal => {
@@ -35,5 +35,16 @@ describe('interruptedFailure', () => {
     assert.equal(got.cause, killedChild);
     const cancelled = new UpscaleError('Cancelled', 'shard 0 interrupted');
     assert.equal(interruptedFailure(cancelled, aborted()), cancelled);
+  });
+
+  it('waits a moment for a signal on its way: a child killed by the group\'s signal fails the command before the handler runs', async () => {
+    const c = new AbortController();
+    const killed = new UpscaleError('Unsupported', 'ffprobe failed to run (killed by SIGTERM)');
+    setTimeout(() => c.abort('SIGTERM'), 5);
+    const got = (await failureToReport(killed, c.signal)) as UpscaleError;
+    assert.equal(got.code, 'Cancelled');
+    assert.match(got.message, /by SIGTERM/);
+    // With no signal, the failure is the failure.
+    assert.equal(await failureToReport(killed, new AbortController().signal), killed);
   });
 });

@@ -45,3 +45,13 @@ export function interruptedFailure(error: unknown, signal: AbortSignal): unknown
   const by = typeof signal.reason === 'string' ? ` by ${signal.reason}` : '';
   return new UpscaleError('Cancelled', `interrupted${by}; finished shards are kept and a rerun resumes`, { cause: error });
 }
+
+/**
+ * {@link interruptedFailure}, after giving a signal that is on its way a moment to arrive: a signal
+ * sent to the process group reaches the children too, and a child's death can be seen (and fail
+ * the command) before Node has run our handler for the same signal.
+ */
+export async function failureToReport(error: unknown, signal: AbortSignal): Promise<unknown> {
+  if (!signal.aborted) await new Promise((resolve) => setTimeout(resolve, 25));
+  return interruptedFailure(error, signal);
+}

@@ -12,7 +12,7 @@ import type { ShardStepResult } from '../worker/steps/shard-step.ts';
 import { Storage } from '../worker/storage/storage.ts';
 import { parseFrames, parseTime, segmentSchema, type Segment } from '../worker/media/segment.ts';
 import { parseTask, upscaleSettingsSchema } from '../worker/task.ts';
-import { handleInterrupts, interruptedFailure } from './interrupt.ts';
+import { failureToReport, handleInterrupts } from './interrupt.ts';
 import { emitFailure, emitResult } from './result.ts';
 
 export interface RunFlags {
@@ -165,7 +165,7 @@ export async function runRunCommand(flags: RunFlags): Promise<number> {
     return 0;
   } catch (error) {
     bars?.stop();
-    return await emitFailure(interruptedFailure(error, controller.signal), 'run', log, undefined, { logLine: bars === undefined });
+    return await emitFailure(await failureToReport(error, controller.signal), 'run', log, undefined, { logLine: bars === undefined });
   } finally {
     removeHandlers();
     storage.close();

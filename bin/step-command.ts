@@ -12,7 +12,7 @@ import { runProbeStep } from '../worker/steps/probe-step.ts';
 import { runShardStep } from '../worker/steps/shard-step.ts';
 import { Storage } from '../worker/storage/storage.ts';
 import { TASK_VERSION, assembleTaskSchema, cleanupTaskSchema, parseTask, probeTaskSchema, shardTaskSchema, type StepName } from '../worker/task.ts';
-import { handleInterrupts, interruptedFailure } from './interrupt.ts';
+import { failureToReport, handleInterrupts } from './interrupt.ts';
 import { emitFailure, emitResult } from './result.ts';
 
 export interface StepFlags {
@@ -46,7 +46,7 @@ export async function runStepCommand(step: StepName, flags: StepFlags): Promise<
     await emitResult({ ok: true, ...result }, flags.resultFile);
     return 0;
   } catch (error) {
-    return await emitFailure(interruptedFailure(error, controller.signal), step, log, flags.resultFile, { resultLine: true });
+    return await emitFailure(await failureToReport(error, controller.signal), step, log, flags.resultFile, { resultLine: true });
   } finally {
     removeHandlers();
     storage.close();
