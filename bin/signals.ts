@@ -7,7 +7,8 @@
  *
  * One listener, never removed: libuv hands a signal to the listeners there were when it arrived, so
  * removing one listener and adding another loses a signal that arrived between the two and was not
- * yet dispatched (a Ctrl-C 0.4 s into a run was lost that way: the run went on to the end).
+ * yet dispatched (a first version of this module did that: a Ctrl-C 0.4 s into a run was lost, and
+ * the run went on to the end).
  *
  * This module imports nothing, so the launcher loads it before Node's compile cache is on.
  */
