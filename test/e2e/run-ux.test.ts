@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { REPO, clip } from '../fixtures/clips.ts';
-import { UPSCALE_BIN, explain, finished, startUpscale, upscale } from './cli.ts';
+import { UPSCALE_BIN, explain, finished, startUpscale, upscale, type CliResult } from './cli.ts';
 
 const FAST = ['--codec', 'ffv1', '--no-progress'];
 
@@ -116,130 +116,117 @@ describe('upscale run: a quiet start and honest figures', () => {
   });
 });
 
+/** Runs `body` with a fresh scratch TMPDIR and output folder, both removed after it. */
+async function inScratch(name: string, body: (scratch: string, out: string) => Promise<void>): Promise<void> {
+  const scratch = await mkdtemp(join(tmpdir(), `e2e-ux-${name}-`));
+  const out = await mkdtemp(join(tmpdir(), `e2e-ux-${name}out-`));
+  try {
+    await body(scratch, out);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+/** A started `upscale`, with its stderr so far and whether it has exited, for tests that signal it mid-run. */
+function watchedUpscale(args: readonly string[], env: Record<string, string>): { pid: number; done: Promise<CliResult>; stderr: () => string; exited: () => boolean } {
+  const child = startUpscale(args, { env });
+  const done = finished(child);
+  let stderr = '';
+  child.stderr?.on('data', (d: string) => (stderr += d));
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  return { pid: child.pid ?? 0, done, stderr: () => stderr, exited: () => exited };
+}
+
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The error-level JSON log lines of a run's stderr. */
+function failureLines(stderr: string): string[] {
+  return stderr.split('\n').filter((l) => l.startsWith('{') && l.includes('"level":50'));
+}
+
 describe('upscale run: interrupted', () => {
-  it('exits 3 and leaves nothing in TMPDIR however often Ctrl-C is pressed', async () => {
-    const scratch = await mkdtemp(join(tmpdir(), 'e2e-ux-int-'));
-    const out = await mkdtemp(join(tmpdir(), 'e2e-ux-intout-'));
-    try {
-      const child = startUpscale(['run', '-i', await clip('basic'), '-o', join(out, 'int.mkv'), ...FAST, '--ep', 'cpu'], { env: { TMPDIR: scratch } });
-      const done = finished(child);
-      let stderr = '';
-      child.stderr?.on('data', (d: string) => (stderr += d));
-      const group = -(child.pid ?? 0);
-      let exited = false;
-      child.on('exit', () => (exited = true));
-      while (!stderr.includes('Started inference engine') && !exited) await new Promise((r) => setTimeout(r, 50));
+  it('exits 3 and leaves nothing in TMPDIR however often Ctrl-C is pressed', () =>
+    inScratch('int', async (scratch, out) => {
+      const child = watchedUpscale(['run', '-i', await clip('basic'), '-o', join(out, 'int.mkv'), ...FAST, '--ep', 'cpu'], { TMPDIR: scratch });
+      const group = -child.pid;
+      while (!child.stderr().includes('Started inference engine') && !child.exited()) await pause(50);
       // The first Ctrl-C, then the reflex: more of them, until it has exited.
       process.kill(group, 'SIGINT');
-      while (!exited) {
-        await new Promise((r) => setTimeout(r, 30));
-        if (!exited) process.kill(group, 'SIGINT');
+      while (!child.exited()) {
+        await pause(30);
+        if (!child.exited()) process.kill(group, 'SIGINT');
       }
-      const run = await done;
+      const run = await child.done;
       assert.equal(run.code, 3, explain(run));
       assert.doesNotMatch(run.stderr, /terminate called|Napi::Error/);
       assert.deepEqual(await readdir(scratch), [], 'nothing is left in TMPDIR');
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-      await rm(out, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe('upscale run: killed outright', () => {
-  it('the next upscale process removes the private TMPDIR folder a SIGKILLed run left', async () => {
-    const scratch = await mkdtemp(join(tmpdir(), 'e2e-ux-kill-'));
-    const out = await mkdtemp(join(tmpdir(), 'e2e-ux-killout-'));
-    try {
-      const child = startUpscale(['run', '-i', await clip('basic'), '-o', join(out, 'killed.mkv'), ...FAST, '--ep', 'cpu'], { env: { TMPDIR: scratch } });
-      const done = finished(child);
-      let stderr = '';
-      child.stderr?.on('data', (d: string) => (stderr += d));
+  it('the next upscale process removes the private TMPDIR folder a SIGKILLed run left', () =>
+    inScratch('kill', async (scratch, out) => {
+      const child = watchedUpscale(['run', '-i', await clip('basic'), '-o', join(out, 'killed.mkv'), ...FAST, '--ep', 'cpu'], { TMPDIR: scratch });
       // Killed mid-shard, with work in its folder.
-      while (!stderr.includes('Started run')) await new Promise((r) => setTimeout(r, 20));
-      await new Promise((r) => setTimeout(r, 500));
-      process.kill(-(child.pid ?? 0), 'SIGKILL');
-      await done;
+      while (!child.stderr().includes('Started run')) await pause(20);
+      await pause(500);
+      process.kill(-child.pid, 'SIGKILL');
+      await child.done;
       const left = await readdir(scratch);
       assert.equal(left.length, 1, `the killed run left its folder: ${left.join(', ')}`);
       const next = await upscale(['run', '-i', await clip('oneframe'), '-o', join(out, 'next.mkv'), ...FAST, '--ep', 'cpu'], { env: { TMPDIR: scratch } });
       assert.equal(next.code, 0, explain(next));
       assert.deepEqual(await readdir(scratch), [], 'the dead run\'s folder is gone, and the new run\'s own');
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-      await rm(out, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe('upscale run: interrupted while it starts', () => {
   // Moments of the start-up, each found from what the run shows, not from a delay: its private
   // TMPDIR appearing (the run command's modules still loading, its own handlers not yet there), a
-  // moment later (an early signal used to be lost there: the run went on to the end), and its first
-  // log line (the probe done, the engine starting: an abort there was reported as Internal).
+  // moment later, and its first log line (the probe done, the engine starting: an abort there was
+  // reported as Internal).
   const moments: { name: string; reached: (scratch: string, stderr: string) => Promise<boolean>; extraMs?: number }[] = [
     { name: 'as its private TMPDIR appears', reached: async (scratch) => (await readdir(scratch)).some((f) => f.startsWith('upscale-')) },
     { name: '50 ms after its TMPDIR appears', reached: async (scratch) => (await readdir(scratch)).some((f) => f.startsWith('upscale-')), extraMs: 50 },
     { name: 'at its first log line', reached: async (_scratch, stderr) => stderr.includes('\n') },
   ];
   for (const moment of moments) {
-    it(`a Ctrl-C ${moment.name}: exit 3, Cancelled (never Internal), nothing left in TMPDIR`, async () => {
-      const scratch = await mkdtemp(join(tmpdir(), 'e2e-ux-early-'));
-      const out = await mkdtemp(join(tmpdir(), 'e2e-ux-earlyout-'));
-      try {
-        const child = startUpscale(['run', '-i', await clip('basic'), '-o', join(out, 'early.mkv'), ...FAST, '--ep', 'cpu'], { env: { TMPDIR: scratch } });
-        const done = finished(child);
-        let stderr = '';
-        child.stderr?.on('data', (d: string) => (stderr += d));
-        let exited = false;
-        child.on('exit', () => (exited = true));
-        while (!exited && !(await moment.reached(scratch, stderr))) await new Promise((r) => setTimeout(r, 2));
-        if (moment.extraMs !== undefined) await new Promise((r) => setTimeout(r, moment.extraMs));
-        assert.equal(exited, false, 'the run is still going at that moment');
-        process.kill(child.pid ?? 0, 'SIGINT');
-        const run = await done;
+    it(`a Ctrl-C ${moment.name}: exit 3, Cancelled (never Internal), nothing left in TMPDIR`, () =>
+      inScratch('early', async (scratch, out) => {
+        const child = watchedUpscale(['run', '-i', await clip('basic'), '-o', join(out, 'early.mkv'), ...FAST, '--ep', 'cpu'], { TMPDIR: scratch });
+        while (!child.exited() && !(await moment.reached(scratch, child.stderr()))) await pause(2);
+        if (moment.extraMs !== undefined) await pause(moment.extraMs);
+        assert.equal(child.exited(), false, 'the run is still going at that moment');
+        process.kill(child.pid, 'SIGINT');
+        const run = await child.done;
         assert.equal(run.code, 3, explain(run));
-        const failures = run.stderr.split('\n').filter((l) => l.startsWith('{') && l.includes('"level":50'));
-        for (const line of failures) assert.equal((JSON.parse(line) as { code?: string }).code, 'Cancelled', line.slice(0, 400));
+        for (const line of failureLines(run.stderr)) assert.equal((JSON.parse(line) as { code?: string }).code, 'Cancelled', line.slice(0, 400));
         assert.notEqual(run.result?.['ok'], true, 'no result line claims success');
         assert.deepEqual(await readdir(scratch), [], 'nothing is left in TMPDIR');
-      } finally {
-        await rm(scratch, { recursive: true, force: true });
-        await rm(out, { recursive: true, force: true });
-      }
-    });
+      }));
   }
 });
 
 describe('upscale run: interrupted while ffprobe starts', () => {
-  it('a Ctrl-C to the process group (as a terminal, or a pod\'s SIGTERM) while ffprobe starts: exit 3, Cancelled, not "ffprobe failed to run" (exit 2)', async () => {
-    const scratch = await mkdtemp(join(tmpdir(), 'e2e-ux-slowprobe-'));
-    const out = await mkdtemp(join(tmpdir(), 'e2e-ux-slowprobeout-'));
-    try {
+  it('a Ctrl-C to the process group (as a terminal, or a pod\'s SIGTERM) while ffprobe starts: exit 3, Cancelled, not "ffprobe failed to run" (exit 2)', () =>
+    inScratch('slowprobe', async (scratch, out) => {
       // An ffprobe that takes 3 s to start, so the signal lands while the start-up check waits for it.
       const slow = join(out, 'ffprobe');
       await writeFile(slow, `#!/bin/sh\nsleep 3\nexec ffprobe "$@"\n`, { mode: 0o755 });
-      const child = startUpscale(['run', '-i', await clip('oneframe'), '-o', join(out, 'slow.mkv'), ...FAST, '--ep', 'cpu', '--log-level', 'debug'], { env: { TMPDIR: scratch, FFPROBE_PATH: slow } });
-      const done = finished(child);
-      let stderr = '';
-      child.stderr?.on('data', (d: string) => (stderr += d));
-      let exited = false;
-      child.on('exit', () => (exited = true));
+      const child = watchedUpscale(['run', '-i', await clip('oneframe'), '-o', join(out, 'slow.mkv'), ...FAST, '--ep', 'cpu', '--log-level', 'debug'], { TMPDIR: scratch, FFPROBE_PATH: slow });
       // The command's own handlers are on right after this line.
-      while (!exited && !stderr.includes('Started run command')) await new Promise((r) => setTimeout(r, 10));
-      await new Promise((r) => setTimeout(r, 200));
-      assert.equal(exited, false);
-      process.kill(-(child.pid ?? 0), 'SIGINT');
-      const run = await done;
+      while (!child.exited() && !child.stderr().includes('Started run command')) await pause(10);
+      await pause(200);
+      assert.equal(child.exited(), false);
+      process.kill(-child.pid, 'SIGINT');
+      const run = await child.done;
       assert.equal(run.code, 3, explain(run));
-      const failure = run.stderr.split('\n').find((l) => l.startsWith('{') && l.includes('"level":50')) ?? '';
+      const failure = failureLines(run.stderr)[0] ?? '';
       assert.equal((JSON.parse(failure) as { code?: string }).code, 'Cancelled', failure.slice(0, 400));
       assert.deepEqual(await readdir(scratch), [], 'nothing is left in TMPDIR');
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-      await rm(out, { recursive: true, force: true });
-    }
-  });
+    }));
 });
 
 describe('upscale: small things users notice', () => {
