@@ -10,6 +10,7 @@ import { UpscaleError } from '../errors.ts';
 import { ffmpegPath, ffprobePath } from './ffmpeg-paths.ts';
 import { encoderRunBanner, pixelFormatRunBanner, TableRunError } from './ffmpeg-tables.ts';
 import { envVarFor, parseFfmpegVersion, unsupportedReason } from './ffmpeg-version.ts';
+import { keptUntilFailure } from './kept-until-failure.ts';
 
 export interface FfmpegVersions {
   /** The version tokens found (`5.1.9-0+deb12u1`), for the logs. */
@@ -31,14 +32,7 @@ export async function requireSupportedFfmpeg(): Promise<FfmpegVersions> {
 const checked = new Map<string, Promise<string>>();
 
 function cachedVersionOf(tool: string, path: string, banner: () => Promise<string>): Promise<string> {
-  const key = `${tool}\0${path}`;
-  let version = checked.get(key);
-  if (version === undefined) {
-    version = versionOf(tool, path, banner);
-    checked.set(key, version);
-    version.catch(() => checked.delete(key));
-  }
-  return version;
+  return keptUntilFailure(checked, `${tool}\0${path}`, () => versionOf(tool, path, banner));
 }
 
 async function versionOf(tool: string, path: string, banner: () => Promise<string>): Promise<string> {

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ffprobePath } from './ffmpeg-paths.ts';
 import { pixelFormatTableRun, TableRunError } from './ffmpeg-tables.ts';
+import { keptUntilFailure } from './kept-until-failure.ts';
 
 /** How a format codes colour: RGB (palette included), luma only, or luma + chroma. */
 export type ColourModel = 'rgb' | 'gray' | 'yuv';
@@ -56,17 +57,7 @@ async function loadTable(): Promise<Map<string, PixelFormatInfo>> {
 
 /** What the table says about `pixFmt`, or undefined for an unknown name. */
 export async function pixelFormatInfo(pixFmt: string): Promise<PixelFormatInfo | undefined> {
-  const path = ffprobePath();
-  let table = tables.get(path);
-  if (table === undefined) {
-    const loading = loadTable();
-    tables.set(path, loading);
-    loading.catch(() => {
-      if (tables.get(path) === loading) tables.delete(path);
-    });
-    table = loading;
-  }
-  return (await table).get(pixFmt);
+  return (await keptUntilFailure(tables, ffprobePath(), loadTable)).get(pixFmt);
 }
 
 /** Largest component bit depth of `pixFmt`, or undefined for an unknown name. */
