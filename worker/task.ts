@@ -132,6 +132,15 @@ export const assembleTaskSchema = z.object({
   overwrite: z.boolean().default(false),
   /** Keep `<output>.upscale/<job-id>/` after a successful assembly (default: delete it). */
   keepIntermediates: z.boolean().default(false),
+  /**
+   * Start before the shards are done (default false: every planned shard must be done, else the
+   * step fails, transiently). When true the step waits for each shard's manifest, stages each
+   * shard as it lands and streams it into the output in plan order, so only the last shard's
+   * bytes, the verification and the publish are left when the last shard commits. The waiting has
+   * no limit of its own: whoever started the step stops it (the operator deletes the Job when the
+   * shards fail or the job is suspended).
+   */
+  waitForShards: z.boolean().default(false),
 });
 
 /** Deletes a job's intermediates (`<output>.upscale/<job-id>/`), e.g. when a cluster job is deleted half-way. */

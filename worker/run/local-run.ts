@@ -183,7 +183,7 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
     shards = await runInProcess(tasks, storage, log, hooks, sameEngine ? context.early : undefined);
   }
 
-  const assemble = await runAssembleStep({ ...common, step: 'assemble', overwrite: options.overwrite, keepIntermediates: options.keepIntermediates }, storage, log);
+  const assemble = await runAssembleStep({ ...common, step: 'assemble', overwrite: options.overwrite, keepIntermediates: options.keepIntermediates, waitForShards: false }, storage, log);
   return { jobId, workers: busy, probe: probe.result, shards, assemble, seconds: (performance.now() - began) / 1000 };
 }
 
