@@ -22,7 +22,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { parseArgs, promisify } from 'node:util';
+import pino from 'pino';
 import { assemble, type AssembleShard, type ShardFile } from '../../worker/media/assemble.ts';
 import { encodeShard, sourceTiming } from '../../worker/media/encode.ts';
 import { extractFrames } from '../../worker/media/extract.ts';
@@ -109,9 +111,38 @@ interface Row {
   checkSeconds: number;
   muxSeconds: number;
   verifySeconds: number;
+  /** Streamed (`arriving`): wall seconds from the last shard landing (the mux waiting at it) to the published output. */
+  streamedTailSeconds: number;
   packets: number;
   packetsCopied: boolean;
   codec: string;
+}
+
+/**
+ * One streamed assembly of `shards`: all but the last are ready at once, the last only once the mux
+ * has reached it (its "Mux reached shard" line); returns the seconds from then to the published output.
+ */
+async function streamedTail(src: string, p: Probe, shards: readonly AssembleShard[], output: string): Promise<number> {
+  const last = shards.at(-1) as AssembleShard;
+  let reached!: () => void;
+  const atLast = new Promise<void>((resolve) => (reached = resolve));
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.includes('"Mux reached shard"') && line.includes(`"shard":[${last.start},${last.end}]`)) reached();
+      }
+      done();
+    },
+  });
+  let release!: () => void;
+  const landed = new Promise<void>((resolve) => (release = resolve));
+  const arriving = shards.map((s) => ({ start: s.start, end: s.end, ready: () => (s === last ? landed.then(() => s) : Promise.resolve(s)) }));
+  const assembling = assemble({ source: src, probe: p, shards: [], arriving, output, overwrite: true, log: pino({ level: 'debug' }, sink) });
+  await Promise.race([atLast, assembling]);
+  const began = performance.now();
+  release();
+  await assembling;
+  return (performance.now() - began) / 1000;
 }
 
 /** Assembles each length of one frame size; returns its rows. */
@@ -138,6 +169,10 @@ async function sizeRows(size: string, lengths: readonly number[], shardSeconds: 
     }
     const median = runs.sort((a, b) => a.wall - b.wall)[Math.floor(runs.length / 2)];
     if (median === undefined) throw new Error('--repeat must be at least 1');
+    // The same shards streamed in as they arrive (waitForShards): what is left once the last one lands.
+    const tails: number[] = [];
+    for (let i = 0; i < repeat && joined.length > 1; i++) tails.push(await streamedTail(src, p, joined, output));
+    const tail = tails.sort((a, b) => a - b)[Math.floor(tails.length / 2)] ?? median.wall;
     const { r } = median;
     // Stream copy keeps every packet: the same count, and the same decoded frames bit for bit
     // (a re-encode of lossy H.264 changes them). Packet sizes differ by container framing alone
@@ -158,6 +193,7 @@ async function sizeRows(size: string, lengths: readonly number[], shardSeconds: 
       checkSeconds: r.checkMs / 1000,
       muxSeconds: r.muxMs / 1000,
       verifySeconds: r.verifyMs / 1000,
+      streamedTailSeconds: tail,
       packets: outPackets,
       packetsCopied: outPackets === shardPackets && outFrames.length === shardFrames.length && outFrames.every((h, i) => h === shardFrames[i]),
       codec: await videoCodec(output),
@@ -189,11 +225,20 @@ export async function assembleBench(argv: string[]): Promise<Record<string, unkn
     await rm(work, { recursive: true, force: true });
   }
   const fits: Record<string, LineFit> = {};
+  const planes: Record<string, PlaneFit> = {};
   console.log(`Assembly of H.264 + AAC, ${shardSeconds} s shards (assemble(): check, concat stream copy + source audio, verify; shards ${values['inspect-shards'] ? 'inspected by assemble()' : "with their manifests' facts"}), load average ${loadavg()[0]?.toFixed(1) ?? '?'}`);
   console.log(`  wall seconds: median of ${repeat} runs; CPU: seconds of CPU of this process and its ffmpeg/ffprobe children (the load does not change it)`);
-  console.log('  size        source   shards  shard MiB  output MiB  packets  KiB/packet   seconds (check/mux/verify)   CPU s   packets copied');
+  console.log('  streamed tail: the same shards streamed in as they land (waitForShards), seconds from the last one landing to the published output');
+  console.log('  size        source   shards  shard MiB  output MiB  packets  KiB/packet   seconds (check/mux/verify)   CPU s   streamed tail   packets copied');
   for (const r of rows) {
-    console.log(`  ${r.size.padEnd(12)}${`${r.seconds} s`.padEnd(9)}${String(r.shards).padStart(6)}${r.shardMiB.toFixed(1).padStart(11)}${r.outputMiB.toFixed(1).padStart(12)}${String(r.packets).padStart(9)}${((r.outputMiB * 1024) / r.packets).toFixed(1).padStart(12)}${r.assembleSeconds.toFixed(2).padStart(10)} (${r.checkSeconds.toFixed(2)}/${r.muxSeconds.toFixed(2)}/${r.verifySeconds.toFixed(2)})${r.cpuSeconds.toFixed(2).padStart(10)}   ${r.packetsCopied ? `yes: ${r.codec}, frames bit-identical` : 'NO (re-encoded or changed)'}`);
+    console.log(`  ${r.size.padEnd(12)}${`${r.seconds} s`.padEnd(9)}${String(r.shards).padStart(6)}${r.shardMiB.toFixed(1).padStart(11)}${r.outputMiB.toFixed(1).padStart(12)}${String(r.packets).padStart(9)}${((r.outputMiB * 1024) / r.packets).toFixed(1).padStart(12)}${r.assembleSeconds.toFixed(2).padStart(10)} (${r.checkSeconds.toFixed(2)}/${r.muxSeconds.toFixed(2)}/${r.verifySeconds.toFixed(2)})${r.cpuSeconds.toFixed(2).padStart(10)}${`${r.streamedTailSeconds.toFixed(2)} (${((100 * r.streamedTailSeconds) / r.assembleSeconds).toFixed(0)} %)`.padStart(16)}   ${r.packetsCopied ? `yes: ${r.codec}, frames bit-identical` : 'NO (re-encoded or changed)'}`);
+  }
+  if (rows.length > 1) {
+    const tailPlane = sizes.length > 1 ? fitPlane(rows.map((r) => [r.outputMiB, r.packets / 1000, r.streamedTailSeconds])) : undefined;
+    if (tailPlane !== undefined) {
+      planes['streamed tail'] = tailPlane;
+      console.log(`  fit, all sizes, streamed tail (wall): seconds = ${tailPlane.intercept.toFixed(2)} + ${tailPlane.a.toFixed(4)} x MiB + ${tailPlane.b.toFixed(4)} x 1,000 packets (r^2 ${tailPlane.r2.toFixed(3)})`);
+    }
   }
   for (const size of sizes) {
     const own = rows.filter((r) => r.size === size);
@@ -203,7 +248,6 @@ export async function assembleBench(argv: string[]): Promise<Record<string, unkn
     fits[`${size} CPU`] = cpu;
     console.log(`  fit ${size}: wall seconds = ${fit.intercept.toFixed(2)} + ${fit.slope.toFixed(4)} x MiB (r^2 ${fit.r2.toFixed(3)}, largest point off by ${(100 * fit.maxRelativeResidual).toFixed(0)} %); CPU seconds = ${cpu.intercept.toFixed(2)} + ${cpu.slope.toFixed(4)} x MiB (r^2 ${cpu.r2.toFixed(3)})`);
   }
-  const planes: Record<string, PlaneFit> = {};
   if (sizes.length > 1) {
     for (const [name, y] of [['wall', (r: Row) => r.assembleSeconds], ['CPU', (r: Row) => r.cpuSeconds]] as const) {
       const plane = fitPlane(rows.map((r) => [r.outputMiB, r.packets / 1000, y(r)]));

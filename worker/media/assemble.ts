@@ -26,7 +26,10 @@
  *   not replaced unless `overwrite`) and the directory synced, so a crash right after leaves the
  *   whole output, not an empty or missing one.
  */
-import { mkdtemp, rm, stat, writeFile, access } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { constants as fsConstants, createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, open, rm, stat, writeFile, access } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -55,6 +58,14 @@ export interface AssembleShard extends ShardFile {
   inspection?: ShardInspection;
 }
 
+/** A shard that is not done yet: its range, and its file once it is (staged, its bytes checked). */
+export interface ArrivingShard {
+  start: number;
+  end: number;
+  /** Resolves when the shard is done; rejects when it never will be (the mux stops with that error). */
+  ready(): Promise<AssembleShard>;
+}
+
 export interface AssembleOptions {
   /** The source (local path or presigned URL): audio, subtitles, chapters and metadata come from it. */
   source: string;
@@ -63,6 +74,14 @@ export interface AssembleOptions {
   probe: Probe;
   /** Shard files with their frame ranges, in any order. */
   shards: readonly AssembleShard[];
+  /**
+   * Instead of `shards`: shards still being made, in any order. The mux starts when the first
+   * (lowest) one is ready and takes each of the others, in plan order, as soon as it is (through
+   * a named pipe: the concat demuxer opens a shard only when it reaches it), so what is left after
+   * the last shard is its own bytes, the verification and the publish. Each is checked against the
+   * first when it arrives; a mismatch or a rejected `ready` stops the mux and nothing is written.
+   */
+  arriving?: readonly ArrivingShard[];
   /** Source frames `[first, end)` the shards cover (default: all of them). */
   segment?: FrameSpan;
   /** Local output path; the container follows the extension (.mp4, .m4v, .mov, .mkv, .webm). */
@@ -100,13 +119,16 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
   if (!opts.overwrite && (await exists(output))) {
     throw new MediaError('OutputExists', 'assemble', opts.output, 'the output already exists (pass overwrite to replace it)');
   }
-  const shards = [...opts.shards].sort((a, b) => a.start - b.start).map((s) => ({ ...s, path: resolve(s.path) }));
+  const arriving = opts.arriving === undefined ? undefined : [...opts.arriving].sort((a, b) => a.start - b.start);
+  const ranges = arriving ?? [...opts.shards].sort((a, b) => a.start - b.start);
   const segment = opts.segment ?? { first: 0, end: probe.video.frameCount };
-  const problem = planProblem(shards.map((s) => ({ start: s.start - segment.first, end: s.end - segment.first })), segment.end - segment.first);
+  const problem = planProblem(ranges.map((s) => ({ start: s.start - segment.first, end: s.end - segment.first })), segment.end - segment.first);
   if (problem !== undefined) throw new MediaError('VerifyFailed', 'assemble', opts.output, `shards do not cover the source: ${problem}`);
 
   let mark = performance.now();
-  const { codec, height } = await checkShards(shards, opts.output);
+  // Streaming: the first shard fixes the codec parameters the others are checked against as they come.
+  const shards = arriving === undefined ? opts.shards.map((s) => ({ ...s, path: resolve(s.path) })).sort((a, b) => a.start - b.start) : [await firstArrived(arriving)];
+  const { codec, height, first } = await checkShards(shards, opts.output);
   if (!videoCodecsFor(container.kind).includes(codec)) {
     throw new MediaError('UnsupportedOutput', 'assemble', opts.output, `${codec} video cannot be stored in .${container.kind} (${container.kind} takes ${videoCodecsFor(container.kind).join(', ')}; use .mkv or another codec)`);
   }
@@ -119,9 +141,10 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
   try {
     tmp = await reserveTemporary(output);
     const list = join(work, 'shards.ffconcat');
-    await writeFile(list, concatList(probe.frames, probe.video.timeBase, shards));
+    const feed = arriving === undefined ? undefined : await pipeFeed(arriving, shards[0] as AssembleShard, first, work, opts);
+    await writeFile(list, concatList(probe.frames, probe.video.timeBase, feed?.files ?? shards));
     mark = performance.now();
-    await mux(opts, segment, list, tmp, container, plan, codec, height);
+    await mux(opts, segment, list, tmp, container, plan, codec, height, feed);
     const muxMs = performance.now() - mark;
     mark = performance.now();
     const got = await inspectMedia(tmp, 'assemble');
@@ -143,7 +166,7 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
       muxMs,
       verifyMs,
     };
-    opts.log?.info({ output: opts.output, frames: result.frames, shards: shards.length, bytes }, 'Assembled output');
+    opts.log?.info({ output: opts.output, frames: result.frames, shards: ranges.length, bytes }, 'Assembled output');
     return result;
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -170,25 +193,116 @@ async function publishOutput(tmp: string, output: string, opts: AssembleOptions)
 const INSPECT_CONCURRENCY = Math.max(1, Math.min(8, availableParallelism()));
 
 /** Checks every shard can be joined to the first; returns the video codec and frame height. */
-async function checkShards(shards: readonly AssembleShard[], output: string): Promise<{ codec: VideoCodec; height: number }> {
-  const inspected = await mapBounded(shards, (s) => (s.inspection ? Promise.resolve(s.inspection) : inspectShard(s.path, 'assemble')), INSPECT_CONCURRENCY);
+async function checkShards(shards: readonly AssembleShard[], output: string): Promise<{ codec: VideoCodec; height: number; first: ShardInspection }> {
+  const inspected = await mapBounded(shards, inspectionOf, INSPECT_CONCURRENCY);
   const first = inspected[0];
+  if (first === undefined) throw new MediaError('VerifyFailed', 'assemble', output, 'there are no shards to join');
   for (const [i, s] of shards.entries()) {
     const got = inspected[i];
-    if (got === undefined || first === undefined) continue;
-    if (got.packets !== s.end - s.start) {
-      throw new MediaError('VerifyFailed', 'assemble', s.path, `shard holds ${got.packets} frames, its range [${s.start},${s.end}) needs ${s.end - s.start}`);
-    }
-    const diffs = joinDifferences(first, got);
-    if (diffs.length > 0) {
-      throw new MediaError('VerifyFailed', 'assemble', s.path, `shard cannot be joined to ${shards[0]?.path ?? '?'} for ${output}: different ${diffs.join(', ')} (all shards of a job must use one encoder and settings)`);
-    }
+    if (got !== undefined) checkJoinable(s, got, shards[0] as AssembleShard, first, output);
   }
-  const codec = first?.codec;
+  const codec = first.codec;
   if (codec !== 'h264' && codec !== 'hevc' && codec !== 'av1' && codec !== 'ffv1') {
-    throw new MediaError('VerifyFailed', 'assemble', output, `shards hold ${codec ?? 'no'} video, not one of h264, hevc, av1, ffv1`);
+    throw new MediaError('VerifyFailed', 'assemble', output, `shards hold ${codec} video, not one of h264, hevc, av1, ffv1`);
   }
-  return { codec, height: first?.height ?? 0 };
+  return { codec, height: first.height, first };
+}
+
+function inspectionOf(s: AssembleShard): Promise<ShardInspection> {
+  return s.inspection ? Promise.resolve(s.inspection) : inspectShard(s.path, 'assemble');
+}
+
+/** Throws unless shard `s` (inspected as `got`) holds its range's frames and can be joined to the first. */
+function checkJoinable(s: AssembleShard, got: ShardInspection, firstShard: AssembleShard, first: ShardInspection, output: string): void {
+  if (got.packets !== s.end - s.start) {
+    throw new MediaError('VerifyFailed', 'assemble', s.path, `shard holds ${got.packets} frames, its range [${s.start},${s.end}) needs ${s.end - s.start}`);
+  }
+  const diffs = joinDifferences(first, got);
+  if (diffs.length > 0) {
+    throw new MediaError('VerifyFailed', 'assemble', s.path, `shard cannot be joined to ${firstShard.path} for ${output}: different ${diffs.join(', ')} (all shards of a job must use one encoder and settings)`);
+  }
+}
+
+/** The first arriving shard, once it is ready, with its range checked against the plan's. */
+async function firstArrived(arriving: readonly ArrivingShard[]): Promise<AssembleShard> {
+  const head = arriving[0] as ArrivingShard;
+  const shard = await head.ready();
+  if (shard.start !== head.start || shard.end !== head.end) throw new Error(`arriving shard [${head.start},${head.end}) resolved to [${shard.start},${shard.end})`);
+  return { ...shard, path: resolve(shard.path) };
+}
+
+/**
+ * Feeds arriving shards to the mux: the first by its own path, each of the others through a named
+ * pipe in `work` that is written once the shard is ready and checked. `run` writes them in plan
+ * order (a pipe's writer is opened first, and the open returns when ffmpeg reaches that shard);
+ * `stop` releases a writer still waiting for ffmpeg, which stopped.
+ */
+interface PipeFeed {
+  files: ShardFile[];
+  run(): Promise<void>;
+  stop(): void;
+}
+
+async function pipeFeed(arriving: readonly ArrivingShard[], firstShard: AssembleShard, first: ShardInspection, work: string, opts: AssembleOptions): Promise<PipeFeed> {
+  const rest = arriving.slice(1);
+  const pipes = rest.map((_, i) => join(work, `shard-${String(i + 1).padStart(6, '0')}.nut`));
+  if (pipes.length > 0) await makeFifos(pipes);
+  let stopped = false;
+  let releaseWait: () => void = () => undefined;
+  const stopping = new Promise<undefined>((resolveStop) => (releaseWait = () => resolveStop(undefined)));
+  let writing: { path: string; stream: WriteStream } | undefined;
+  const feedAll = async (): Promise<void> => {
+    for (const [i, pending] of rest.entries()) {
+      // Opened first: the open returns when ffmpeg reaches this shard (logged), whether or not it is ready.
+      const path = pipes[i] as string;
+      const stream = createWriteStream(path);
+      writing = { path, stream };
+      stream.once('open', () => opts.log?.debug({ output: opts.output, shard: [pending.start, pending.end] }, 'Mux reached shard'));
+      // Not waited for once the mux has stopped: the shard may never come.
+      const shard = await Promise.race([pending.ready(), stopping]);
+      if (shard === undefined || stopped) return;
+      if (shard.start !== pending.start || shard.end !== pending.end) throw new Error(`arriving shard [${pending.start},${pending.end}) resolved to [${shard.start},${shard.end})`);
+      checkJoinable(shard, await inspectionOf(shard), firstShard, first, opts.output);
+      await pipeline(createReadStream(shard.path), stream);
+      writing = undefined;
+      opts.log?.debug({ output: opts.output, shard: [shard.start, shard.end] }, 'Streamed shard into the output');
+    }
+  };
+  return {
+    files: [firstShard, ...rest.map((s, i) => ({ path: pipes[i] as string, start: s.start, end: s.end }))],
+    // After `stop`, what the feed was doing fails because it was stopped: not an error of its own.
+    run: () => feedAll().catch((error: unknown) => {
+      if (!stopped) throw error;
+    }),
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      releaseWait();
+      const pending = writing;
+      if (pending === undefined) return;
+      pending.stream.destroy();
+      void releaseWriter(pending.path, pending.stream);
+    },
+  };
+}
+
+/**
+ * A pipe writer whose open waits for a reader that will never come (ffmpeg stopped) returns when
+ * the pipe is opened for reading: done here, again until the stream has closed (the open may not
+ * have reached the kernel yet the first time).
+ */
+async function releaseWriter(path: string, stream: WriteStream): Promise<void> {
+  for (let i = 0; i < 100 && !stream.closed; i++) {
+    await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK).then((fh) => fh.close(), () => undefined);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Creates named pipes (Node has no mkfifo): one `mkfifo` for all of them. */
+async function makeFifos(paths: readonly string[]): Promise<void> {
+  await new Promise<void>((resolveMade, reject) => {
+    execFile('mkfifo', ['-m', '600', '--', ...paths], (err, _stdout, stderr) => (err ? reject(new Error(`mkfifo failed: ${stderr.trim() || err.message}`)) : resolveMade()));
+  });
 }
 
 /** The codec parameters in which shard `b` differs from shard `a` (joined streams must share them). */
@@ -198,7 +312,7 @@ function joinDifferences(a: ShardInspection, b: ShardInspection): string[] {
   return diffs;
 }
 
-async function mux(opts: AssembleOptions, segment: FrameSpan, list: string, tmp: string, container: Container, plan: StreamPlan, codec: VideoCodec, height: number): Promise<void> {
+async function mux(opts: AssembleOptions, segment: FrameSpan, list: string, tmp: string, container: Container, plan: StreamPlan, codec: VideoCodec, height: number, feed?: PipeFeed): Promise<void> {
   const { probe } = opts;
   const name = displayName(opts.source, opts.sourceName ?? probe.input);
   const part = isPart(probe, segment);
@@ -231,14 +345,26 @@ async function mux(opts: AssembleOptions, segment: FrameSpan, list: string, tmp:
     output: ffmpegUrl(tmp),
     outputOptions: out,
   });
+  // A feed that fails (a shard that will not come, or cannot be joined) stops ffmpeg, and its error
+  // is the one reported; ffmpeg failing first releases the feed.
+  let feedFailure: { error: unknown } | undefined;
+  const feeding = feed?.run().catch((error: unknown) => {
+    feedFailure = { error };
+    job.kill();
+  });
   try {
     await job.done;
+    await feeding;
   } catch (err) {
+    feed?.stop();
+    await feeding;
+    if (feedFailure !== undefined) throw feedFailure.error;
     const e = classifyFailure('assemble', name, job.stderr, `muxing ${opts.output}`, err);
     throw e;
   } finally {
     job.kill();
   }
+  if (feedFailure !== undefined) throw feedFailure.error;
 }
 
 /** True when the segment is not the whole source. */

@@ -162,6 +162,43 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
   // (a size made even or a --width/--height target changes the graph).
   const sameEngine = JSON.stringify(engineOptionsFor(perWorker)) === JSON.stringify(engineOptionsFor(options.settings));
   const tasks: ShardTask[] = ranges.map((range) => ({ ...common, step: 'shard', shard: range.index, settings: perWorker }));
+  // The assembly runs beside the shards: each is streamed into the output as it commits, so what is
+  // left after the last is its bytes, the verification and the publish. It is stopped when the
+  // shards fail (or the run is interrupted), and then publishes nothing.
+  const stopAssembly = new AbortController();
+  const onAbort = (): void => stopAssembly.abort(hooks.signal?.reason);
+  hooks.signal?.addEventListener('abort', onAbort, { once: true });
+  let lookNow = (): void => undefined;
+  const assembling = runAssembleStep({ ...common, step: 'assemble', overwrite: options.overwrite, keepIntermediates: options.keepIntermediates, waitForShards: true }, storage, log, {
+    signal: stopAssembly.signal,
+    onWaiting: (look) => (lookNow = look),
+  });
+  // Awaited below, or dropped when the shards fail: never an unhandled rejection.
+  assembling.catch(() => undefined);
+  const shardHooks: LocalRunHooks = {
+    ...hooks,
+    onShardDone: (worker, result) => {
+      hooks.onShardDone?.(worker, result);
+      lookNow();
+    },
+  };
+  let shards: ShardStepResult[];
+  try {
+    shards = await runShards(tasks, storage, log, shardHooks, { busy, gpus, sameEngine, early: context.early });
+  } catch (error) {
+    stopAssembly.abort(error);
+    await assembling.catch(() => undefined);
+    throw error;
+  } finally {
+    hooks.signal?.removeEventListener('abort', onAbort);
+  }
+  const assemble = await assembling;
+  return { jobId, workers: busy, probe: probe.result, shards, assemble, seconds: (performance.now() - began) / 1000 };
+}
+
+/** The shards, in this process (one worker) or in worker processes (several). */
+async function runShards(tasks: readonly ShardTask[], storage: Storage, log: Logger, hooks: LocalRunHooks, how: { busy: number; gpus: readonly { uuid: string }[]; sameEngine: boolean; early: EarlyEngine | undefined }): Promise<ShardStepResult[]> {
+  const { busy, gpus, sameEngine, early } = how;
   let shards: ShardStepResult[];
   if (busy > 1) {
     const threads = Math.max(1, Math.floor(os.availableParallelism() / busy));
@@ -179,12 +216,10 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
     );
   } else {
     // An early engine with other settings (a size made even) goes now, before the shard builds its own.
-    if (!sameEngine) await context.early?.close();
-    shards = await runInProcess(tasks, storage, log, hooks, sameEngine ? context.early : undefined);
+    if (!sameEngine) await early?.close();
+    shards = await runInProcess(tasks, storage, log, hooks, sameEngine ? early : undefined);
   }
-
-  const assemble = await runAssembleStep({ ...common, step: 'assemble', overwrite: options.overwrite, keepIntermediates: options.keepIntermediates, waitForShards: false }, storage, log);
-  return { jobId, workers: busy, probe: probe.result, shards, assemble, seconds: (performance.now() - began) / 1000 };
+  return shards;
 }
 
 /**

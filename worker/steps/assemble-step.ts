@@ -4,6 +4,9 @@
  *
  * Before anything is read the job's recorded identity is checked against the source
  * (job-identity.ts): shards made from a source since replaced are never joined with its audio.
+ * With `waitForShards` the step starts before the shards are done (shard-arrivals.ts): each shard
+ * is staged as it lands and streamed into the output in plan order, so the mux runs beside the
+ * last shards instead of after them.
  * Each shard is read from storage once: downloaded (S3) or hard-linked (local) into a private work
  * directory while its SHA-256 is checked against its manifest, and ffmpeg joins exactly the bytes
  * that were verified. Manifests are read and shards staged a few at a time (`mapBounded`): on S3
@@ -29,7 +32,9 @@ import { probeSchema } from '../media/probe-schema.ts';
 import { HashingStream } from '../storage/hashing-stream.ts';
 import { jobLayout, type JobLayout } from '../storage/job-layout.ts';
 import { parseLocation, requireWritable } from '../storage/location.ts';
-import { checkShard, type ShardManifest } from '../storage/shard-manifest.ts';
+import { checkShard, type ShardCheck, type ShardManifest } from '../storage/shard-manifest.ts';
+import type { ShardRange } from '../shard-plan.ts';
+import { awaitShards } from './shard-arrivals.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { AssembleTask } from '../task.ts';
 import { checkJobIdentity } from './job-identity.ts';
@@ -48,10 +53,18 @@ export interface AssembleStepResult {
   seconds: number;
 }
 
+/** What a caller that runs the shards itself gives an assembly that waits for them. */
+export interface AssembleStepHooks {
+  /** Stops the waiting assembly (the shards failed, or the run was interrupted): nothing is published. */
+  signal?: AbortSignal;
+  /** Hands over a function that looks for shards at once (call it when a shard has committed). */
+  onWaiting?: (lookNow: () => void) => void;
+}
+
 /** Runs the assemble step; errors are {@link UpscaleError}s in step `assemble`. */
-export async function runAssembleStep(task: AssembleTask, storage: Storage, log: Logger): Promise<AssembleStepResult> {
+export async function runAssembleStep(task: AssembleTask, storage: Storage, log: Logger, hooks: AssembleStepHooks = {}): Promise<AssembleStepResult> {
   try {
-    return await assembleStep(task, storage, log);
+    return await assembleStep(task, storage, log, hooks);
   } catch (error) {
     throw inStep(error, 'assemble');
   }
@@ -61,8 +74,11 @@ export async function runAssembleStep(task: AssembleTask, storage: Storage, log:
 const METADATA_CONCURRENCY = 16;
 /** Shards downloaded (or linked) and hashed at once: S3 downloads overlap; each streams, so memory stays small. */
 const STAGE_CONCURRENCY = 4;
+/** How often shards still being made are looked for (`waitForShards`): a stat each locally, two requests each on S3. */
+const LOCAL_POLL_MS = 200;
+const REMOTE_POLL_MS = 1000;
 
-async function assembleStep(task: AssembleTask, storage: Storage, log: Logger): Promise<AssembleStepResult> {
+async function assembleStep(task: AssembleTask, storage: Storage, log: Logger, hooks: AssembleStepHooks): Promise<AssembleStepResult> {
   const began = performance.now();
   const layout = jobLayout(task.output, task.jobId);
   const plan = await storage.readJson(layout.plan, planFileSchema);
@@ -74,20 +90,23 @@ async function assembleStep(task: AssembleTask, storage: Storage, log: Logger): 
   await checkJobIdentity(storage, layout, task.input);
 
   const ranges = shardRanges(plan);
-  const missing: string[] = [];
-  const done: { manifest: ShardManifest; media: string }[] = [];
   // Sizes only here: each shard's checksum is verified while it is staged, in the one read of it.
-  const checks = await mapBounded(ranges, (range) => checkShard(storage, layout, { shard: range.index, start: range.start, end: range.end }, { verifyChecksum: false }), METADATA_CONCURRENCY);
-  for (const [i, check] of checks.entries()) {
-    if (check.done) done.push({ manifest: check.manifest, media: check.media });
-    else missing.push(`${ranges[i]?.index ?? i} (${check.reason})`);
-  }
-  if (missing.length > 0) {
-    throw new UpscaleError('VerificationFailed', `${missing.length} of ${ranges.length} shards are not done: ${missing.slice(0, 5).join(', ')}`, {
-      subject: layout.shardsPrefix,
-      // Shards may still be running or be retried: assembling again later can succeed.
-      kind: 'transient',
-    });
+  const check = (range: ShardRange): Promise<ShardCheck> => checkShard(storage, layout, { shard: range.index, start: range.start, end: range.end }, { verifyChecksum: false });
+  const done: { manifest: ShardManifest; media: string }[] = [];
+  if (!task.waitForShards) {
+    const missing: string[] = [];
+    const checks = await mapBounded(ranges, check, METADATA_CONCURRENCY);
+    for (const [i, found] of checks.entries()) {
+      if (found.done) done.push({ manifest: found.manifest, media: found.media });
+      else missing.push(`${ranges[i]?.index ?? i} (${found.reason})`);
+    }
+    if (missing.length > 0) {
+      throw new UpscaleError('VerificationFailed', `${missing.length} of ${ranges.length} shards are not done: ${missing.slice(0, 5).join(', ')}`, {
+        subject: layout.shardsPrefix,
+        // Shards may still be running or be retried: assembling again later can succeed.
+        kind: 'transient',
+      });
+    }
   }
 
   const output = parseLocation(task.output);
@@ -96,26 +115,32 @@ async function assembleStep(task: AssembleTask, storage: Storage, log: Logger): 
   const workParent = output.kind === 'file' ? join(`${output.path}.upscale`, task.jobId) : tmpdir();
   await mkdir(workParent, { recursive: true });
   const work = await mkdtemp(join(workParent, 'assemble-'));
+  const staged = async (manifest: ShardManifest, media: string): Promise<AssembleShard> => ({
+    path: await stageShard(storage, layout, manifest, media, work),
+    start: manifest.start,
+    end: manifest.end,
+    // The shard step's own read-back of these bytes (their SHA-256 was just checked against the
+    // same manifest): the same facts an ffprobe here would give, without starting one per shard.
+    ...(manifest.video ? { inspection: { ...manifest.video, packets: manifest.frames } } : {}),
+  });
+  const arrivals = task.waitForShards
+    ? awaitShards(ranges, { check, stage: staged }, { pollMs: parseLocation(layout.prefix).kind === 'file' ? LOCAL_POLL_MS : REMOTE_POLL_MS, checkConcurrency: METADATA_CONCURRENCY, stageConcurrency: STAGE_CONCURRENCY, log, ...(hooks.signal ? { signal: hooks.signal } : {}) })
+    : undefined;
   try {
-    const shards = await mapBounded(
-      done,
-      async ({ manifest, media }): Promise<AssembleShard> => ({
-        path: await stageShard(storage, layout, manifest, media, work),
-        start: manifest.start,
-        end: manifest.end,
-        // The shard step's own read-back of these bytes (their SHA-256 was just checked against the
-        // same manifest): the same facts an ffprobe here would give, without starting one per shard.
-        ...(manifest.video ? { inspection: { ...manifest.video, packets: manifest.frames } } : {}),
-      }),
-      STAGE_CONCURRENCY,
-    );
+    if (arrivals !== undefined) {
+      hooks.onWaiting?.(() => arrivals.lookNow());
+      log.debug({ job: task.jobId, shards: ranges.length }, 'Assembling as the shards arrive');
+    }
+    const shards = arrivals === undefined ? await mapBounded(done, ({ manifest, media }) => staged(manifest, media), STAGE_CONCURRENCY) : [];
     const localOutput = output.kind === 'file' ? output.path : join(work, `output${extname(output.key)}`);
     const source = await storage.mediaSource(task.input);
     let result: Awaited<ReturnType<typeof assemble>>;
     try {
-      result = await assemble({ source: source.url, sourceName: source.display, probe, shards, segment: planSpan(plan), output: localOutput, overwrite: task.overwrite, log });
+      result = await assemble({ source: source.url, sourceName: source.display, probe, shards, ...(arrivals ? { arriving: arrivals.arriving } : {}), segment: planSpan(plan), output: localOutput, overwrite: task.overwrite, log });
     } finally {
       source.release();
+      arrivals?.stop();
+      await arrivals?.settled();
     }
     if (output.kind === 's3') await storage.upload(task.output, { path: localOutput }, { overwrite: task.overwrite });
     if (!task.keepIntermediates) {

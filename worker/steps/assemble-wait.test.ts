@@ -1,0 +1,138 @@
+/**
+ * The assemble step with `waitForShards` (the operator starts it while the last shards run), with
+ * real ffmpeg, the real model on the CPU and the real S3 server: it starts before any shard is done,
+ * streams each shard into the output as it lands (one is streamed before the next even exists), and
+ * gives the output a plain assembly of the same shards gives; a shard that lands corrupt stops it
+ * at once, naming the shard, with nothing published.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { test, type TestContext } from 'node:test';
+import { promisify } from 'node:util';
+import pino from 'pino';
+import { clip } from '../../test/fixtures/clips.ts';
+import { useS3 } from '../../test/s3/harness.ts';
+import { UpscaleError } from '../errors.ts';
+import { jobLayout } from '../storage/job-layout.ts';
+import { Storage } from '../storage/storage.ts';
+import { assembleTaskSchema, parseTask, probeTaskSchema, shardTaskSchema } from '../task.ts';
+import { runAssembleStep } from './assemble-step.ts';
+import { runProbeStep } from './probe-step.ts';
+import { runShardStep } from './shard-step.ts';
+
+const s3 = await useS3();
+const quiet = pino({ level: 'silent' });
+const run = promisify(execFile);
+
+/** A debug logger that keeps its lines, and resolves `when(msg, pred)` once such a line is logged. */
+function recordingLog(): { log: pino.Logger; lines: Record<string, unknown>[]; when(msg: string, pred?: (l: Record<string, unknown>) => boolean): Promise<void> } {
+  const lines: Record<string, unknown>[] = [];
+  const waiters: { msg: string; pred: (l: Record<string, unknown>) => boolean; resolve(): void }[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const text of chunk.toString('utf8').split('\n').filter(Boolean)) {
+        const line = JSON.parse(text) as Record<string, unknown>;
+        lines.push(line);
+        for (const w of [...waiters]) {
+          if (line['msg'] !== w.msg || !w.pred(line)) continue;
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+      done();
+    },
+  });
+  return {
+    log: pino({ level: 'debug' }, sink),
+    lines,
+    when: (msg, pred = () => true) => (lines.some((l) => l['msg'] === msg && pred(l)) ? Promise.resolve() : new Promise((resolve) => waiters.push({ msg, pred, resolve }))),
+  };
+}
+
+/** MD5 of the output's video packets (stream copy): the same for two outputs holding the same frames. */
+async function videoPacketsMd5(path: string): Promise<string> {
+  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', path, '-map', '0:v:0', '-c', 'copy', '-f', 'md5', '-']);
+  return stdout.trim();
+}
+
+async function probedJob(t: TestContext, storage: Storage, output: (bucket: string) => string, jobId: string): Promise<{ version: 1; jobId: string; input: string; output: string }> {
+  const bucket = await s3.bucket(t);
+  const common = { version: 1 as const, jobId, input: `s3://${bucket}/in.mp4`, output: output(bucket) };
+  await storage.write(common.input, await readFile(await clip('tiny-basic')));
+  await runProbeStep(parseTask(probeTaskSchema, { ...common, step: 'probe', plan: { shardCount: 3, model: 'realesr-general-x4v3' } }, 'test'), storage, quiet);
+  return common;
+}
+
+const shardTask = (common: object, shard: number) => parseTask(shardTaskSchema, { ...common, step: 'shard', shard, settings: { ep: 'cpu', codec: 'ffv1', encoder: 'cpu' } }, 'test');
+
+test('waitForShards: starts before the shards, streams each into the output as it lands, same video as a plain assembly (S3)', async (t) => {
+  const storage = new Storage({ s3: s3.options });
+  t.after(() => storage.close());
+  const job = await probedJob(t, storage, (bucket) => `s3://${bucket}/out.mkv`, 'assemble-wait');
+  const recorded = recordingLog();
+  const assembling = runAssembleStep(parseTask(assembleTaskSchema, { ...job, step: 'assemble', waitForShards: true, keepIntermediates: true }, 'test'), storage, recorded.log);
+  let settled = false;
+  void assembling.then(() => (settled = true), () => (settled = true));
+
+  // Shard 1 first: the assembly needs shard 0 to start, and takes nothing out of order.
+  await runShardStep(shardTask(job, 1), storage, quiet);
+  await recorded.when('Staged shard', (l) => l['shard'] === 1);
+  await runShardStep(shardTask(job, 0), storage, quiet);
+  // Shard 1 goes into the output while shard 2 does not exist yet.
+  await recorded.when('Streamed shard into the output', (l) => JSON.stringify(l['shard']) === '[4,8]');
+  assert.equal(await storage.exists(jobLayout(job.output, job.jobId).shardManifest(2)), false);
+  assert.equal(settled, false, 'the assembly waits for shard 2');
+  await runShardStep(shardTask(job, 2), storage, quiet);
+  const result = await assembling;
+  assert.equal(result.frames, 12);
+
+  // The same shards assembled the plain way, after they are all done.
+  const plain = { ...job, output: job.output.replace('out.mkv', 'plain.mkv') };
+  const dir = await mkdtemp(join(tmpdir(), 'assemble-wait-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const layout = jobLayout(job.output, job.jobId);
+  const plainLayout = jobLayout(plain.output, plain.jobId);
+  for (const o of await storage.list(layout.prefix)) await storage.write(plainLayout.prefix + o.uri.slice(layout.prefix.length), await storage.read(o.uri));
+  await runAssembleStep(parseTask(assembleTaskSchema, { ...plain, step: 'assemble' }, 'test'), storage, quiet);
+  await writeFile(join(dir, 'waited.mkv'), await storage.read(job.output));
+  await writeFile(join(dir, 'plain.mkv'), await storage.read(plain.output));
+  assert.equal(await videoPacketsMd5(join(dir, 'waited.mkv')), await videoPacketsMd5(join(dir, 'plain.mkv')));
+});
+
+test('waitForShards: a shard that lands corrupt stops the assembly at once, naming it, and nothing is published (local)', async (t) => {
+  const storage = new Storage({ s3: s3.options });
+  t.after(() => storage.close());
+  const dir = await mkdtemp(join(tmpdir(), 'assemble-wait-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const job = await probedJob(t, storage, () => join(dir, 'out.mkv'), 'assemble-wait-corrupt');
+  const recorded = recordingLog();
+  const assembling = runAssembleStep(parseTask(assembleTaskSchema, { ...job, step: 'assemble', waitForShards: true }, 'test'), storage, recorded.log);
+  void assembling.catch(() => undefined);
+  await runShardStep(shardTask(job, 0), storage, quiet);
+  await recorded.when('Staged shard', (l) => l['shard'] === 0);
+  // Shard 1's media is damaged after its manifest committed (same size, other bytes).
+  await runShardStep(shardTask(job, 1), storage, quiet);
+  const layout = jobLayout(job.output, job.jobId);
+  const media = (await storage.list(layout.shardsPrefix)).map((o) => o.uri).filter((u) => u.includes('000001') && u.endsWith('.nut'));
+  assert.equal(media.length, 1);
+  const bytes = await storage.read(media[0] as string);
+  bytes[bytes.length - 10] = (bytes[bytes.length - 10] ?? 0) ^ 0xff;
+  await storage.write(media[0] as string, bytes, { overwrite: true });
+
+  const began = Date.now();
+  const error = await assembling.then(
+    () => assert.fail('expected a failure'),
+    (caught: unknown) => caught,
+  );
+  assert.ok(error instanceof UpscaleError, String(error));
+  assert.equal(error.code, 'VerificationFailed');
+  assert.ok(error.permanent);
+  assert.match(error.message, /shard 1 /);
+  // Shard 2 was never made: the failure did not wait for it.
+  assert.ok(Date.now() - began < 20_000, `failed after ${Date.now() - began} ms`);
+  assert.equal(await storage.exists(job.output), false);
+});

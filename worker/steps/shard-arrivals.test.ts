@@ -1,0 +1,78 @@
+/**
+ * awaitShards' waiting rules, with check and stage functions that answer from a script: done shards
+ * are staged in plan order, a storage hiccup is tried again, a permanent error or too many failed
+ * rounds end the wait for every shard still waited for.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { UpscaleError } from '../errors.ts';
+import type { ShardRange } from '../shard-plan.ts';
+import type { ShardCheck, ShardManifest } from '../storage/shard-manifest.ts';
+import { awaitShards, type ArrivalHooks } from './shard-arrivals.ts';
+
+const ranges: ShardRange[] = [0, 1, 2].map((index) => ({ index, start: index * 4, end: index * 4 + 4 }));
+const doneCheck = (range: ShardRange): ShardCheck => ({ done: true, manifest: { shard: range.index, start: range.start, end: range.end } as ShardManifest, media: `m${range.index}` });
+const options = { pollMs: 5, checkConcurrency: 4, stageConcurrency: 2 };
+
+/** Hooks whose check answers `answer(range, n)` for the n-th check of that shard. */
+function scripted(answer: (range: ShardRange, call: number) => ShardCheck | Error): ArrivalHooks & { staged: number[] } {
+  const calls = new Map<number, number>();
+  const staged: number[] = [];
+  return {
+    staged,
+    check: async (range) => {
+      const call = (calls.get(range.index) ?? 0) + 1;
+      calls.set(range.index, call);
+      const got = answer(range, call);
+      if (got instanceof Error) throw got;
+      return got;
+    },
+    stage: async (manifest, media) => {
+      staged.push(manifest.shard);
+      return { path: `/staged/${media}`, start: manifest.start, end: manifest.end };
+    },
+  };
+}
+
+test('resolves each shard once it is done, after rounds where it was not', async () => {
+  const hooks = scripted((range, call) => (call > range.index ? doneCheck(range) : { done: false, reason: 'no manifest' }));
+  const arrivals = awaitShards(ranges, hooks, options);
+  const got = await Promise.all(arrivals.arriving.map((a) => a.ready()));
+  assert.deepEqual(got.map((s) => s.path), ['/staged/m0', '/staged/m1', '/staged/m2']);
+  await arrivals.settled();
+  assert.deepEqual(hooks.staged, [0, 1, 2]);
+});
+
+test('a transient storage error is tried again on the next round', async () => {
+  const hooks = scripted((range, call) => (call <= 2 ? new UpscaleError('Unavailable', 'connection reset') : doneCheck(range)));
+  const arrivals = awaitShards(ranges, hooks, options);
+  assert.equal((await arrivals.arriving[2]?.ready())?.path, '/staged/m2');
+  await arrivals.settled();
+});
+
+test('a permanent error ends the wait for every shard still waited for', async () => {
+  const hooks = scripted((range) => (range.index === 0 ? doneCheck(range) : new UpscaleError('AccessDenied', 'wrong keys')));
+  const arrivals = awaitShards(ranges, hooks, options);
+  await assert.rejects(arrivals.arriving[1]!.ready(), /wrong keys/);
+  await assert.rejects(arrivals.arriving[2]!.ready(), /wrong keys/);
+  await arrivals.settled();
+});
+
+test('gives up after maxFailedRounds rounds in a row that all failed, with the last error', async () => {
+  let calls = 0;
+  const hooks = scripted(() => (calls++, new UpscaleError('Unavailable', 'S3 is down')));
+  const arrivals = awaitShards(ranges, hooks, { ...options, maxFailedRounds: 3 });
+  await assert.rejects(arrivals.arriving[0]!.ready(), /S3 is down/);
+  await arrivals.settled();
+  assert.equal(calls, 9, '3 rounds of 3 checks');
+});
+
+test('stop ends the polling; a shard never done stays pending and settled() resolves', async () => {
+  const hooks = scripted((range) => (range.index === 0 ? doneCheck(range) : { done: false, reason: 'no manifest' }));
+  const arrivals = awaitShards(ranges, hooks, options);
+  await arrivals.arriving[0]!.ready();
+  arrivals.stop();
+  await arrivals.settled();
+  const late = await Promise.race([arrivals.arriving[1]!.ready().then(() => 'resolved'), new Promise((r) => setTimeout(() => r('pending'), 50))]);
+  assert.equal(late, 'pending');
+});
