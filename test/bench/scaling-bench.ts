@@ -13,7 +13,7 @@
  *
  *   node test/bench/scaling-bench.ts [--svg docs/scaling.svg] [--local-workers 2] [--skip-local]
  *     [--startup S] [--probe 5] [--per-pod 0.084] [--assemble-fixed 0.22] [--assemble-per-mib 0.0038] [--assemble-per-kframes 0.066]
- *     [--output-mib 1500] [--cv 0.1] [--minutes 10]
+ *     [--output-mib 1500] [--cv 0.1] [--minutes 10] [--streamed-tail 0.6]
  *   `--minutes M` scales the frames, and the probe and output size unless given: 0.35 s of packet
  *   scan and 150 MiB of 4K output per minute, plus 1.5 s of probe pod start.
  */
@@ -69,6 +69,9 @@ export async function scalingBench(argv: string[]): Promise<Record<string, unkno
       // 10 min of 4K H.264 (the x4 output of 1080p) at ~20 Mbit/s (default: scaled with --minutes).
       'output-mib': { type: 'string' },
       cv: { type: 'string', default: '0.1' },
+      // The assembly bench's streamed tail over its whole assembly (README "Performance"); 1 = the
+      // whole assembly after the last shard, as before streaming (its pod start still hidden).
+      'streamed-tail': { type: 'string', default: '0.6' },
     },
     allowPositionals: false,
   });
@@ -123,21 +126,26 @@ export async function scalingBench(argv: string[]): Promise<Record<string, unkno
   const probeSeconds = values.probe !== undefined ? num('probe') : 1.5 + 0.35 * minutes;
   const outputMiB = values['output-mib'] !== undefined ? num('output-mib') : 150 * minutes;
   const frames = Math.round(minutes * 60 * 24);
-  const cluster: ScalingInputs = { frames, fps: 27, startupSeconds, probeSeconds, perPodSeconds: num('per-pod'), assembleFixedSeconds: num('assemble-fixed'), assembleSecondsPerMiB: num('assemble-per-mib'), assembleSecondsPerThousandFrames: num('assemble-per-kframes'), outputMiB, cv: num('cv') };
+  const cluster: ScalingInputs = { frames, fps: 27, startupSeconds, probeSeconds, perPodSeconds: num('per-pod'), assembleFixedSeconds: num('assemble-fixed'), assembleSecondsPerMiB: num('assemble-per-mib'), assembleSecondsPerThousandFrames: num('assemble-per-kframes'), outputMiB, cv: num('cv'), streamedTail: num('streamed-tail') };
   const curve = scalingCurve(cluster, GPU_COUNTS);
+  // The same job with the assembly after the shards (the operator before the streamed assembly).
+  const { streamedTail: _tail, ...serialInputs } = cluster;
+  const serial = scalingCurve(serialInputs, GPU_COUNTS);
   // The same video with shards sized 4 per GPU regardless of start-up (what the rule trades away).
   const uncapped = GPU_COUNTS.map((g) => ({ g, e: scalingCurve({ ...cluster, shardCount: 4 * g }, [1, g]) }));
-  console.log(`Cluster model: ${minutes} min 1080p (${frames.toLocaleString('en')} frames) at ${cluster.fps} frames/s per GPU, start-up ${cluster.startupSeconds.toFixed(2)} s/shard, probe ${cluster.probeSeconds} s, ${cluster.perPodSeconds} s/pod, assembly ${cluster.assembleFixedSeconds} s + ${cluster.assembleSecondsPerMiB} s/MiB x ${cluster.outputMiB} MiB + ${cluster.assembleSecondsPerThousandFrames} s per 1,000 frames (${jobSeconds(cluster, 1).parts.assemble.toFixed(1)} s with a pod start), shard spread cv ${cluster.cv}`);
-  console.log('  GPUs  shards  waves   seconds  speed-up  efficiency   (4 shards/GPU: seconds, efficiency)');
+  console.log(`Cluster model: ${minutes} min 1080p (${frames.toLocaleString('en')} frames) at ${cluster.fps} frames/s per GPU, start-up ${cluster.startupSeconds.toFixed(2)} s/shard, probe ${cluster.probeSeconds} s, ${cluster.perPodSeconds} s/pod, assembly ${cluster.assembleFixedSeconds} s + ${cluster.assembleSecondsPerMiB} s/MiB x ${cluster.outputMiB} MiB + ${cluster.assembleSecondsPerThousandFrames} s per 1,000 frames (${jobSeconds(serialInputs, 1).parts.assemble.toFixed(1)} s with a pod start after the shards; streamed, ${jobSeconds(cluster, 1).parts.assemble.toFixed(1)} s after the last shard), shard spread cv ${cluster.cv}`);
+  console.log('  GPUs  shards  waves   seconds  speed-up  efficiency   assembly after last shard   (assembly after the shards: seconds, efficiency)   (4 shards/GPU: seconds, efficiency)');
   for (const [i, p] of curve.entries()) {
     const u = uncapped[i]?.e;
     const uSeconds = u?.[1]?.seconds ?? NaN;
     const uEff = (u?.[0]?.seconds ?? NaN) / ((uncapped[i]?.g ?? 1) * uSeconds);
-    console.log(`  ${String(p.gpus).padStart(4)}${String(p.shards).padStart(8)}${String(p.waves).padStart(7)}${p.seconds.toFixed(0).padStart(10)}${p.speedup.toFixed(2).padStart(10)}${p.efficiency.toFixed(2).padStart(12)}   (${uSeconds.toFixed(0)} s, ${uEff.toFixed(2)})`);
+    const before = serial[i];
+    console.log(`  ${String(p.gpus).padStart(4)}${String(p.shards).padStart(8)}${String(p.waves).padStart(7)}${p.seconds.toFixed(0).padStart(10)}${p.speedup.toFixed(2).padStart(10)}${p.efficiency.toFixed(2).padStart(12)}${`${p.parts.assemble.toFixed(1)} s`.padStart(28)}   (${(before?.seconds ?? NaN).toFixed(0)} s, ${(before?.efficiency ?? NaN).toFixed(2)})${`(${uSeconds.toFixed(0)} s, ${uEff.toFixed(2)})`.padStart(48)}`);
   }
   if (values.svg !== undefined) {
     const series = [
       { name: 'model, product sizing rule', colour: '#1f5fbf', points: curve.map((p) => [p.gpus, p.efficiency] as const) },
+      { name: 'model, assembly after the shards (before)', colour: '#8a8a8a', points: serial.map((p) => [p.gpus, p.efficiency] as const) },
       { name: 'model, 4 shards per GPU', colour: '#2a9d4b', points: uncapped.map(({ g, e }) => [g, (e[0]?.seconds ?? NaN) / (g * (e[1]?.seconds ?? NaN))] as const) },
     ];
     if (local !== undefined) {

@@ -44,3 +44,17 @@ test('the plot is an SVG with one polyline per modelled series and a marker per 
   assert.equal(svg.match(/<circle/g)?.length, 4);
   assert.match(svg, /t &lt;1&gt;/);
 });
+
+test('a streamed assembly leaves its tail after the last shard, or what the last wave could not hide', () => {
+  const serial = jobSeconds(base, 4);
+  const streamed = jobSeconds({ ...base, streamedTail: 0.5 }, 4);
+  const whole = 1 + 30 + 7.2;
+  // One shard lasts 10 + 2,880 / 27 = 116.7 s, far longer than the 48.2 s assembly with its pod start: the tail is left.
+  assert.ok(Math.abs(streamed.parts.assemble - 0.5 * whole) < 1e-9, String(streamed.parts.assemble));
+  assert.ok(Math.abs(serial.parts.assemble - streamed.parts.assemble - (10 + 0.5 * whole)) < 1e-9);
+  // Short shards (a fixed count of 1,000 over 1,000 GPUs, 14.4 frames, ~10.5 s each) hide only that much of it.
+  const short = jobSeconds({ ...base, streamedTail: 0.5, shardCount: 1000 }, 1000);
+  const shardSeconds = 10 + 14.4 / 27;
+  assert.ok(Math.abs(short.parts.assemble - (10 + whole - shardSeconds)) < 1e-9, String(short.parts.assemble));
+  assert.throws(() => jobSeconds({ ...base, streamedTail: 1.5 }, 2), /streamedTail must be a share/);
+});

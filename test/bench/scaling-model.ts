@@ -13,6 +13,12 @@
  * - assemble: seconds = a + b x output MiB + c x frames / 1,000 (the assembly benchmark's plane fit:
  *   stream copy and read-back cost per byte, the per-packet listing of the verify pass per frame),
  *   plus one pod start. Nothing per shard: the shards' facts come from their manifests.
+ *   Streamed (`streamedTail` given: the product's operator starts the assembly when the last wave
+ *   of shards starts, and it takes each shard as it lands): its pod start and the mux of the
+ *   earlier shards run beside the last wave, so what is left after the last shard is the tail
+ *   (the last shard's bytes, the MP4 faststart rewrite, the verify pass, the publish: the
+ *   benchmark's streamed-tail fraction of the whole assembly), or the part of the whole assembly
+ *   the last wave's time could not hide, whichever is longer.
  *
  * Efficiency = T(1) / (G x T(G)).
  */
@@ -39,6 +45,12 @@ export interface ScalingInputs {
   cv: number;
   /** A fixed shard count (as `--shard-frames` gives), instead of the sizing rule. */
   shardCount?: number;
+  /**
+   * Streamed assembly: the share of the whole assembly (without its pod start) left after the last
+   * shard lands (the assembly benchmark's streamed tail over its whole assembly). Absent: the
+   * assembly runs after the shards, pod start included.
+   */
+  streamedTail?: number;
 }
 
 export interface ScalingPoint {
@@ -61,12 +73,16 @@ export function jobSeconds(inputs: ScalingInputs, gpus: number): Omit<ScalingPoi
   const waves = Math.ceil(shards / gpus);
   const shardSeconds = inputs.startupSeconds + inputs.frames / shards / inputs.fps;
   const straggler = gpus > 1 ? shardSeconds * inputs.cv * Math.sqrt(2 * Math.log(gpus)) : 0;
+  const whole = inputs.assembleFixedSeconds + inputs.assembleSecondsPerMiB * inputs.outputMiB + (inputs.assembleSecondsPerThousandFrames * inputs.frames) / 1000;
+  const tail = inputs.streamedTail;
+  if (tail !== undefined && !(tail <= 1)) throw new RangeError(`scaling input streamedTail must be a share in [0, 1], got ${tail}`);
   const parts = {
     probe: inputs.probeSeconds,
     schedule: inputs.perPodSeconds * Math.min(gpus, shards),
     shards: waves * shardSeconds,
     straggler,
-    assemble: inputs.startupSeconds + inputs.assembleFixedSeconds + inputs.assembleSecondsPerMiB * inputs.outputMiB + (inputs.assembleSecondsPerThousandFrames * inputs.frames) / 1000,
+    // Streamed: started with the last wave (its pod start hidden), it leaves the tail, or what of the whole the last wave could not hide.
+    assemble: tail === undefined ? inputs.startupSeconds + whole : Math.max(tail * whole, inputs.startupSeconds + whole - shardSeconds),
   };
   return { gpus, shards, waves, seconds: Object.values(parts).reduce((a, b) => a + b, 0), parts };
 }
