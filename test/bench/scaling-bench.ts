@@ -13,7 +13,7 @@
  *
  *   node test/bench/scaling-bench.ts [--svg docs/scaling.svg] [--local-workers 2] [--skip-local]
  *     [--startup S] [--probe 5] [--per-pod 0.084] [--assemble-fixed 0.22] [--assemble-per-mib 0.0038] [--assemble-per-kframes 0.066]
- *     [--output-mib 1500] [--cv 0.1] [--minutes 10] [--streamed-tail 0.6]
+ *     [--output-mib 1500] [--cv 0.1] [--minutes 10] [--streamed-tail 0.5]
  *   `--minutes M` scales the frames, and the probe and output size unless given: 0.35 s of packet
  *   scan and 150 MiB of 4K output per minute, plus 1.5 s of probe pod start.
  */
@@ -71,7 +71,7 @@ export async function scalingBench(argv: string[]): Promise<Record<string, unkno
       cv: { type: 'string', default: '0.1' },
       // The assembly bench's streamed tail over its whole assembly (README "Performance"); 1 = the
       // whole assembly after the last shard, as before streaming (its pod start still hidden).
-      'streamed-tail': { type: 'string', default: '0.6' },
+      'streamed-tail': { type: 'string', default: '0.5' },
     },
     allowPositionals: false,
   });
