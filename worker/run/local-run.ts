@@ -173,10 +173,13 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
     signal: stopAssembly.signal,
     onWaiting: (look) => (lookNow = look),
   });
-  // Awaited below, or dropped when the shards fail: never an unhandled rejection.
-  assembling.catch(() => undefined);
+  // An assembly that fails (say, the output's folder became unwritable) stops the shards: the run
+  // cannot succeed, and the shards done so far are kept for a rerun.
+  const assemblyFailed = new AbortController();
+  assembling.catch((error: unknown) => assemblyFailed.abort(error));
   const shardHooks: LocalRunHooks = {
     ...hooks,
+    signal: hooks.signal ? AbortSignal.any([hooks.signal, assemblyFailed.signal]) : assemblyFailed.signal,
     onShardDone: (worker, result) => {
       hooks.onShardDone?.(worker, result);
       lookNow();
@@ -186,6 +189,7 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
   try {
     shards = await runShards(tasks, storage, log, shardHooks, { busy, gpus, sameEngine, early: context.early });
   } catch (error) {
+    if (assemblyFailed.signal.aborted && !hooks.signal?.aborted) throw assemblyFailed.signal.reason;
     stopAssembly.abort(error);
     await assembling.catch(() => undefined);
     throw error;
