@@ -76,3 +76,19 @@ test('stop ends the polling; a shard never done stays pending and settled() reso
   const late = await Promise.race([arrivals.arriving[1]!.ready().then(() => 'resolved'), new Promise((r) => setTimeout(() => r('pending'), 50))]);
   assert.equal(late, 'pending');
 });
+
+test('each round checks only the lowest shards still waited for', async () => {
+  const many: ShardRange[] = Array.from({ length: 10 }, (_, index) => ({ index, start: index, end: index + 1 }));
+  const checked: number[] = [];
+  // Shards 0 and 1 are done at once, every other one at its second check.
+  const hooks = scripted((range, call) => {
+    checked.push(range.index);
+    return range.index < 2 || call > 1 ? doneCheck(range) : { done: false, reason: 'no manifest' };
+  });
+  const arrivals = awaitShards(many, hooks, { ...options, maxChecksPerRound: 3 });
+  await Promise.all(arrivals.arriving.map((a) => a.ready()));
+  await arrivals.settled();
+  // Round 1: shards 0-2 (0 and 1 done); round 2: 2-4 (2 done); never a shard beyond the lowest three waiting.
+  assert.deepEqual(checked.slice(0, 6), [0, 1, 2, 2, 3, 4]);
+  assert.deepEqual(hooks.staged, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});

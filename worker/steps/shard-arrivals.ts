@@ -1,6 +1,6 @@
 /**
  * Waiting for shards that are still being made (the assemble step's `waitForShards`): every
- * `pollMs` the shards not yet done are checked (their manifests and media sizes, a few at once),
+ * `pollMs` the lowest shards not yet done (up to 64) are checked (their manifests and media sizes, a few at once),
  * and each one found done is staged (downloaded or linked, its bytes checked), a few at a time in
  * plan order. Each shard's `ready()` resolves with its staged file; the assembly takes them in
  * order as they come (media/assemble.ts `arriving`).
@@ -28,10 +28,15 @@ export interface ArrivalHooks {
   stage(manifest: ShardManifest, media: string): Promise<AssembleShard>;
 }
 
+/** Shards checked per round at most (the lowest still waited for). */
+export const MAX_CHECKS_PER_ROUND = 64;
+
 export interface ArrivalOptions {
   pollMs: number;
   /** Shards checked at once per round. */
   checkConcurrency: number;
+  /** Shards checked per round at most, the lowest still waited for (default {@link MAX_CHECKS_PER_ROUND}). */
+  maxChecksPerRound?: number;
   /** Shards staged at once. */
   stageConcurrency: number;
   /** Rounds in a row whose every check failed before giving up (default 10). */
@@ -108,7 +113,9 @@ export function awaitShards(ranges: readonly ShardRange[], hooks: ArrivalHooks, 
     let lastReport = began;
     let failedRounds = 0;
     for (;;) {
-      const waiting = slots.filter((s) => s.state === 'waiting');
+      // The lowest ones only: the assembly takes shards in plan order, so one far ahead gains little
+      // from being staged early, and a 1,000-shard wait on S3 would be 2,000 requests a round.
+      const waiting = slots.filter((s) => s.state === 'waiting').slice(0, options.maxChecksPerRound ?? MAX_CHECKS_PER_ROUND);
       if (waiting.length === 0 || stopped) return;
       let failures = 0;
       let lastError: unknown;
