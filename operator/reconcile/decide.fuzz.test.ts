@@ -9,9 +9,12 @@ import { test } from 'node:test';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { PHASES, upscaleJobSpecSchema, type UpscaleJob } from '../api/upscalejob.ts';
 import { operatorConfigSchema } from '../config.ts';
-import { decide } from './decide.ts';
+import { decide, type Decision } from './decide.ts';
 import { decideDeletion } from './deletion.ts';
-import { ANNOTATION_PLAN, CLEANUP_FINALIZER } from './names.ts';
+import { countIndexes } from './indexes.ts';
+import { queuedByKueue } from './job-specs.ts';
+import { ANNOTATION_PLAN, CLEANUP_FINALIZER, LABEL_COMPONENT } from './names.ts';
+import { jobFailure, jobSucceeded, type Observed } from './observed.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261201);
 const CASES = Number(process.env['FUZZ_CASES'] ?? 3000);
@@ -94,9 +97,44 @@ test(`decide survives ${CASES} random specs and child states (seed ${SEED})`, (t
     assert.ok(JSON.stringify(d.status).length < 8192, `${where}: status stays small`);
     assert.ok(d.requeueAfterMs === undefined || (Number.isFinite(d.requeueAfterMs) && d.requeueAfterMs >= 0), `${where}: requeue ${d.requeueAfterMs}`);
     assert.deepEqual(decide(job, observed, now, config), d, `${where}: not deterministic`);
+    assertAssemblyRules(job, observed, d, where);
     const del = decideDeletion(job, observed, '2026-12-01T11:59:00Z', now, config);
     assert.ok(del.releaseFinalizer || del.create.length > 0 || del.requeueAfterMs !== undefined || !(job.metadata.finalizers ?? []).includes(CLEANUP_FINALIZER), `${where}: a deletion that neither progresses nor waits`);
   }
   t.diagnostic(`${valid} of ${CASES} random specs valid and decided; the rest refused by the schema with a path`);
   assert.ok(valid > CASES / 20, `only ${valid} of ${CASES} random specs were valid: the generator is too hostile to test decide`);
 });
+
+/**
+ * The early assembly's invariants: an assemble Job is never created before the shards' last wave
+ * runs (every index done or active) on an un-suspended, admitted shard Job; it waits for the shards
+ * exactly when they have not succeeded; a Failed decision leaves no step Job running; a queued
+ * job's Jobs are never written (no shard patch, no suspend set on a created Job).
+ */
+function assertAssemblyRules(job: UpscaleJob, observed: Observed, d: Decision, where: string): void {
+  const running = (j: V1Job | undefined) => j !== undefined && !jobSucceeded(j) && jobFailure(j) === undefined;
+  const { shards } = observed;
+  for (const created of d.create.filter((c) => c.metadata?.labels?.[LABEL_COMPONENT] === 'assemble')) {
+    assert.ok(shards !== undefined && observed.assemble === undefined, `${where}: an assemble Job created without shards, or twice`);
+    const args = created.spec?.template.spec?.containers[0]?.args ?? [];
+    const task = JSON.parse(args[args.indexOf('--task') + 1] ?? '{}') as { waitForShards?: boolean };
+    if (jobSucceeded(shards)) {
+      assert.equal(task.waitForShards, false, `${where}: an assemble Job after the shards succeeded waits for them`);
+      continue;
+    }
+    assert.equal(task.waitForShards, true, `${where}: an early assemble Job does not wait for the shards`);
+    assert.ok(!job.spec.suspend && shards.spec?.suspend !== true && jobFailure(shards) === undefined, `${where}: an assemble Job created for stopped shards`);
+    assert.ok(countIndexes(shards.status?.completedIndexes) + (shards.status?.active ?? 0) >= (shards.spec?.completions ?? Infinity), `${where}: an assemble Job created before the last wave runs`);
+  }
+  const terminalBefore = job.status?.phase === 'Succeeded' || job.status?.phase === 'Failed';
+  if (d.status.phase === 'Failed' && !terminalBefore && shards !== undefined) {
+    for (const child of [shards, observed.assemble]) {
+      const name = child?.metadata?.name;
+      if (running(child) && name !== undefined) assert.ok(d.deleteJobs.includes(name), `${where}: Failed (${d.summary}) but Job ${name} is left running`);
+    }
+  }
+  if (queuedByKueue(job)) {
+    assert.equal(d.patchShards, undefined, `${where}: a queued shard Job is patched`);
+    assert.ok(d.create.every((c) => c.spec?.suspend !== false), `${where}: a queued Job created un-suspended`);
+  }
+}

@@ -120,12 +120,12 @@ test('a finished probe whose pod is gone is probed again instead of guessing the
 });
 
 test('running shards report frames from completed indexes, fps and ETA, and requeue for fresh progress', () => {
-  const shards = shardsWith({ startTime: new Date(NOW.getTime() - 60_000), completedIndexes: '0,2', active: 2 });
+  const shards = shardsWith({ startTime: new Date(NOW.getTime() - 60_000), completedIndexes: '0,2', active: 1 });
   const d = decide(job(), { probe: probeDone, shards, pods: [] }, NOW, config);
   assert.deepEqual(d.create, []);
   assert.equal(d.status.phase, 'Running');
   assert.deepEqual(d.status.frames, { total: 1000, done: 600 });
-  assert.deepEqual(d.status.shards, { total: 4, succeeded: 2, failed: 0, running: 2 });
+  assert.deepEqual(d.status.shards, { total: 4, succeeded: 2, failed: 0, running: 1 });
   assert.equal(d.status.progress, '60%');
   assert.equal(d.status.fps, '10.0');
   assert.equal(d.status.eta, '40s');
@@ -274,4 +274,121 @@ test('suspending a Kueue-queued job deactivates its Workload instead of writing 
   assert.equal(r.patchShards, undefined);
   const running = decide(job(queued, { phase: 'Running' }), { shards: admitted, pods: [] }, NOW, config);
   assert.equal(running.workloadActive, undefined, 'a running queued job does not read its Workload');
+});
+
+/** The task of a created assemble Job, as its pod will read it. */
+function assembleTask(d: Decision): Record<string, unknown> | undefined {
+  const created = d.create.find((c) => c.metadata?.name === 'trailer-assemble');
+  const args = created?.spec?.template.spec?.containers[0]?.args;
+  return args === undefined ? undefined : (JSON.parse(args[args.indexOf('--task') + 1]!) as Record<string, unknown>);
+}
+const earlyAssemble = () => childJob('trailer-assemble', [], { active: 1 });
+const queued = { podTemplate: { metadata: { labels: { 'kueue.x-k8s.io/queue-name': 'gpu-queue' } } } };
+
+test('shards still waiting for a slot: no assemble Job yet (an idle assembly pod would hold a node slot)', () => {
+  // 4 shards, 2 at a time: 1 done, 2 running, 1 waiting.
+  const shards = shardsWith({ completedIndexes: '0', active: 2 });
+  const d = decide(job({ sharding: { parallelism: 2 } }), { shards, pods: [] }, NOW, config);
+  assert.deepEqual(d.create, []);
+  assert.equal(d.status.message, '1 of 4 shards done');
+});
+
+test('the last wave running (every shard done or active) creates the assemble Job that waits for the shards; the job stays Running', () => {
+  for (const [completedIndexes, active] of [['0,1', 2], ['0-2', 1], ['', 4]] as const) {
+    const shards = shardsWith({ completedIndexes, active });
+    const d = decide(job(), { shards, pods: [] }, NOW, config);
+    assert.deepEqual(d.create.map((c) => c.metadata?.name), ['trailer-assemble'], `${completedIndexes} done, ${active} running`);
+    assert.equal(assembleTask(d)?.['waitForShards'], true);
+    assert.equal(d.status.phase, 'Running');
+    assert.match(d.status.message ?? '', /shards done; assembly started$/);
+  }
+});
+
+test('an early assemble Job is kept while the shards run, and reused (not created again) once they succeed', () => {
+  const running = decide(job(), { shards: shardsWith({ completedIndexes: '0-2', active: 1 }), assemble: earlyAssemble(), pods: [] }, NOW, config);
+  assert.deepEqual(running.create, []);
+  assert.deepEqual(running.deleteJobs, []);
+  assert.equal(running.status.message, '3 of 4 shards done; assembly started');
+  const done = shardsWith({ completedIndexes: '0-3', succeeded: 4 }, [{ type: 'Complete' }]);
+  const assembling = decide(job(), { shards: done, assemble: earlyAssemble(), pods: [] }, NOW, config);
+  assert.deepEqual(assembling.create, []);
+  assert.equal(assembling.status.phase, 'Assembling');
+});
+
+test('shards succeeded with no assemble Job (the early one was deleted, or an older operator ran the shards): it is created without waiting', () => {
+  const done = shardsWith({ completedIndexes: '0-3', succeeded: 4 }, [{ type: 'Complete' }]);
+  const d = decide(job(), { shards: done, pods: [] }, NOW, config);
+  assert.equal(assembleTask(d)?.['waitForShards'], false);
+  assert.equal(d.status.phase, 'Assembling');
+});
+
+test('failed shards delete the early assemble Job: it would wait forever', () => {
+  const shards = shardsWith({ failedIndexes: '1' }, [{ type: 'Failed', reason: 'PodFailurePolicy', message: 'exit code 2' }]);
+  const message = JSON.stringify({ ok: false, step: 'shard', code: 'NotFound', message: 'shard: model not found' });
+  const d = decide(job(), { shards, assemble: earlyAssemble(), pods: [pod(shards, 'Failed', { index: 1, exitCode: 2, message })] }, NOW, config);
+  assert.equal(d.status.phase, 'Failed');
+  assert.deepEqual(d.deleteJobs, ['trailer-assemble']);
+  const deadline = shardsWith({}, [{ type: 'Failed', reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' }]);
+  assert.deepEqual(decide(job(), { shards: deadline, assemble: earlyAssemble(), pods: [] }, NOW, config).deleteJobs, ['trailer-assemble']);
+});
+
+test('suspending while shards remain deletes the early assemble Job; after the resume the last wave makes it again', () => {
+  const d = decide(job({ suspend: true }), { shards: shardsWith({ completedIndexes: '0-2', active: 1 }), assemble: earlyAssemble(), pods: [] }, NOW, config);
+  assert.equal(d.status.phase, 'Suspended');
+  assert.deepEqual(d.deleteJobs, ['trailer-assemble']);
+  assert.deepEqual(d.create, []);
+  const gone = decide(job({ suspend: true }), { shards: shardsWith({ completedIndexes: '0-2' }, [], { suspend: true }), pods: [] }, NOW, config);
+  assert.deepEqual([gone.create, gone.deleteJobs], [[], []], 'suspended: none created');
+  const resuming = decide(job({}, { phase: 'Suspended' }), { shards: shardsWith({ completedIndexes: '0-2', active: 1 }, [], { suspend: true }), pods: [] }, NOW, config);
+  assert.deepEqual([resuming.create, resuming.patchShards], [[], { suspend: false }], 'not while the shard Job is still suspended, whatever pods it counts');
+  const resumed = decide(job({}, { phase: 'Suspended' }), { shards: shardsWith({ completedIndexes: '0-2', active: 1 }), pods: [] }, NOW, config);
+  assert.equal(assembleTask(resumed)?.['waitForShards'], true);
+});
+
+test('an assemble Job already being deleted is not deleted again', () => {
+  const going = earlyAssemble();
+  going.metadata!.deletionTimestamp = new Date(NOW.getTime() - 1000);
+  const d = decide(job({ suspend: true }), { shards: shardsWith({ completedIndexes: '0-2', active: 1 }), assemble: going, pods: [] }, NOW, config);
+  assert.deepEqual(d.deleteJobs, []);
+});
+
+test('a Kueue-queued shard Job waiting for admission gets no assemble Job; one evicted by Kueue loses its early one', () => {
+  const waiting = shardsWith({}, [], queued);
+  waiting.spec!.suspend = true;
+  const w = decide(job(queued), { shards: waiting, pods: [] }, NOW, config);
+  assert.deepEqual(w.create, []);
+  const evicted = shardsWith({ completedIndexes: '0-2' }, [], queued);
+  evicted.spec!.suspend = true;
+  const e = decide(job(queued), { shards: evicted, assemble: earlyAssemble(), pods: [] }, NOW, config);
+  assert.match(e.status.message ?? '', /Kueue/);
+  assert.deepEqual(e.deleteJobs, ['trailer-assemble']);
+  assert.equal(e.patchShards, undefined);
+});
+
+test('a Kueue-queued job\'s early assemble Job carries the queue label and no suspend of its own: Kueue owns both', () => {
+  const admitted = shardsWith({ completedIndexes: '0-1', active: 2 }, [], queued);
+  admitted.spec!.suspend = false;
+  const d = decide(job(queued), { shards: admitted, pods: [] }, NOW, config);
+  const created = d.create[0]!;
+  assert.equal(created.metadata?.labels?.['kueue.x-k8s.io/queue-name'], 'gpu-queue');
+  assert.equal(created.spec?.suspend, undefined);
+  assert.equal(d.patchShards, undefined);
+});
+
+test('an early assemble Job that fails while the shards run fails the job and stops the shards', () => {
+  const failed = childJob('trailer-assemble', [{ type: 'Failed', reason: 'PodFailurePolicy', message: 'exit code 2' }]);
+  const message = JSON.stringify({ ok: false, step: 'assemble', code: 'Conflict', message: 'assemble: s3://footage/out.mp4 exists' });
+  const d = decide(job(), { shards: shardsWith({ completedIndexes: '0-2', active: 1 }), assemble: failed, pods: [pod(failed, 'Failed', { exitCode: 2, message })] }, NOW, config);
+  assert.equal(d.status.phase, 'Failed');
+  assert.equal(condition(d, 'Failed')?.reason, 'AssembleFailed');
+  assert.match(d.status.message ?? '', /out\.mp4 exists/);
+  assert.deepEqual(d.deleteJobs, ['trailer-shards']);
+  assert.deepEqual(d.create, []);
+});
+
+test('a job past its deadline with an early assemble Job stops both', () => {
+  const d = decide(job({ activeDeadlineSeconds: 30 }), { shards: shardsWith({ completedIndexes: '0-2', active: 1 }), assemble: earlyAssemble(), pods: [] }, NOW, config);
+  assert.equal(d.status.phase, 'Failed');
+  assert.deepEqual(d.deleteJobs.sort(), ['trailer-assemble', 'trailer-shards']);
+  assert.deepEqual(d.create, []);
 });

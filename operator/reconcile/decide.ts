@@ -5,12 +5,16 @@
  * repeating itself (it finds the children by their deterministic names).
  *
  * Flow: probe Job -> (plan from its pod's termination message) -> one Indexed shard Job ->
- * assemble Job -> Succeeded. Each step's Job is created only when the one before succeeded.
+ * assemble Job -> Succeeded. The shard Job is created once the probe succeeded; the assemble Job
+ * once the shards' last wave runs (every shard done or running), so the assembly pod's start and
+ * its staging overlap the last shards (it waits for them: `waitForShards`), or once the shards
+ * succeeded if it does not exist by then. An early assemble Job whose shards stop (failed,
+ * suspended, evicted by Kueue) is deleted: it would wait forever.
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Phase, UpscaleJob, UpscaleJobStatus } from '../api/upscalejob.ts';
 import type { OperatorConfig } from '../config.ts';
-import { framesIn, parseIndexes } from './indexes.ts';
+import { countIndexes, framesIn, parseIndexes } from './indexes.ts';
 import { assembleJob, probeJob, queuedByKueue, shardJob, workerJobId } from './job-specs.ts';
 import { ANNOTATION_PLAN } from './names.ts';
 import { completionIndex, exitCode, jobFailure, jobSucceeded, podsOf, timeOf, unschedulableMessage, type Observed } from './observed.ts';
@@ -151,7 +155,7 @@ function progressOf(job: UpscaleJob, observed: Observed, now: Date, config: Oper
   if (failed !== undefined) {
     const failure = shardFailure(failed.reason, failed.message, shards, shardPods);
     if (!failure.fromWorker && recent(failed.lastTransitionTime, now)) return { ...awaitingPods('Running'), progress };
-    return { phase: 'Failed', reason: failure.reason, message: failure.message, progress };
+    return { phase: 'Failed', reason: failure.reason, message: failure.message, progress, deleteJobs: earlyAssembly(observed) };
   }
   if (!jobSucceeded(shards)) {
     const kueue = queuedByKueue(job);
@@ -160,20 +164,36 @@ function progressOf(job: UpscaleJob, observed: Observed, now: Date, config: Oper
     // A queued job's Workload follows spec.suspend. While suspended, and on the first reconcile after
     // a resume (the status still says Suspended), its state is checked; otherwise not read at all.
     const workload = kueue && (suspended || job.status?.phase === 'Suspended') ? { workloadActive: !suspended } : {};
+    // Stopped shards (suspended, or evicted by Kueue and waiting to be readmitted): an early
+    // assembly would wait for them, holding a node slot and its quota; it is made again once the
+    // last wave runs again.
     if (suspended) {
-      return { phase: 'Suspended', reason: 'Suspended', message: 'the job is suspended; finished shards are kept', progress, ...workload, ...(patchShards !== undefined ? { patchShards } : {}) };
+      return { phase: 'Suspended', reason: 'Suspended', message: 'the job is suspended; finished shards are kept', progress, deleteJobs: earlyAssembly(observed), ...workload, ...(patchShards !== undefined ? { patchShards } : {}) };
     }
     if (kueue && shards.spec?.suspend === true) {
-      return { phase: 'Running', reason: 'WaitingForQueue', message: `waiting for admission by Kueue queue ${job.spec.podTemplate?.metadata?.labels?.['kueue.x-k8s.io/queue-name'] ?? ''}`, progress, requeueAfterMs: PROGRESS_REQUEUE_MS, ...workload };
+      return { phase: 'Running', reason: 'WaitingForQueue', message: `waiting for admission by Kueue queue ${job.spec.podTemplate?.metadata?.labels?.['kueue.x-k8s.io/queue-name'] ?? ''}`, progress, requeueAfterMs: PROGRESS_REQUEUE_MS, deleteJobs: earlyAssembly(observed), ...workload };
+    }
+    // An early assembly that failed fails the job as a late one does; the shards it would have
+    // assembled are stopped, as every Failed outcome stops what still runs.
+    const assemblyFailed = observed.assemble === undefined ? undefined : assembleFailure(job, observed.assemble, observed.pods, now);
+    if (assemblyFailed !== undefined) {
+      return assemblyFailed.phase === 'Failed' ? { ...assemblyFailed, progress, deleteJobs: [shards.metadata!.name!] } : { ...assemblyFailed, phase: 'Running', progress };
     }
     const done = progress.shards?.succeeded ?? 0;
+    // The assemble Job is created in the last wave, not before: an assembly pod waiting through a
+    // long film's early waves would hold a node slot (and, queued, 500m cpu / 512Mi of Kueue quota:
+    // its own top-level Workload beside the shards', admitted when that fits, never a write to a
+    // Job Kueue owns) for nothing.
+    const startAssembly = observed.assemble === undefined && lastWaveRunning(shards);
+    const assembling = observed.assemble !== undefined || startAssembly;
     return {
       ...workload,
       phase: 'Running',
       reason: 'ShardsRunning',
-      message: `${done} of ${plan?.shards ?? '?'} shards done`,
+      message: `${done} of ${plan?.shards ?? '?'} shards done${assembling ? '; assembly started' : ''}`,
       progress,
       requeueAfterMs: PROGRESS_REQUEUE_MS,
+      ...(startAssembly ? { create: [assembleJob(job, config, { waitForShards: true })] } : {}),
       ...(patchShards !== undefined ? { patchShards } : {}),
       ...(unschedulable !== undefined ? { unschedulable } : {}),
     };
@@ -184,17 +204,41 @@ function progressOf(job: UpscaleJob, observed: Observed, now: Date, config: Oper
     if (suspended) return { phase: 'Suspended', reason: 'Suspended', message: 'the job is suspended before assembly', progress };
     return { phase: 'Assembling', reason: 'CreatedAssemble', message: `assembling ${job.spec.output}`, create: [assembleJob(job, config)], progress };
   }
-  const assembleFailed = jobFailure(observed.assemble);
-  if (assembleFailed !== undefined) {
-    const worker = workerFailure(podsOf(observed.pods, observed.assemble));
-    if (worker === undefined && recent(assembleFailed.lastTransitionTime, now)) return { ...awaitingPods('Assembling'), progress };
-    return { phase: 'Failed', reason: 'AssembleFailed', message: worker ?? `assembly of ${job.spec.output} failed: ${assembleFailed.message ?? assembleFailed.reason ?? 'unknown error'}`, progress };
-  }
+  const assembleFailed = assembleFailure(job, observed.assemble, observed.pods, now);
+  if (assembleFailed !== undefined) return { ...assembleFailed, progress };
   if (!jobSucceeded(observed.assemble)) {
     const unschedulable = firstUnschedulable(podsOf(observed.pods, observed.assemble));
     return { phase: 'Assembling', reason: 'Assembling', message: `assembling ${job.spec.output}`, progress, ...(unschedulable ? { unschedulable } : {}) };
   }
   return { phase: 'Succeeded', reason: 'Succeeded', message: `wrote ${job.spec.output}`, progress, output: job.spec.output };
+}
+
+/** A failed assemble Job: the job's failure, or a short wait for its pod's message; undefined while it has not failed. */
+function assembleFailure(job: UpscaleJob, assemble: V1Job, pods: readonly V1Pod[], now: Date): Outcome | undefined {
+  const failed = jobFailure(assemble);
+  if (failed === undefined) return undefined;
+  const worker = workerFailure(podsOf(pods, assemble));
+  if (worker === undefined && recent(failed.lastTransitionTime, now)) return awaitingPods('Assembling');
+  return { phase: 'Failed', reason: 'AssembleFailed', message: worker ?? `assembly of ${job.spec.output} failed: ${failed.message ?? failed.reason ?? 'unknown error'}` };
+}
+
+/**
+ * The shards' last wave runs: every index is done or has an active pod, so no shard still waits
+ * for a slot (`succeeded + active >= completions`, from the Job's own status). A shard Job still
+ * suspended (being resumed) does not run, whatever pods it still counts.
+ */
+function lastWaveRunning(shards: V1Job): boolean {
+  const completions = shards.spec?.completions;
+  if (completions === undefined || completions < 1 || shards.spec?.suspend === true) return false;
+  return countIndexes(shards.status?.completedIndexes) + (shards.status?.active ?? 0) >= completions;
+}
+
+/** The running assemble Job made before the shards finished, to delete when they stop; none when it finished or is already going. */
+function earlyAssembly(observed: Observed): string[] {
+  const assemble = observed.assemble;
+  const name = assemble?.metadata?.name;
+  if (name === undefined || assemble?.metadata?.deletionTimestamp !== undefined || jobSucceeded(assemble) || jobFailure(assemble) !== undefined) return [];
+  return [name];
 }
 
 /** What to change on an unqueued shard Job so it matches the spec; undefined when it does. */

@@ -79,3 +79,12 @@ test('a job without the finalizer is left to the garbage collector', () => {
   assert.equal(d.releaseFinalizer, false);
   assert.deepEqual(d.create, []);
 });
+
+test('deleting a job in its last wave stops the early assemble Job with the shards, and waits for its pod too', () => {
+  const shards = child('clip-shards', undefined, { active: 1, completedIndexes: '0-2' });
+  const assemble = child('clip-assemble', undefined, { active: 1 });
+  const d = decideDeletion(job(), { probe: child('clip-probe', 'Complete'), shards, assemble, pods: [pod(assemble, 'Running')] }, DELETED, NOW, config);
+  assert.deepEqual(d.deleteJobs, ['clip-shards', 'clip-assemble']);
+  assert.deepEqual(d.create, [], 'no cleanup while the assembly pod may still write');
+  assert.equal(d.requeueAfterMs, 1000);
+});

@@ -4,7 +4,7 @@ import { upscaleJobSpecSchema, type UpscaleJob, type UpscaleJobSpecInput } from 
 import { operatorConfigSchema } from '../config.ts';
 import { assembleJob, probeJob, shardJob } from './job-specs.ts';
 import { childName } from './names.ts';
-import { probeTaskSchema } from '../../worker/task.ts';
+import { assembleTaskSchema, probeTaskSchema } from '../../worker/task.ts';
 
 const config = operatorConfigSchema.parse({ workerImage: 'example.com/upscale-operator:1', storage: { endpoint: 'http://minio:9000', secretName: 'default-s3' } });
 function job(spec: Partial<UpscaleJobSpecInput> = {}): UpscaleJob {
@@ -176,4 +176,26 @@ test('a podTemplate toleration of a node-loss taint wins over the operator\'s; o
   // Probe and assemble pods get the user's tolerations as they are.
   const t = [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists' as const, effect: 'NoExecute' as const, tolerationSeconds: 1 }];
   assert.deepEqual(probeJob(job({ podTemplate: { spec: { tolerations: t } } }), config).spec!.template.spec!.tolerations, t);
+});
+
+test('an assemble Job made early differs from a late one only in its task\'s waitForShards; the same inputs give the same Job', () => {
+  const j = job({ podTemplate: { metadata: { labels: { 'kueue.x-k8s.io/queue-name': 'gpu-queue' } } } });
+  const late = assembleJob(j, config);
+  const early = assembleJob(j, config, { waitForShards: true });
+  assert.deepEqual(assembleJob(j, config, { waitForShards: true }), early);
+  assert.deepEqual(assembleJob(j, config, { waitForShards: false }), late);
+  const argsOf = (built: typeof late) => built.spec!.template.spec!.containers[0]!.args!;
+  const taskOf = (built: typeof late) => assembleTaskSchema.parse(JSON.parse(argsOf(built)[argsOf(built).indexOf('--task') + 1]!));
+  assert.equal(taskOf(early).waitForShards, true);
+  assert.equal(taskOf(late).waitForShards, false);
+  assert.deepEqual({ ...taskOf(early), waitForShards: false }, taskOf(late));
+  // Everything else, quota (resources), queue label and retries included, is the same.
+  const withoutTask = (built: typeof late) => {
+    const copy = structuredClone(built);
+    const args = argsOf(copy);
+    args[args.indexOf('--task') + 1] = 'TASK';
+    return copy;
+  };
+  assert.deepEqual(withoutTask(early), withoutTask(late));
+  assert.equal(early.spec!.suspend, undefined, 'Kueue\'s webhook suspends a queued Job; the operator never sets or writes it');
 });

@@ -117,10 +117,20 @@ export function shardJob(job: UpscaleJob, config: OperatorConfig, plan: PlanSumm
   return built;
 }
 
-/** The assemble Job: concatenates the shards and writes the output. */
-export function assembleJob(job: UpscaleJob, config: OperatorConfig): V1Job {
+/**
+ * The assemble Job: concatenates the shards and writes the output. `waitForShards` when it is
+ * created while the shards still run (their last wave): the worker then waits for each shard's
+ * manifest and streams it in as it lands, instead of failing on a missing shard.
+ *
+ * That task field is the only difference between an early and a late assemble Job. Name, labels
+ * (so Kueue's queue label), resources (so its quota), retries and tolerations are the same: the
+ * Job created early is the one the finished shards are assembled by, and a late one (the early one
+ * was deleted, or an older operator ran the shards) does the same work the same way. Nothing in it
+ * bounds the waiting: the operator deletes an early Job whose shards stop (decide.ts).
+ */
+export function assembleJob(job: UpscaleJob, config: OperatorConfig, { waitForShards = false }: { waitForShards?: boolean } = {}): V1Job {
   const { spec } = job;
-  const task = { version: TASK_VERSION, step: 'assemble', jobId: workerJobId(job), input: spec.input, output: spec.output, overwrite: spec.overwrite, keepIntermediates: spec.keepIntermediates };
+  const task = { version: TASK_VERSION, step: 'assemble', jobId: workerJobId(job), input: spec.input, output: spec.output, overwrite: spec.overwrite, keepIntermediates: spec.keepIntermediates, waitForShards };
   return stepJob(job, config, 'assemble', task, { backoffLimit: STEP_BACKOFF_LIMIT });
 }
 

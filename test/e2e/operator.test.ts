@@ -179,6 +179,42 @@ test('the operator SIGKILLed mid-job and restarted: the job completes, no child 
   assert.equal(await decodedFrames(out), CLIP_FRAMES['basic']);
 });
 
+test('the assemble Job starts during the shards\' last wave (4 shards, 2 at a time), waits for them, and the job succeeds with every frame', { timeout: 600_000 }, async (t) => {
+  const { ns, bucket, source } = await setUp(t, 'tiny-basic');
+  startOperator(t, kubeconfig, ns);
+  await apply(cluster, ns, await exampleJob('early', bucket, s3, { sharding: { shards: 4, parallelism: 2 } }));
+  const messages = new Set<string>();
+  const done = await waitFor('UpscaleJob early finished', async () => {
+    const j = await getJob(ns, 'early');
+    if (j.status?.phase === 'Running') messages.add(j.status.message ?? '');
+    return j.status?.phase === 'Succeeded' || j.status?.phase === 'Failed' ? j : undefined;
+  }, 300_000, 250);
+  const jobs = await jobsOf(ns);
+  const shards = jobs.find((j) => j.metadata?.labels?.['app.kubernetes.io/component'] === 'shards')!;
+  const assemble = jobs.find((j) => j.metadata?.labels?.['app.kubernetes.io/component'] === 'assemble')!;
+  const seconds = (s: string | Date | undefined) => (s === undefined ? NaN : new Date(s).getTime() / 1000);
+  const assembleCreated = seconds(assemble.metadata?.creationTimestamp);
+  const shardsDone = seconds(shards.status?.completionTime);
+  // The last wave begins when the last index gets its pod: its first pod's creation.
+  const shardPods = await podsOf(ns);
+  const firstPodOf = (index: string) => Math.min(...shardPods.filter((p) => p.metadata?.annotations?.[INDEX] === index).map((p) => seconds(p.metadata?.creationTimestamp)));
+  const lastWave = Math.max(...['0', '1', '2', '3'].map(firstPodOf));
+  const assemblePods = await podsOf(ns, 'app.kubernetes.io/component=assemble');
+  t.diagnostic(`last wave from ${lastWave}, assemble Job created ${assembleCreated}, shards completed ${shardsDone}; ${assemblePods.length} assemble pod(s), exit codes ${assemblePods.map((p) => p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode ?? '?').join(',')}`);
+
+  const args = assemble.spec?.template.spec?.containers[0]?.args ?? [];
+  assert.equal((JSON.parse(args[args.indexOf('--task') + 1] ?? '{}') as { waitForShards?: boolean }).waitForShards, true, 'the early assembly waits for the shards');
+  assert.ok(assembleCreated < shardsDone, `the assemble Job (${assembleCreated}) was created before the shards completed (${shardsDone})`);
+  assert.ok(assembleCreated >= lastWave, `the assemble Job (${assembleCreated}) was not created before the last wave began (${lastWave})`);
+  assert.equal(jobs.filter((j) => j.metadata?.labels?.['app.kubernetes.io/component'] === 'assemble').length, 1, 'one assemble Job');
+  assert.ok([...messages].some((m) => /^\d of 4 shards done; assembly started$/.test(m)), `while Running the status said: ${[...messages].join(' / ')}`);
+
+  assert.equal(done.status?.phase, 'Succeeded', `job ended ${done.status?.phase}: ${done.status?.message}`);
+  const out = await download(bucket, 'out.mp4');
+  assert.equal(await decodedFrames(out), CLIP_FRAMES['tiny-basic']);
+  await assertFramesMatchSource(out, source, { width: 64, height: 48 }, { minPsnr: 20 });
+});
+
 test('a deleted shard pod is replaced; an evicted one is replaced without using a retry', { timeout: 600_000 }, async (t) => {
   const { ns, bucket } = await setUp(t, 'basic');
   startOperator(t, kubeconfig, ns);
