@@ -11,6 +11,8 @@ const failedPod = (index: number, message: string): V1Pod => ({
 test('each step the job takes is one event, with a stable reason', () => {
   assert.deepEqual(transitionEvents({ phase: 'Probing' }, { phase: 'Running', frames: { total: 90 }, shards: { total: 3 } }, []).map((e) => e.reason), ['Probed']);
   assert.deepEqual(transitionEvents({ phase: 'Running' }, { phase: 'Assembling', shards: { total: 3 } }, []).map((e) => e.reason), ['ShardsSucceeded']);
+  // The early assembly finished in the same reconcile as the shards: the story still says the shards succeeded.
+  assert.deepEqual(transitionEvents({ phase: 'Running' }, { phase: 'Succeeded', shards: { total: 3 } }, []).map((e) => e.reason), ['ShardsSucceeded', 'Succeeded']);
   assert.deepEqual(transitionEvents({ phase: 'Assembling' }, { phase: 'Succeeded', message: 'wrote s3://a/b.mp4' }, []).map((e) => [e.type, e.reason, e.note]), [['Normal', 'Succeeded', 'wrote s3://a/b.mp4']]);
   assert.deepEqual(transitionEvents({ phase: 'Running' }, { phase: 'Suspended' }, []).map((e) => e.reason), ['Suspended']);
   assert.deepEqual(transitionEvents({ phase: 'Suspended' }, { phase: 'Running' }, []).map((e) => e.reason), ['Resumed']);
