@@ -226,9 +226,14 @@ function checkJoinable(s: AssembleShard, got: ShardInspection, firstShard: Assem
 /** The first arriving shard, once it is ready, with its range checked against the plan's. */
 async function firstArrived(arriving: readonly ArrivingShard[]): Promise<AssembleShard> {
   const head = arriving[0] as ArrivingShard;
-  const shard = await head.ready();
-  if (shard.start !== head.start || shard.end !== head.end) throw new Error(`arriving shard [${head.start},${head.end}) resolved to [${shard.start},${shard.end})`);
+  const shard = sameRange(head, await head.ready());
   return { ...shard, path: resolve(shard.path) };
+}
+
+/** `shard`, once it is sure to be the one `pending` stands for (its caller's bug otherwise). */
+function sameRange(pending: ArrivingShard, shard: AssembleShard): AssembleShard {
+  if (shard.start !== pending.start || shard.end !== pending.end) throw new Error(`arriving shard [${pending.start},${pending.end}) resolved to [${shard.start},${shard.end})`);
+  return shard;
 }
 
 /**
@@ -261,8 +266,7 @@ async function pipeFeed(arriving: readonly ArrivingShard[], firstShard: Assemble
       // Not waited for once the mux has stopped: the shard may never come.
       const shard = await Promise.race([pending.ready(), stopping]);
       if (shard === undefined || stopped) return;
-      if (shard.start !== pending.start || shard.end !== pending.end) throw new Error(`arriving shard [${pending.start},${pending.end}) resolved to [${shard.start},${shard.end})`);
-      checkJoinable(shard, await inspectionOf(shard), firstShard, first, opts.output);
+      checkJoinable(sameRange(pending, shard), await inspectionOf(shard), firstShard, first, opts.output);
       await pipeline(createReadStream(shard.path), stream);
       writing = undefined;
       opts.log?.debug({ output: opts.output, shard: [shard.start, shard.end] }, 'Streamed shard into the output');

@@ -166,11 +166,9 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
   // left after the last is its bytes, the verification and the publish. It is stopped when the
   // shards fail (or the run is interrupted), and then publishes nothing.
   const stopAssembly = new AbortController();
-  const onAbort = (): void => stopAssembly.abort(hooks.signal?.reason);
-  hooks.signal?.addEventListener('abort', onAbort, { once: true });
   let lookNow = (): void => undefined;
   const assembling = runAssembleStep({ ...common, step: 'assemble', overwrite: options.overwrite, keepIntermediates: options.keepIntermediates, waitForShards: true }, storage, log, {
-    signal: stopAssembly.signal,
+    signal: hooks.signal ? AbortSignal.any([hooks.signal, stopAssembly.signal]) : stopAssembly.signal,
     onWaiting: (look) => (lookNow = look),
   });
   // An assembly that fails (say, the output's folder became unwritable) stops the shards: the run
@@ -193,8 +191,6 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
     stopAssembly.abort(error);
     await assembling.catch(() => undefined);
     throw error;
-  } finally {
-    hooks.signal?.removeEventListener('abort', onAbort);
   }
   const assemble = await assembling;
   return { jobId, workers: busy, probe: probe.result, shards, assemble, seconds: (performance.now() - began) / 1000 };
