@@ -23,8 +23,8 @@ COPY models ./models
 COPY worker ./worker
 COPY operator ./operator
 COPY crds ./crds
-RUN ln -s /app/bin/upscale.ts /usr/local/bin/upscale && chmod +x /app/bin/upscale.ts
-# Node's compile cache (bin/compile-cache.ts), filled while building: every pod starts with the
+RUN ln -s /app/bin/upscale.js /usr/local/bin/upscale && chmod +x /app/bin/upscale.js
+# Node's compile cache (bin/compile-cache.js), filled while building: every pod starts with the
 # command's TypeScript already stripped and compiled (some 0.2-0.4 s per process on 2 cores). The
 # root filesystem is read-only at run time: the cache is only read there.
 ENV NODE_COMPILE_CACHE=/app/.compile-cache

@@ -1,5 +1,5 @@
 /**
- * The `upscale` command (launched by bin/upscale.ts): `run` (the whole job locally) and the steps the cluster's pods run
+ * The `upscale` command (launched by bin/upscale.js): `run` (the whole job locally) and the steps the cluster's pods run
  * (`probe`, `shard`, `assemble`). Exit codes: 0 success, 2 permanent failure (bad input: retrying
  * cannot help), 3 transient failure (retrying may help); see worker/errors.ts.
  */

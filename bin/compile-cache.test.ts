@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compileCacheDir } from './compile-cache.ts';
+import { compileCacheDir } from './compile-cache.js';
 
 test('NODE_COMPILE_CACHE wins, then XDG_CACHE_HOME, then ~/.cache', () => {
   assert.equal(compileCacheDir({ NODE_COMPILE_CACHE: '/img/cache', XDG_CACHE_HOME: '/x' }, '/home/u'), '/img/cache');

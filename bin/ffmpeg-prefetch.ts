@@ -1,7 +1,7 @@
 /**
  * The ffmpeg runs every command that runs ffmpeg needs first (ffmpeg-tables.ts: `ffmpeg -encoders`
  * and `ffprobe -show_pixel_formats`, whose banners also carry the versions the start-up check
- * reads; two process starts, some 100 ms each), started by bin/upscale.ts as soon as the compile
+ * reads; two process starts, some 100 ms each), started by bin/upscale.js as soon as the compile
  * cache is on, before the command's own modules load: they run while Node loads and compiles the
  * rest (0.3-0.4 s on 2 cores) instead of after it, and the command finds them done. Each run is
  * cached per process; the command awaits the same promises where it needs them (the version check,

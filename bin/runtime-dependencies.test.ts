@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { REPO } from '../test/fixtures/clips.ts';
 
 const packageJson = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
-const ENTRIES = ['bin/upscale.ts', 'models/build.ts'];
+const ENTRIES = ['bin/upscale.js', 'models/build.ts'];
 
 // Value imports and re-exports (`import type` is erased, so it needs no package at runtime),
 // dynamic imports and modules started by URL (`new URL('./session-worker.ts', import.meta.url)`).

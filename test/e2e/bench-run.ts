@@ -6,7 +6,7 @@
  *
  * 1. Decodes every frame of the clip (160x120, 48 frames by default) to RGB first, then times
  *    `engine.upscaleStream` alone on them (after one warm-up frame): the engine's frames/s.
- * 2. Runs the real command, `node bin/upscale.ts run` (a child process: probe, shards, assemble, an
+ * 2. Runs the real command, `node bin/upscale.js run` (a child process: probe, shards, assemble, an
  *    H.264 MP4 with the source's audio), and reads its JSON result: end-to-end frames/s and the
  *    per-stage milliseconds summed over shards (decode wait, inference, encode flush, storage upload).
  * 3. Times the bare engine once more and uses the mean of both engine runs, so a load change during

@@ -1,13 +1,13 @@
 /**
  * Runs the real `upscale` command as a child process, the way a person or a pod does: the same
- * Node.js, `bin/upscale.ts`, an explicit environment (no AWS settings leak in from the caller unless
+ * Node.js, `bin/upscale.js`, an explicit environment (no AWS settings leak in from the caller unless
  * a test passes them), and the process's own exit code, stdout and stderr.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO } from '../fixtures/clips.ts';
 
-export const UPSCALE_BIN = join(REPO, 'bin', 'upscale.ts');
+export const UPSCALE_BIN = join(REPO, 'bin', 'upscale.js');
 
 export interface CliResult {
   code: number | null;

@@ -19,7 +19,7 @@ import { UPSCALE_BIN } from './cli.ts';
 
 export const OPERATOR_NAMESPACE = 'upscale-system';
 export const OPERATOR_SA = 'upscale-operator';
-/** The node agent maps this image to `node bin/upscale.ts` of this checkout. */
+/** The node agent maps this image to `node bin/upscale.js` of this checkout. */
 export const WORKER_IMAGE = 'ghcr.io/upscale-operator/upscale-operator:dev';
 
 /** Creates the operator's ServiceAccount and binds the chart's ClusterRole; returns its kubeconfig file. */

@@ -12,15 +12,15 @@ test('image repository drops registry host, tag and digest', () => {
   assert.equal(imageRepository('docker.io/library/node:24'), 'library/node');
 });
 
-test('the worker image runs bin/upscale.ts with the container args', () => {
+test('the worker image runs bin/upscale.js with the container args', () => {
   const r = resolveImage('upscale-operator/worker:dev', undefined, ['shard', '--task', '/app/task.json'], repo);
-  assert.deepEqual(r.argv, [process.execPath, '/repo/bin/upscale.ts', 'shard', '--task', '/repo/task.json']);
+  assert.deepEqual(r.argv, [process.execPath, '/repo/bin/upscale.js', 'shard', '--task', '/repo/task.json']);
   assert.equal(r.workdir, '/repo');
 });
 
 test('a command replaces the entrypoint and maps upscale to the repository script', () => {
   const r = resolveImage('ghcr.io/x/upscale-operator:1', ['/usr/local/bin/upscale', 'operator'], undefined, repo);
-  assert.deepEqual(r.argv, [process.execPath, '/repo/bin/upscale.ts', 'operator']);
+  assert.deepEqual(r.argv, [process.execPath, '/repo/bin/upscale.js', 'operator']);
 });
 
 test('busybox defaults to sh and runs host commands', () => {

@@ -4,12 +4,12 @@
  *
  * | image (any registry, any tag)                 | ENTRYPOINT              | CMD    |
  * |-----------------------------------------------|-------------------------|--------|
- * | `…/upscale-operator`, `…/upscale-operator/*`  | `node <repo>/bin/upscale.ts` | – |
+ * | `…/upscale-operator`, `…/upscale-operator/*`  | `node <repo>/bin/upscale.js` | – |
  * | `busybox`, `alpine`, `debian`, `ubuntu`        | –                       | `sh`   |
  * | `node`                                        | `node` (this Node.js)   | –      |
  *
  * Command words are mapped too: `upscale` (or any path ending in `/upscale`) becomes
- * `node <repo>/bin/upscale.ts`, `node` becomes this Node.js binary, `sh` becomes `/bin/sh`; other
+ * `node <repo>/bin/upscale.js`, `node` becomes this Node.js binary, `sh` becomes `/bin/sh`; other
  * words run as host commands found on PATH. In the project's image the repository is at `/app`,
  * so any argument starting with `/app/` is rewritten to the repository root. As in Kubernetes,
  * a container's `command` replaces ENTRYPOINT and its `args` replace CMD.
@@ -49,7 +49,7 @@ export function imageRepository(image: string): string {
 
 /** Maps one command word of an image to a host command line. */
 function mapWord(word: string, repoRoot: string): string[] {
-  if (word === 'upscale' || word.endsWith('/upscale')) return [process.execPath, join(repoRoot, 'bin', 'upscale.ts')];
+  if (word === 'upscale' || word.endsWith('/upscale')) return [process.execPath, join(repoRoot, 'bin', 'upscale.js')];
   if (word === 'node' || word.endsWith('/node')) return [process.execPath];
   if (word === 'sh' || word === '/bin/sh' || word === '/bin/busybox') return ['/bin/sh'];
   return [word];

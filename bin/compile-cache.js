@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * Node's module compile cache for the `upscale` command. Node runs this project's TypeScript by
  * stripping the types of every file at load, then compiles it: some 0.4 s of a 2-core machine's
@@ -10,13 +11,20 @@
  * `~/.cache/upscale-operator/node-compile-cache`: the user's cache, never a shared temporary
  * folder. `NODE_DISABLE_COMPILE_CACHE=1` turns it off. A folder that cannot be created or written
  * (a read-only root filesystem) just means no cache: Node reports that as a status, not an error.
+ *
+ * JavaScript (types in JSDoc, checked by tsc): it loads before the cache is on (see upscale.js).
  */
 import { enableCompileCache } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-/** The cache folder for this environment, or undefined when there is no place for one. */
-export function compileCacheDir(env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string | undefined {
+/**
+ * The cache folder for this environment, or undefined when there is no place for one.
+ * @param {NodeJS.ProcessEnv} [env]
+ * @param {string} [home]
+ * @returns {string | undefined}
+ */
+export function compileCacheDir(env = process.env, home = homedir()) {
   if (env['NODE_DISABLE_COMPILE_CACHE'] !== undefined && env['NODE_DISABLE_COMPILE_CACHE'] !== '') return undefined;
   if (env['NODE_COMPILE_CACHE']) return env['NODE_COMPILE_CACHE'];
   const base = env['XDG_CACHE_HOME'] || (home !== '' ? join(home, '.cache') : '');
@@ -26,8 +34,10 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env, home: stri
 /**
  * Enables the cache for the modules loaded from now on, and for the processes this one starts
  * (the local worker processes) through `NODE_COMPILE_CACHE`.
+ * @param {NodeJS.ProcessEnv} [env]
+ * @returns {void}
  */
-export function enableModuleCache(env: NodeJS.ProcessEnv = process.env): void {
+export function enableModuleCache(env = process.env) {
   const dir = compileCacheDir(env);
   if (dir === undefined) return;
   env['NODE_COMPILE_CACHE'] = dir;
