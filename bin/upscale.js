@@ -15,5 +15,5 @@ import { enableModuleCache } from './compile-cache.js';
 
 enableModuleCache();
 (await import('./signals.ts')).listenForSignals();
-(await import('./ffmpeg-prefetch.ts')).prefetchFfmpegAnswers(process.argv[2]);
+(await import('./ffmpeg-prefetch.ts')).prefetchFfmpegAnswers(process.argv.slice(2));
 await import('./cli.ts');

@@ -4,8 +4,14 @@
  * options after them and parses ffprobe's default text writer into its own shape. We need the JSON
  * writer, packet/frame listings streamed line by line (a long film has 10^5 packets) and input
  * options (protocol/format whitelists) placed before the input.
+ *
+ * A run can be started early (`startFfprobeEarly`: the launcher starts the probe's first two passes
+ * while the command's modules load, bin/ffmpeg-prefetch.ts) and is then taken over, once, by the
+ * first `runFfprobe` call with exactly the same arguments: it gets the lines printed so far, then the
+ * rest as they come, as if it had started the process itself. An early run nobody takes holds no
+ * event loop and is killed when the process exits.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 
 import { ffprobePath } from './ffmpeg-paths.ts';
@@ -21,46 +27,112 @@ export interface FfprobeResult {
   stderr: string[];
 }
 
-/**
- * Runs `ffprobe -v error -hide_banner <args>`. With `onLine`, stdout is delivered line by line and
- * not kept. Resolves when the process has exited and both pipes are drained; never rejects for a
- * non-zero exit (the caller classifies), only for a spawn failure (ffprobe missing).
- */
-export function runFfprobe(
-  args: readonly string[],
-  opts: { onLine?: (line: string) => void; signal?: AbortSignal } = {},
-): Promise<FfprobeResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(ffprobePath(), ['-v', 'error', '-hide_banner', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
-    let stdout = '';
+/** A running ffprobe: its stdout lines go to `take`'s consumer (those printed before it, at once). */
+interface Started {
+  child: ChildProcess;
+  take(onLine: (line: string) => void): void;
+  /** The exit, once both pipes are drained; rejects only when the process could not start. */
+  done: Promise<Omit<FfprobeResult, 'stdout'>>;
+}
+
+function start(args: readonly string[], signal?: AbortSignal): Started {
+  const child = spawn(ffprobePath(), ['-v', 'error', '-hide_banner', ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+  const early: string[] = [];
+  let sink = (line: string): void => void early.push(line);
+  const done = new Promise<Omit<FfprobeResult, 'stdout'>>((resolve, reject) => {
     const stderr: string[] = [];
     let pending = 3; // exit + stdout close + stderr close
     let code: number | null = null;
-    let signal: NodeJS.Signals | null = null;
-    const done = (): void => {
-      if (--pending === 0) resolve({ code, signal, stdout, stderr });
+    let exitSignal: NodeJS.Signals | null = null;
+    const settle = (): void => {
+      if (--pending === 0) resolve({ code, signal: exitSignal, stderr });
     };
-    if (opts.onLine) {
-      const onLine = opts.onLine;
-      createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', onLine).on('close', done);
-    } else {
-      child.stdout.setEncoding('utf8');
-      child.stdout.on('data', (d: string) => (stdout += d));
-      child.stdout.on('close', done);
-    }
+    createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (l) => sink(l)).on('close', settle);
     createInterface({ input: child.stderr, crlfDelay: Infinity })
       .on('line', (l) => {
         if (stderr.length < 200) stderr.push(l);
       })
-      .on('close', done);
+      .on('close', settle);
     child.on('error', reject);
     child.on('exit', (c, s) => {
       code = c;
-      signal = s;
-      done();
+      exitSignal = s;
+      settle();
     });
   });
+  return {
+    child,
+    take(onLine) {
+      for (const line of early.splice(0)) onLine(line);
+      sink = onLine;
+    },
+    done,
+  };
+}
+
+/** Early runs not yet taken, by their arguments. */
+const earlyRuns = new Map<string, Started>();
+const keyOf = (args: readonly string[]): string => JSON.stringify(args);
+
+/**
+ * Starts `ffprobe -v error -hide_banner <args>` now, for the first {@link runFfprobe} call with the
+ * same `args` to take over (see the file comment). Never throws: a run that cannot start fails that
+ * call the way its own start would have.
+ */
+export function startFfprobeEarly(args: readonly string[]): void {
+  const key = keyOf(args);
+  if (earlyRuns.has(key)) return;
+  const run = start(args);
+  run.done.catch(() => undefined); // met by the call that takes it over
+  // Nothing waits for it until it is taken: it must not keep a command that never probes alive.
+  run.child.unref();
+  for (const pipe of [run.child.stdout, run.child.stderr]) (pipe as unknown as { unref?: () => void } | null)?.unref?.();
+  earlyRuns.set(key, run);
+  if (earlyRuns.size === 1) process.once('exit', killUntaken);
+}
+
+function killUntaken(): void {
+  for (const run of earlyRuns.values()) run.child.kill();
+  earlyRuns.clear();
+}
+
+/** The early run with these arguments, now taken (and holding the event loop again), if any. */
+function takeEarly(args: readonly string[], signal: AbortSignal | undefined): Started | undefined {
+  const key = keyOf(args);
+  const run = earlyRuns.get(key);
+  if (run === undefined) return undefined;
+  earlyRuns.delete(key);
+  run.child.ref();
+  for (const pipe of [run.child.stdout, run.child.stderr]) (pipe as unknown as { ref?: () => void } | null)?.ref?.();
+  if (signal !== undefined) {
+    // As spawn's own `signal` does: kill it, and fail the call with an AbortError.
+    const aborted = new Promise<never>((_resolve, reject) => {
+      const abort = (): void => {
+        run.child.kill();
+        reject(Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' }));
+      };
+      if (signal.aborted) abort();
+      else signal.addEventListener('abort', abort, { once: true });
+      void run.done.finally(() => signal.removeEventListener('abort', abort)).catch(() => undefined);
+    });
+    aborted.catch(() => undefined);
+    return { ...run, done: Promise.race([run.done, aborted]) };
+  }
+  return run;
+}
+
+/**
+ * Runs `ffprobe -v error -hide_banner <args>`. With `onLine`, stdout is delivered line by line and
+ * not kept. Resolves when the process has exited and both pipes are drained; never rejects for a
+ * non-zero exit (the caller classifies), only for a spawn failure (ffprobe missing) or an abort.
+ */
+export async function runFfprobe(
+  args: readonly string[],
+  opts: { onLine?: (line: string) => void; signal?: AbortSignal } = {},
+): Promise<FfprobeResult> {
+  const run = takeEarly(args, opts.signal) ?? start(args, opts.signal);
+  const out: string[] = [];
+  run.take(opts.onLine ?? ((line) => void out.push(line)));
+  const result = await run.done;
+  return { ...result, stdout: opts.onLine ? '' : out.map((l) => `${l}\n`).join('') };
 }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { MediaError } from './errors.ts';
 import { classifyFailure, truncationIn } from './ffmpeg-errors.ts';
 import { runFfprobe } from './ffprobe-run.ts';
+import { packetScanArgs } from './probe-args.ts';
 import { buildFrameIndex, type FrameIndex } from './frame-index.ts';
 import { hdrMetadataFrom, type HdrMetadata } from './hdr-metadata.ts';
 import { ffmpegUrl, sourceInputOptions } from './input-policy.ts';
@@ -111,7 +112,7 @@ async function scanPackets(input: string, name: string, demuxer: string | undefi
   const out: ScannedFrames = { pts: [], keyPts: new Set(), lastDuration: 0, missingPts: false, discarded: 0 };
   let maxPts = -Infinity;
   const res = await runFfprobe(
-    [...sourceInputOptions(input, demuxer), '-select_streams', String(stream), '-show_entries', 'packet=pts,duration,flags', '-of', 'compact=p=0', '-i', ffmpegUrl(input)],
+    packetScanArgs(input, demuxer, stream),
     {
       onLine: (line) => {
         const f = fields(line);

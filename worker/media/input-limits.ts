@@ -8,12 +8,9 @@
  */
 import { z } from 'zod';
 
-/** 8192 x 8192 (64 MP): the largest H.264/HEVC level's picture, 4x an 8K UHD frame. */
-export const DEFAULT_MAX_PIXELS = 8192 * 8192;
-/** Audio plus subtitle streams kept from a source. */
-export const DEFAULT_MAX_STREAMS = 64;
-/** ffmpeg's own ceiling (av_image_check_size: (w+128)(h+128) < 2^31/8); a larger limit means nothing. */
-export const FFMPEG_MAX_PIXELS = 2 ** 28;
+import { DEFAULT_MAX_PIXELS, DEFAULT_MAX_STREAMS, FFMPEG_MAX_PIXELS } from './input-limit-defaults.ts';
+
+export { DEFAULT_MAX_PIXELS, DEFAULT_MAX_STREAMS, FFMPEG_MAX_PIXELS };
 
 export const inputLimitsSchema = z.object({
   /** Largest picture (width x height, in pixels) a source's video may declare or decode to. */

@@ -23,9 +23,10 @@ import { classifyFailure, truncationIn } from './ffmpeg-errors.ts';
 import { runFfprobe } from './ffprobe-run.ts';
 import { firstFrameHdrMetadata, firstPacketTimes, frameIndexFor, hasNoPackets, startEarlyPacketScan, type EarlyPacketScan } from './frame-scan.ts';
 import { frameCount, isVariableFrameRate } from './frame-index.ts';
-import { demuxerOf, displayName, ffmpegUrl, isAllowedDemuxer, sourceInputOptions } from './input-policy.ts';
+import { demuxerOf, displayName, isAllowedDemuxer } from './input-policy.ts';
 import { DEFAULT_INPUT_LIMITS, frameSizeRefusal, keptStreams, pictureRefusal, refusedPictureIn, type InputLimits } from './input-limits.ts';
 import { pixelFormatInfo } from './pixel-formats.ts';
+import { probeHeadArgs } from './probe-args.ts';
 import { headBytes, startsLikeIsoBmff } from './sniff.ts';
 import {
   ffprobeOutputSchema,
@@ -64,16 +65,8 @@ export async function probe(input: string, opts: ProbeOptions = {}): Promise<Pro
 
 async function probeWith(input: string, name: string, limits: InputLimits, early: EarlyPacketScan, opts: ProbeOptions): Promise<Probe> {
   const signal = opts.signal ? { signal: opts.signal } : {};
-  // -max_pixels: finding the pixel format decodes a frame; a larger one is refused before allocation.
-  // The packets of the first 10 s give each audio stream's first packet time (no pass of its own).
-  const head = await runFfprobe(
-    [
-      ...sourceInputOptions(input), '-max_pixels', String(limits.maxPixels),
-      '-show_format', '-show_streams', '-show_chapters', '-read_intervals', '%+10', '-show_entries', 'packet=stream_index,pts_time',
-      '-of', 'json', '-i', ffmpegUrl(input),
-    ],
-    signal,
-  );
+  // The head pass (probe-args.ts); the packet scan runs beside it (startEarlyPacketScan).
+  const head = await runFfprobe(probeHeadArgs(input, limits.maxPixels), signal);
   const refused = refusedPictureIn(head.stderr);
   if (refused !== undefined) throw new MediaError('UnsupportedInput', 'probe', name, pictureRefusal(refused, limits.maxPixels));
   if (head.code !== 0) {
