@@ -30,6 +30,12 @@ RUN ln -s /app/bin/upscale.js /usr/local/bin/upscale && chmod +x /app/bin/upscal
 ENV NODE_COMPILE_CACHE=/app/.compile-cache
 RUN node --input-type=module -e "for (const m of ['run-command', 'step-command', 'operator-command']) await import('./bin/' + m + '.ts');" \
   && upscale --help >/dev/null
+# ffmpeg's answers (its encoder table, ffprobe's pixel formats and both banners;
+# worker/media/ffmpeg-tables.ts), asked once here: no pod starts those two processes (some 180 ms of
+# CPU each pod). Only read at run time, like the compile cache.
+ENV UPSCALE_FFMPEG_CACHE=/app/.ffmpeg-answers
+RUN node --input-type=module -e "const t = await import('./worker/media/ffmpeg-tables.ts'); await Promise.all([t.encoderTableRun(), t.pixelFormatTableRun()]);" \
+  && test "$(ls /app/.ffmpeg-answers | wc -l)" = 2
 # The worker pods run with a read-only root filesystem and write only to /scratch (an emptyDir).
 ENV TMPDIR=/scratch HOME=/scratch NODE_ENV=production
 USER 65532:65532

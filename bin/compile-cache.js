@@ -16,7 +16,7 @@
  */
 import { enableCompileCache } from 'node:module';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { userCacheDir } from '../worker/user-cache.js';
 
 /**
  * The cache folder for this environment, or undefined when there is no place for one.
@@ -27,8 +27,7 @@ import { join } from 'node:path';
 export function compileCacheDir(env = process.env, home = homedir()) {
   if (env['NODE_DISABLE_COMPILE_CACHE'] !== undefined && env['NODE_DISABLE_COMPILE_CACHE'] !== '') return undefined;
   if (env['NODE_COMPILE_CACHE']) return env['NODE_COMPILE_CACHE'];
-  const base = env['XDG_CACHE_HOME'] || (home !== '' ? join(home, '.cache') : '');
-  return base === '' ? undefined : join(base, 'upscale-operator', 'node-compile-cache');
+  return userCacheDir('node-compile-cache', env, home);
 }
 
 /**

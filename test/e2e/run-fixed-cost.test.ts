@@ -77,9 +77,8 @@ describe('upscale run: fixed cost', () => {
     assert.deepEqual(byThread.filter((l) => l === 'main node:http' || l === 'main node:https'), []);
   });
 
-  it('a 1-frame run starts ffmpeg 4 times and ffprobe 5 times: the versions come from the table runs', { timeout: 600_000 }, async () => {
+  it('a 1-frame run starts ffmpeg 4 times and ffprobe 5 times (the versions come from the table runs), the next one 3 and 4 (the tables from disk)', { timeout: 600_000 }, async () => {
     const source = await clip('oneframe');
-    const output = join(dir, 'starts.mp4');
     const starts = join(dir, 'starts.log');
     // Wrappers that record each start (binary and first arguments) and run the real binaries.
     const wrap = async (tool: string): Promise<string> => {
@@ -88,20 +87,29 @@ describe('upscale run: fixed cost', () => {
       await writeFile(path, `#!/bin/sh\necho "${tool} $*" >> '${starts}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
       return path;
     };
-    const run = await upscale(['run', '-i', source, '-o', output, '--ep', 'cpu', '--no-progress'], {
-      env: { FFMPEG_PATH: await wrap('ffmpeg'), FFPROBE_PATH: await wrap('ffprobe') },
-      timeoutMs: 540_000,
-    });
-    assert.equal(run.code, 0, explain(run));
-    assert.equal(await decodedFrames(output), 1);
-    const lines = (await readFile(starts, 'utf8')).trim().split('\n');
-    const count = (tool: string): number => lines.filter((l) => l.startsWith(`${tool} `)).length;
+    const env = { FFMPEG_PATH: await wrap('ffmpeg'), FFPROBE_PATH: await wrap('ffprobe'), UPSCALE_FFMPEG_CACHE: join(dir, 'ffmpeg-answers') };
+    const runOnce = async (name: string): Promise<string[]> => {
+      await rm(starts, { force: true });
+      const output = join(dir, name);
+      const run = await upscale(['run', '-i', source, '-o', output, '--ep', 'cpu', '--no-progress'], { env, timeoutMs: 540_000 });
+      assert.equal(run.code, 0, explain(run));
+      assert.equal(await decodedFrames(output), 1);
+      return (await readFile(starts, 'utf8')).trim().split('\n');
+    };
+    const count = (lines: string[], tool: string): number => lines.filter((l) => l.startsWith(`${tool} `)).length;
     // ffmpeg: the encoder table (its banner: the version), the shard's decode and encode, the mux.
-    // ffprobe: the pixel-format table (its banner: the version), the probe's two passes, the shard's
-    // read-back, the verify of the output. No `-version` run of either.
-    assert.deepEqual(lines.filter((l) => l.includes('-version')), []);
-    assert.equal(count('ffmpeg'), 4, lines.join('\n'));
-    assert.equal(count('ffprobe'), 5, lines.join('\n'));
+    // ffprobe: the pixel-format table (its banner: the version), the probe's two passes (started by
+    // the launcher and taken over by the probe: not started twice), the shard's read-back, the
+    // verify of the output. No `-version` run of either.
+    const first = await runOnce('starts.mp4');
+    assert.deepEqual(first.filter((l) => l.includes('-version')), []);
+    assert.equal(count(first, 'ffmpeg'), 4, first.join('\n'));
+    assert.equal(count(first, 'ffprobe'), 5, first.join('\n'));
+    // The same binaries again: both tables (and banners) come from the answers kept on disk.
+    const next = await runOnce('again.mp4');
+    assert.deepEqual(next.filter((l) => l.includes('-encoders') || l.includes('-show_pixel_formats')), [], next.join('\n'));
+    assert.equal(count(next, 'ffmpeg'), 3, next.join('\n'));
+    assert.equal(count(next, 'ffprobe'), 4, next.join('\n'));
   });
 
   it('with only --width given, builds one engine (the sized one), not an early one besides', { timeout: 600_000 }, async () => {

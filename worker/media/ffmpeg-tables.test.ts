@@ -78,3 +78,45 @@ describe('table runs', () => {
     }
   });
 });
+
+describe('answers kept on disk', () => {
+  /** Runs the encoder table in a fresh process (the per-process cache is empty there). */
+  async function tableInChild(env: NodeJS.ProcessEnv): Promise<string> {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const script = `const m = await import(${JSON.stringify(new URL('./ffmpeg-tables.ts', import.meta.url).href)}); const t = await m.encoderTableRun(); console.log(m.parseEncoderTable(t.stdout).has('libx264'), /^ffmpeg version /.test(t.banner));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, ...env } });
+    return stdout.trim();
+  }
+
+  it('a process with the same ffmpeg starts none; a replaced ffmpeg, or the cache off, is asked afresh', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ffmpeg-answers-'));
+    try {
+      const starts = join(dir, 'starts.log');
+      const wrapper = join(dir, 'ffmpeg');
+      const writeWrapper = (extra: string): Promise<void> => writeFile(wrapper, `#!/bin/sh\n# ${extra}\necho "$*" >> '${starts}'\nexec '${saved ?? 'ffmpeg'}' "$@"\n`, { mode: 0o755 });
+      const count = async (): Promise<number> => (await import('node:fs/promises')).readFile(starts, 'utf8').then((t) => t.trim().split('\n').length, () => 0);
+      const env = { FFMPEG_PATH: wrapper, UPSCALE_FFMPEG_CACHE: join(dir, 'cache') };
+      await writeWrapper('first');
+      assert.equal(await tableInChild(env), 'true true');
+      assert.equal(await count(), 1);
+      // Written after the run: the next process finds it.
+      for (let i = 0; i < 50 && (await (await import('node:fs/promises')).readdir(join(dir, 'cache')).catch(() => [])).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(await tableInChild(env), 'true true');
+      assert.equal(await count(), 1, 'the second process ran ffmpeg again');
+      await writeWrapper('upgraded'); // another file: other size, times
+      assert.equal(await tableInChild(env), 'true true');
+      assert.equal(await count(), 2, 'a replaced ffmpeg was not asked');
+      assert.equal(await tableInChild({ ...env, UPSCALE_FFMPEG_CACHE: 'off' }), 'true true');
+      assert.equal(await count(), 3, 'UPSCALE_FFMPEG_CACHE=off still used the cache');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a cache folder that cannot be written is no cache, not an error', async () => {
+    const env = { UPSCALE_FFMPEG_CACHE: join(new URL(import.meta.url).pathname, 'cache') /* under a file: ENOTDIR */ };
+    assert.equal(await tableInChild(env), 'true true');
+    assert.equal(await tableInChild(env), 'true true');
+  });
+});

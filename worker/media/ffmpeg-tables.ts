@@ -11,8 +11,23 @@
  * wait for the table (150 KB of pixel formats), which only the probe reads, later. A run that could
  * not start, exited non-zero or ran past the timeout is not remembered, so a fixed install is seen
  * on the next call.
+ *
+ * Kept on disk too, per binary and table (`UPSCALE_FFMPEG_CACHE`, else the user's cache folder,
+ * `~/.cache/upscale-operator/ffmpeg-answers`; `UPSCALE_FFMPEG_CACHE=off` turns it off): a run whose
+ * binary is the same file as when the answer was written (its real path, size and modification
+ * time) takes the answer from there and starts no process, which is two
+ * process starts (some 180 ms of CPU) off every command after the first. A replaced or upgraded
+ * binary is another file, so its answers are asked afresh; so is a binary not found (its failure is
+ * then the run's own). Libraries upgraded under an unchanged binary (a partial upgrade) are not
+ * seen: the cache is a folder of JSON files that may be deleted at any time. The image fills one at
+ * build time (Dockerfile); a folder that cannot be written just means no cache.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { userCacheDir } from '../user-cache.js';
 import { ffmpegPath, ffprobePath } from './ffmpeg-paths.ts';
 
 /** What one table run printed. */
@@ -75,7 +90,7 @@ function cachedRun(path: string, args: readonly string[]): Running {
   const key = `${path}\0${args.join(' ')}`;
   let run = runs.get(key);
   if (run === undefined) {
-    const started = runOnce(path, args);
+    const started = keptOrRun(path, args);
     runs.set(key, started);
     started.banner.catch(() => undefined); // met by whoever asks for it
     started.done.catch(() => {
@@ -84,6 +99,79 @@ function cachedRun(path: string, args: readonly string[]): Running {
     run = started;
   }
   return run;
+}
+
+/** The answer kept on disk for this very binary, else a run (whose answer is then kept). */
+function keptOrRun(path: string, args: readonly string[]): Running {
+  const store = answerFile(path, args);
+  if (store !== undefined) {
+    const kept = readKept(store);
+    if (kept !== undefined) return { banner: Promise.resolve(kept.banner), done: Promise.resolve(kept) };
+  }
+  const run = runOnce(path, args);
+  if (store !== undefined) run.done.then((answer) => keep(store, answer), () => undefined);
+  return run;
+}
+
+interface AnswerFile {
+  file: string;
+  /** The binary's identity and the arguments, as stored beside the answer. */
+  identity: string;
+}
+
+/** Where this binary's answer to `args` is kept, or undefined (no cache, or no such binary). */
+function answerFile(path: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): AnswerFile | undefined {
+  const setting = env['UPSCALE_FFMPEG_CACHE'];
+  const dir = setting === 'off' ? undefined : setting || userCacheDir('ffmpeg-answers', env);
+  const binary = dir === undefined ? undefined : executableFile(path, env);
+  if (dir === undefined || binary === undefined) return undefined;
+  try {
+    const real = realpathSync(binary);
+    const st = statSync(real, { bigint: true });
+    // Not the device, inode or change time: an image's layers are unpacked afresh on each node, which
+    // keeps the path, size and modification time (the build's) and changes those.
+    const identity = JSON.stringify([real, String(st.size), String(st.mtimeNs), args]);
+    return { file: join(dir, `${createHash('sha256').update(identity).digest('hex').slice(0, 24)}.json`), identity };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The file `spawn` would run for `path`: itself when it names a folder, else the first on PATH. */
+function executableFile(path: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (path.includes('/')) return isAbsolute(path) ? path : resolve(path);
+  for (const dir of (env['PATH'] ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, path);
+    try {
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
+}
+
+function readKept(store: AnswerFile): TableRun | undefined {
+  try {
+    const kept = JSON.parse(readFileSync(store.file, 'utf8')) as { identity?: unknown; stdout?: unknown; banner?: unknown };
+    if (kept.identity !== store.identity || typeof kept.stdout !== 'string' || typeof kept.banner !== 'string') return undefined;
+    return { stdout: kept.stdout, banner: kept.banner };
+  } catch {
+    return undefined; // none yet, or unreadable: asked afresh
+  }
+}
+
+/** Writes the answer beside the others (a whole file or none: a temporary file renamed); best effort. */
+async function keep(store: AnswerFile, answer: TableRun): Promise<void> {
+  const tmp = `${store.file}.${process.pid}.tmp`;
+  try {
+    await mkdir(join(store.file, '..'), { recursive: true });
+    await writeFile(tmp, JSON.stringify({ identity: store.identity, ...answer }));
+    await rename(tmp, store.file);
+  } catch {
+    await rm(tmp, { force: true }).catch(() => undefined); // a read-only or full cache folder: no cache
+  }
 }
 
 function runOnce(path: string, args: readonly string[]): Running {
