@@ -1,8 +1,10 @@
 /**
  * Ctrl-C and SIGTERM (a pod being deleted): abort, which stops the running shard after the frame in
  * inference, and let the command fail with the transient code. A second signal, or a step that does
- * not stop within the grace, exits at once, with the same code. Either is safe by design: every
- * object appears atomically and finished shards keep their manifests, so a rerun resumes.
+ * not stop within the grace, exits at once, with the same code (the exit itself waits for a batch
+ * inside ONNX Runtime to return, which a thread stopped mid-call would turn into SIGABRT:
+ * native-gate.ts). Either is safe by design: every object appears atomically and finished shards
+ * keep their manifests, so a rerun resumes.
  *
  * The handlers stay until the process exits: a Ctrl-C that lands after the command's own work ended
  * (a terminal sends it to ffmpeg too, whose death can end the command before Node runs our handler)

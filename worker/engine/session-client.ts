@@ -2,8 +2,10 @@
  * Main-thread handle of one session worker thread: starts it, sends batches, matches replies to
  * requests, and fails every outstanding request if the thread dies.
  */
+import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import type { FromWorker, RunRequest, SessionWorkerData, ToWorker } from './session-protocol.ts';
+import { closeGatesAndWait, newGate } from './native-gate.ts';
+import type { FromWorker, GatedWorkerData, RunRequest, SessionWorkerData, ToWorker } from './session-protocol.ts';
 
 /** The output of one batch: [n, outHeight, outWidth, 3] samples of the model's type, as bytes. */
 export interface BatchOutput {
@@ -18,6 +20,35 @@ interface Pending {
 }
 
 const WORKER_URL = new URL('./session-worker.ts', import.meta.url);
+
+/** How long the exit waits for native calls in flight before it lets them meet the abort. */
+const EXIT_WAIT_MS = 120_000;
+
+/** The gates of the session threads alive now. */
+const liveGates = new Set<SharedArrayBuffer>();
+let exitHooked = false;
+
+/**
+ * At exit, before Node stops the session threads: let no native call start and wait for those
+ * inside one (native-gate.ts says why). A frame on a GPU is milliseconds; a large tile on a CPU
+ * can take seconds, which the user is told about.
+ */
+function holdExitForNativeCalls(): void {
+  if (liveGates.size === 0) return;
+  closeGatesAndWait(liveGates, EXIT_WAIT_MS, () => {
+    writeSync(2, 'upscale: waiting for the batch in inference to finish before exiting\n');
+  });
+}
+
+/** Tracks `gate` until `worker` exits, with the exit hook installed once per process. */
+function track(worker: Worker, gate: SharedArrayBuffer): void {
+  if (!exitHooked) {
+    exitHooked = true;
+    process.on('exit', holdExitForNativeCalls);
+  }
+  liveGates.add(gate);
+  worker.once('exit', () => liveGates.delete(gate));
+}
 
 /** One ONNX Runtime session on its own worker thread. */
 export class SessionClient {
@@ -47,7 +78,9 @@ export class SessionClient {
    */
   static start(data: SessionWorkerData): Promise<SessionClient> {
     return new Promise((resolve, reject) => {
-      const worker = new Worker(WORKER_URL, { workerData: data, name: `session ${data.label}` });
+      const gate = newGate();
+      const worker = new Worker(WORKER_URL, { workerData: { ...data, gate } satisfies GatedWorkerData, name: `session ${data.label}` });
+      track(worker, gate);
       // Remove only our own listeners: Worker keeps internal ones (they ref its message port).
       const detach = (): void => {
         worker.off('message', onMessage);

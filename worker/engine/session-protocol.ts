@@ -16,6 +16,11 @@ export interface SessionWorkerData {
   readonly samples?: SampleType;
 }
 
+/** What a session worker is started with: the caller's data and its native-gate.ts gate. */
+export interface GatedWorkerData extends SessionWorkerData {
+  readonly gate: SharedArrayBuffer;
+}
+
 /** Main -> worker: run one batch. */
 export interface RunRequest {
   readonly type: 'run';

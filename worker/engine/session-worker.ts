@@ -10,11 +10,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 // The contract, not resize-graph.ts: that one loads protobufjs, which a session never needs.
 import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME, OUTPUT_SIZE_INPUT } from '../../models/io-contract.ts';
-import type { FromWorker, SessionWorkerData, ToWorker } from './session-protocol.ts';
+import { throughGate } from './native-gate.ts';
+import type { FromWorker, GatedWorkerData, ToWorker } from './session-protocol.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('session-worker.ts must run as a worker thread');
-const data = workerData as SessionWorkerData;
+const data = workerData as GatedWorkerData;
+// Every native call goes through the gate, so that the process never exits while one is inside.
+const gated = <T>(call: () => Promise<T>): Promise<T | undefined> => throughGate(data.gate, call);
 const post = (message: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 // ONNX Runtime's own log goes to fd 2 in red and would break the progress bar and the JSON log; a
@@ -24,7 +27,8 @@ ort.env.logLevel = 'fatal';
 let session: ort.InferenceSession | undefined;
 try {
   const started = performance.now();
-  session = await ort.InferenceSession.create(data.modelBytes, data.sessionOptions);
+  session = await gated(() => ort.InferenceSession.create(data.modelBytes, data.sessionOptions));
+  if (session === undefined) throw new Error('the process is exiting');
   post({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames, loadMs: performance.now() - started });
 } catch (error) {
   post({ type: 'initFailed', message: error instanceof Error ? error.message : String(error) });
@@ -45,7 +49,8 @@ async function runBatch(s: ort.InferenceSession, request: Extract<ToWorker, { ty
     if (request.outputSize !== undefined) {
       feeds[OUTPUT_SIZE_INPUT] = new ort.Tensor('int64', BigInt64Array.from(request.outputSize, (v) => BigInt(v)), [2]);
     }
-    const results = await s.run(feeds);
+    const results = await gated(() => s.run(feeds));
+    if (results === undefined) throw new Error('the process is exiting');
     const output = results[outputName];
     if (output === undefined) throw new Error(`the session returned no "${outputName}" output`);
     const bytes = output.data as Uint8Array | Uint16Array;
@@ -61,7 +66,8 @@ async function runBatch(s: ort.InferenceSession, request: Extract<ToWorker, { ty
 port.on('message', (message: ToWorker) => {
   if (message.type === 'close') {
     queue = queue.then(async () => {
-      await session?.release();
+      const s = session;
+      if (s !== undefined) await gated(() => s.release());
       post({ type: 'closed' });
       port.close();
     });
