@@ -36,7 +36,7 @@ let exitHooked = false;
 function holdExitForNativeCalls(): void {
   if (liveGates.size === 0) return;
   closeGatesAndWait(liveGates, EXIT_WAIT_MS, () => {
-    writeSync(2, 'upscale: waiting for the batch in inference to finish before exiting\n');
+    writeSync(2, `upscale: waiting for the batch in inference to finish before exiting (kill -9 ${process.pid} stops it at once)\n`);
   });
 }
 
