@@ -13,8 +13,8 @@ import { Worker } from 'node:worker_threads';
 import { modelPath } from '../../models/catalogue.ts';
 import { closeGatesAndWait, newGate, throughGate } from './native-gate.ts';
 
-/** A thread that holds `gate` for `holdMs` (busy-waiting, as a native call would), then reports. */
-function holder(gate: SharedArrayBuffer, holdMs: number): Worker {
+/** A thread that holds `gate` for `holdMs` (busy-waiting, as a native call would), once it holds it. */
+async function holder(gate: SharedArrayBuffer, holdMs: number): Promise<Worker> {
   const body = `
     const { workerData, parentPort } = require('node:worker_threads');
     const cells = new Int32Array(workerData.gate);
@@ -24,14 +24,15 @@ function holder(gate: SharedArrayBuffer, holdMs: number): Worker {
     while (Date.now() < until);
     Atomics.store(cells, 0, 0);
     Atomics.notify(cells, 0);`;
-  return new Worker(body, { eval: true, workerData: { gate, holdMs } });
+  const worker = new Worker(body, { eval: true, workerData: { gate, holdMs } });
+  await new Promise((resolve) => worker.once('message', resolve));
+  return worker;
 }
 
 describe('native gate', () => {
   it('waits for a call inside, and lets none start once closed', async () => {
     const gate = newGate();
-    const worker = holder(gate, 300);
-    await new Promise((resolve) => worker.once('message', resolve));
+    const worker = await holder(gate, 300);
     let told = 0;
     const waited = closeGatesAndWait([gate], 10_000, () => told++);
     assert.ok(waited >= 200, `waited ${waited.toFixed(0)} ms for a call of 300 ms`);
@@ -50,8 +51,7 @@ describe('native gate', () => {
 
   it('announces a long wait, and gives up after its limit', async () => {
     const gate = newGate();
-    const worker = holder(gate, 2500);
-    await new Promise((resolve) => worker.once('message', resolve));
+    const worker = await holder(gate, 2500);
     let told = 0;
     const waited = closeGatesAndWait([gate], 1500, () => told++);
     assert.equal(told, 1);

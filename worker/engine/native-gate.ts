@@ -48,20 +48,16 @@ export function closeGatesAndWait(gates: Iterable<SharedArrayBuffer>, maxMs: num
   const started = performance.now();
   const all = [...gates].map((gate) => new Int32Array(gate));
   for (const cells of all) Atomics.store(cells, CLOSED, 1);
-  let told = false;
-  for (const cells of all) {
-    while (Atomics.load(cells, BUSY) === 1) {
-      const left = maxMs - (performance.now() - started);
-      if (left <= 0) return performance.now() - started;
-      if (!told && onWait !== undefined) {
-        told = true;
-        // Quiet for a call about to return; a long one (a large tile on a CPU) is announced.
-        if (Atomics.wait(cells, BUSY, 1, Math.min(left, 1000)) !== 'timed-out') continue;
-        onWait();
-        continue;
-      }
-      Atomics.wait(cells, BUSY, 1, left);
+  const waitUntil = (deadline: number): boolean => {
+    for (const cells of all) {
+      for (let left = deadline - performance.now(); Atomics.load(cells, BUSY) === 1 && left > 0; left = deadline - performance.now()) Atomics.wait(cells, BUSY, 1, left);
     }
+    return all.some((cells) => Atomics.load(cells, BUSY) === 1);
+  };
+  // Quiet for a call about to return; a long one (a large tile on a CPU) is announced.
+  if (waitUntil(started + Math.min(maxMs, 1000)) && maxMs > 1000) {
+    onWait?.();
+    waitUntil(started + maxMs);
   }
   return performance.now() - started;
 }
