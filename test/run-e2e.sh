@@ -9,7 +9,7 @@ if [ -x .cluster/bin/kubectl ] && .cluster/bin/kubectl --kubeconfig .cluster/kub
 fi
 node test/cluster/start.ts || exit $?
 kueue_was_running=0; [ -f .cluster/run/kueue.pid ] && kueue_was_running=1
-node --test --test-concurrency=1 "test/cluster/*.test.ts" "test/e2e/**/*.test.ts"
+node --test --test-concurrency=1 --test-timeout=600000 "test/cluster/*.test.ts" "test/e2e/**/*.test.ts"
 status=$?
 [ "$kueue_was_running" = 1 ] || node test/kueue/stop.ts >/dev/null
 [ "$was_running" = 1 ] || node test/cluster/stop.ts >/dev/null

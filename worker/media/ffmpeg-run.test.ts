@@ -52,3 +52,17 @@ test('an unknown format is still refused, by ffmpeg, naming it', async () => {
   await job.exited;
   assert.ok(job.stderr.some((l) => l.includes('no_such_demuxer')), job.stderr.join('\n'));
 });
+
+test('kill() before ffmpeg was spawned still stops it (fluent-ffmpeg spawns later, and its own kill then does nothing)', { timeout: 30_000 }, async () => {
+  // Ten minutes of frames: without the kill this would run far past the test's timeout.
+  const job = startFfmpeg({
+    inputs: [{ source: 'testsrc2=size=64x48:rate=25:duration=600', options: ['-re', '-f', 'lavfi'] }],
+    output: join(dir, 'killed.nut'),
+    outputOptions: ['-c:v', 'ffv1', '-f', 'nut'],
+  });
+  job.kill();
+  const began = Date.now();
+  await assert.rejects(job.done, /SIGKILL/);
+  await job.exited;
+  assert.ok(Date.now() - began < 10_000, `stopped after ${Date.now() - began} ms`);
+});

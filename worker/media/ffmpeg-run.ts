@@ -38,7 +38,7 @@ export interface FfmpegJob {
   done: Promise<void>;
   /** The last stderr lines, for error classification (per-frame filter lines excluded). */
   stderr: string[];
-  /** Stops ffmpeg (SIGKILL); `done` then rejects. */
+  /** Stops ffmpeg (SIGKILL), also when it has not been spawned yet; `done` then rejects. */
   kill(): void;
   /**
    * Resolves once the ffmpeg process has exited (at once when it never started). `done` can settle
@@ -90,9 +90,13 @@ export function startFfmpeg(spec: FfmpegSpec): FfmpegJob {
     });
   });
   let proc: ChildProcess | undefined;
+  // fluent-ffmpeg spawns after its own asynchronous preparation, and its kill() before that does
+  // nothing: a kill asked for then is done as soon as the process exists.
+  let killed = false;
   const exited = new Promise<void>((resolve) => {
     cmd.on('start', () => {
       proc = (cmd as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+      if (killed) proc?.kill('SIGKILL');
       if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) resolve();
       else proc.once('exit', () => resolve());
     });
@@ -107,8 +111,10 @@ export function startFfmpeg(spec: FfmpegSpec): FfmpegJob {
     exited,
     stderr,
     kill: () => {
+      killed = true;
+      if (proc === undefined) return;
       try {
-        cmd.kill('SIGKILL');
+        proc.kill('SIGKILL');
       } catch {
         // already exited
       }

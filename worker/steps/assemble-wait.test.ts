@@ -2,8 +2,8 @@
  * The assemble step with `waitForShards` (the operator starts it while the last shards run), with
  * real ffmpeg, the real model on the CPU and the real S3 server: it starts before any shard is done,
  * streams each shard into the output as it lands (one is streamed before the next even exists), and
- * gives the output a plain assembly of the same shards gives; a shard that lands corrupt stops it
- * at once, naming the shard, with nothing published.
+ * gives the output a plain assembly of the same shards gives; a shard that lands corrupt (while the
+ * mux runs, or before the assembly started) stops it at once, naming the shard, with nothing published.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -69,7 +69,7 @@ async function probedJob(t: TestContext, storage: Storage, output: (bucket: stri
 
 const shardTask = (common: object, shard: number) => parseTask(shardTaskSchema, { ...common, step: 'shard', shard, settings: { ep: 'cpu', codec: 'ffv1', encoder: 'cpu' } }, 'test');
 
-test('waitForShards: starts before the shards, streams each into the output as it lands, same video as a plain assembly (S3)', async (t) => {
+test('waitForShards: starts before the shards, streams each into the output as it lands, same video as a plain assembly (S3)', { timeout: 180_000 }, async (t) => {
   const storage = new Storage({ s3: s3.options });
   t.after(() => storage.close());
   const job = await probedJob(t, storage, (bucket) => `s3://${bucket}/out.mkv`, 'assemble-wait');
@@ -103,26 +103,20 @@ test('waitForShards: starts before the shards, streams each into the output as i
   assert.equal(await videoPacketsMd5(join(dir, 'waited.mkv')), await videoPacketsMd5(join(dir, 'plain.mkv')));
 });
 
-test('waitForShards: a shard that lands corrupt stops the assembly at once, naming it, and nothing is published (local)', async (t) => {
-  const storage = new Storage({ s3: s3.options });
-  t.after(() => storage.close());
-  const dir = await mkdtemp(join(tmpdir(), 'assemble-wait-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const job = await probedJob(t, storage, () => join(dir, 'out.mkv'), 'assemble-wait-corrupt');
-  const recorded = recordingLog();
-  const assembling = runAssembleStep(parseTask(assembleTaskSchema, { ...job, step: 'assemble', waitForShards: true }, 'test'), storage, recorded.log);
-  void assembling.catch(() => undefined);
-  await runShardStep(shardTask(job, 0), storage, quiet);
-  await recorded.when('Staged shard', (l) => l['shard'] === 0);
-  // Shard 1's media is damaged after its manifest committed (same size, other bytes).
-  await runShardStep(shardTask(job, 1), storage, quiet);
+/** Shard 1's manifest and media, its media damaged (same size, other bytes): what a bad disk or a bad upload leaves. */
+async function corruptShard1(storage: Storage, job: { output: string; jobId: string }): Promise<{ manifest: string; manifestBytes: Buffer; media: string; mediaBytes: Buffer }> {
   const layout = jobLayout(job.output, job.jobId);
-  const media = (await storage.list(layout.shardsPrefix)).map((o) => o.uri).filter((u) => u.includes('000001') && u.endsWith('.nut'));
-  assert.equal(media.length, 1);
-  const bytes = await storage.read(media[0] as string);
-  bytes[bytes.length - 10] = (bytes[bytes.length - 10] ?? 0) ^ 0xff;
-  await storage.write(media[0] as string, bytes, { overwrite: true });
+  const found = (await storage.list(layout.shardsPrefix)).map((o) => o.uri).filter((u) => u.includes('000001') && u.endsWith('.nut'));
+  assert.equal(found.length, 1);
+  const media = found[0] as string;
+  const mediaBytes = await storage.read(media);
+  mediaBytes[mediaBytes.length - 10] = (mediaBytes[mediaBytes.length - 10] ?? 0) ^ 0xff;
+  const manifest = layout.shardManifest(1);
+  return { manifest, manifestBytes: await storage.read(manifest), media, mediaBytes };
+}
 
+/** The failure a corrupt shard 1 must give: named, permanent, soon, and nothing published. */
+async function assertStoppedByShard1(storage: Storage, assembling: Promise<unknown>, output: string): Promise<void> {
   const began = Date.now();
   const error = await assembling.then(
     () => assert.fail('expected a failure'),
@@ -134,5 +128,42 @@ test('waitForShards: a shard that lands corrupt stops the assembly at once, nami
   assert.match(error.message, /shard 1 /);
   // Shard 2 was never made: the failure did not wait for it.
   assert.ok(Date.now() - began < 20_000, `failed after ${Date.now() - began} ms`);
-  assert.equal(await storage.exists(job.output), false);
+  assert.equal(await storage.exists(output), false);
+}
+
+test('waitForShards: a shard that lands corrupt while the mux runs stops the assembly at once, naming it, and nothing is published (local)', { timeout: 120_000 }, async (t) => {
+  const storage = new Storage({ s3: s3.options });
+  t.after(() => storage.close());
+  const dir = await mkdtemp(join(tmpdir(), 'assemble-wait-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const job = await probedJob(t, storage, () => join(dir, 'out.mkv'), 'assemble-wait-corrupt');
+  // Shard 1 is made first and taken away, to land later already damaged: media first, then its manifest, as the shard step commits.
+  await runShardStep(shardTask(job, 1), storage, quiet);
+  const bad = await corruptShard1(storage, job);
+  await storage.delete(bad.manifest);
+  await storage.delete(bad.media);
+
+  const recorded = recordingLog();
+  const assembling = runAssembleStep(parseTask(assembleTaskSchema, { ...job, step: 'assemble', waitForShards: true }, 'test'), storage, recorded.log);
+  void assembling.catch(() => undefined);
+  await runShardStep(shardTask(job, 0), storage, quiet);
+  // ffmpeg has taken shard 0 and opened shard 1's pipe: the mux is running and waits for it.
+  await recorded.when('Mux reached shard', (l) => JSON.stringify(l['shard']) === '[4,8]');
+  await storage.write(bad.media, bad.mediaBytes);
+  await storage.write(bad.manifest, bad.manifestBytes);
+  await assertStoppedByShard1(storage, assembling, job.output);
+});
+
+test('waitForShards: a shard already corrupt when the assembly starts stops it at once (before its ffmpeg has started), and nothing is published (local)', { timeout: 120_000 }, async (t) => {
+  const storage = new Storage({ s3: s3.options });
+  t.after(() => storage.close());
+  const dir = await mkdtemp(join(tmpdir(), 'assemble-wait-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const job = await probedJob(t, storage, () => join(dir, 'out.mkv'), 'assemble-wait-corrupt-early');
+  await runShardStep(shardTask(job, 0), storage, quiet);
+  await runShardStep(shardTask(job, 1), storage, quiet);
+  const bad = await corruptShard1(storage, job);
+  await storage.write(bad.media, bad.mediaBytes, { overwrite: true });
+  const assembling = runAssembleStep(parseTask(assembleTaskSchema, { ...job, step: 'assemble', waitForShards: true }, 'test'), storage, quiet);
+  await assertStoppedByShard1(storage, assembling, job.output);
 });

@@ -92,3 +92,25 @@ test('each round checks only the lowest shards still waited for', async () => {
   assert.deepEqual(checked.slice(0, 6), [0, 1, 2, 2, 3, 4]);
   assert.deepEqual(hooks.staged, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 });
+
+test('a shard queued for staging when the wait ends rejects with the reason, never stays pending', { timeout: 10_000 }, async () => {
+  // Shards 0 and 1 are done in round 1 and staged one at a time (shard 0's staging is held); round 2's
+  // check of shard 2 fails for good while shard 1 still waits for its turn.
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const hooks = scripted((range, call) => (range.index < 2 ? doneCheck(range) : call === 1 ? { done: false, reason: 'no manifest' } : new UpscaleError('AccessDenied', 'wrong keys')));
+  const staging: ArrivalHooks = {
+    check: (range) => hooks.check(range),
+    stage: async (manifest, media) => {
+      if (manifest.shard === 0) await held;
+      return hooks.stage(manifest, media);
+    },
+  };
+  const arrivals = awaitShards(ranges, staging, { ...options, stageConcurrency: 1 });
+  await assert.rejects(arrivals.arriving[2]!.ready(), /wrong keys/);
+  release();
+  assert.equal((await arrivals.arriving[0]!.ready()).path, '/staged/m0');
+  await assert.rejects(arrivals.arriving[1]!.ready(), /wrong keys/);
+  await arrivals.settled();
+  assert.deepEqual(hooks.staged, [0]);
+});

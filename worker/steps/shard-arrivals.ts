@@ -8,7 +8,8 @@
  * A check that fails for a storage reason (network, throttling) is tried again on the next round;
  * after `maxFailedRounds` rounds in a row that all failed, or at once for a permanent error (wrong
  * credentials, a missing bucket), every shard still waited for rejects with it. A staging failure
- * (corrupt bytes) rejects that shard. `stop()` ends the polling; `settled()` resolves once nothing
+ * (corrupt bytes) rejects that shard. `stop()` ends the polling (a shard queued for staging then
+ * rejects: none is left pending that the assembly may be waiting for); `settled()` resolves once nothing
  * is being staged any more, so the caller can remove the folder the shards are staged into; an
  * aborted `signal` rejects every shard still waited for, which stops the assembly.
  */
@@ -81,6 +82,8 @@ export function awaitShards(ranges: readonly ShardRange[], hooks: ArrivalHooks, 
   const staging = new Semaphore(options.stageConcurrency);
   const inFlight = new Set<Promise<void>>();
   let stopped = false;
+  // Why the wait ended: what a shard queued for staging at that moment rejects with.
+  let stopReason: unknown = new Error('the wait for shards was stopped');
   let wake: (() => void) | undefined;
   let nudged = false;
 
@@ -89,7 +92,11 @@ export function awaitShards(ranges: readonly ShardRange[], hooks: ArrivalHooks, 
     const task = (async () => {
       await staging.acquire();
       try {
-        if (stopped) return;
+        // Never left pending: the assembly may be waiting for this very shard.
+        if (stopped) {
+          slot.reject(stopReason);
+          return;
+        }
         slot.resolve(await hooks.stage(manifest, media));
         slot.state = 'done';
         options.log?.debug({ shard: slot.range.index }, 'Staged shard');
@@ -105,6 +112,7 @@ export function awaitShards(ranges: readonly ShardRange[], hooks: ArrivalHooks, 
 
   const failWaiting = (error: unknown): void => {
     for (const slot of slots) if (slot.state === 'waiting') slot.reject(error);
+    if (!stopped) stopReason = error;
     stopped = true;
   };
 
