@@ -1,7 +1,9 @@
 /**
- * Settings ONNX Runtime reads from the environment when it starts. Import this module before
- * `onnxruntime-node` wherever that is imported: ES modules run in import order, and a variable set
- * on the main thread's `process.env` reaches native code and the session threads started later.
+ * Settings ONNX Runtime reads from the environment when it starts. Import this module on the main
+ * thread before `onnxruntime-node` is loaded anywhere (session-client.ts does, before it starts a
+ * session thread): ES modules run in import order, and only the main thread's `process.env` is the
+ * process's environment that native code reads; a worker thread's is its own copy (ort-env.test.ts
+ * runs a session through a session thread and finds no telemetry store).
  *
  * onnxruntime-node 1.30 on Linux ships Microsoft's 1DS telemetry: it sends usage events to
  * mobile.events.data.microsoft.com and writes an offline store to

@@ -2,6 +2,9 @@
  * Main-thread handle of one session worker thread: starts it, sends batches, matches replies to
  * requests, and fails every outstanding request if the thread dies.
  */
+// On this (the main) thread: a session thread's process.env is its own copy, which native code never
+// reads, so the setting must be in the process's environment before the first thread starts.
+import './ort-env.ts';
 import { writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { closeGatesAndWait, newGate } from './native-gate.ts';

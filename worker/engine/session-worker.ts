@@ -4,8 +4,8 @@
  * otherwise block the main event loop (microsoft/onnxruntime#19611); with one session per thread,
  * sessions on different GPUs really run at the same time.
  */
-// Before onnxruntime-node: it reads these settings when it loads.
-import './ort-env.ts';
+// ONNX Runtime's environment settings (ort-env.ts) are made by session-client.ts on the main thread:
+// set here, on this thread's copy of process.env, native code would never see them.
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 // The contract, not resize-graph.ts: that one loads protobufjs, which a session never needs.
