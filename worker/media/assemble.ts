@@ -82,6 +82,13 @@ export interface AssembleOptions {
    * first when it arrives; a mismatch or a rejected `ready` stops the mux and nothing is written.
    */
   arriving?: readonly ArrivingShard[];
+  /**
+   * With `arriving`: what the shards will hold, when the caller decided it before any was made (the
+   * local run chose the codec and the output size). The mux then starts at once and takes the first
+   * shard through a named pipe too, so ffmpeg has started (about 0.1 s of a core) while the shards
+   * are still being made; the first is checked against this, the others against the first.
+   */
+  expect?: ExpectedShards;
   /** Source frames `[first, end)` the shards cover (default: all of them). */
   segment?: FrameSpan;
   /** Local output path; the container follows the extension (.mp4, .m4v, .mov, .mkv, .webm). */
@@ -89,6 +96,13 @@ export interface AssembleOptions {
   /** Replace an existing output (default false: `OutputExists`). */
   overwrite?: boolean;
   log?: Logger;
+}
+
+/** The video every shard of a job holds, as decided before the first was made. */
+export interface ExpectedShards {
+  codec: VideoCodec;
+  /** Frame height of the shards (the output's). */
+  height: number;
 }
 
 export interface AssembleResult {
@@ -126,9 +140,11 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
   if (problem !== undefined) throw new MediaError('VerifyFailed', 'assemble', opts.output, `shards do not cover the source: ${problem}`);
 
   let mark = performance.now();
-  // Streaming: the first shard fixes the codec parameters the others are checked against as they come.
-  const shards = arriving === undefined ? opts.shards.map((s) => ({ ...s, path: resolve(s.path) })).sort((a, b) => a.start - b.start) : [await firstArrived(arriving)];
-  const { codec, height, first } = await checkShards(shards, opts.output);
+  // Streaming: the first shard fixes the codec parameters the others are checked against as they
+  // come; with `expect`, nothing is waited for here and the feed checks the first when it lands.
+  const expect = arriving === undefined ? undefined : opts.expect;
+  const shards = arriving === undefined ? opts.shards.map((s) => ({ ...s, path: resolve(s.path) })).sort((a, b) => a.start - b.start) : expect !== undefined ? [] : [await firstArrived(arriving)];
+  const { codec, height, first } = expect !== undefined ? { ...expect, first: undefined } : await checkShards(shards, opts.output);
   if (!videoCodecsFor(container.kind).includes(codec)) {
     throw new MediaError('UnsupportedOutput', 'assemble', opts.output, `${codec} video cannot be stored in .${container.kind} (${container.kind} takes ${videoCodecsFor(container.kind).join(', ')}; use .mkv or another codec)`);
   }
@@ -141,7 +157,8 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
   try {
     tmp = await reserveTemporary(output);
     const list = join(work, 'shards.ffconcat');
-    const feed = arriving === undefined ? undefined : await pipeFeed(arriving, shards[0] as AssembleShard, first, work, opts);
+    const reference = first === undefined ? undefined : { shard: shards[0] as AssembleShard, inspection: first };
+    const feed = arriving === undefined ? undefined : await pipeFeed(arriving, reference ?? (expect as ExpectedShards), work, opts);
     await writeFile(list, concatList(probe.frames, probe.video.timeBase, feed?.files ?? shards));
     mark = performance.now();
     await mux(opts, segment, list, tmp, container, plan, codec, height, feed);
@@ -237,10 +254,11 @@ function sameRange(pending: ArrivingShard, shard: AssembleShard): AssembleShard 
 }
 
 /**
- * Feeds arriving shards to the mux: the first by its own path, each of the others through a named
- * pipe in `work` that is written once the shard is ready and checked. `run` writes them in plan
- * order (a pipe's writer is opened first, and the open returns when ffmpeg reaches that shard);
- * `stop` releases a writer still waiting for ffmpeg, which stopped.
+ * Feeds arriving shards to the mux through named pipes in `work`, each written once the shard is
+ * ready and checked: every shard after the first, or every shard when only what they will hold is
+ * known (`ExpectedShards`: the mux started before the first landed). `run` writes them in plan order
+ * (a pipe's writer is opened first, and the open returns when ffmpeg reaches that shard); `stop`
+ * releases a writer still waiting for ffmpeg, which stopped.
  */
 interface PipeFeed {
   files: ShardFile[];
@@ -248,9 +266,17 @@ interface PipeFeed {
   stop(): void;
 }
 
-async function pipeFeed(arriving: readonly ArrivingShard[], firstShard: AssembleShard, first: ShardInspection, work: string, opts: AssembleOptions): Promise<PipeFeed> {
-  const rest = arriving.slice(1);
-  const pipes = rest.map((_, i) => join(work, `shard-${String(i + 1).padStart(6, '0')}.nut`));
+/** The shard the others are joined to, with its inspection. */
+interface Reference {
+  shard: AssembleShard;
+  inspection: ShardInspection;
+}
+
+async function pipeFeed(arriving: readonly ArrivingShard[], from: Reference | ExpectedShards, work: string, opts: AssembleOptions): Promise<PipeFeed> {
+  let reference = 'shard' in from ? from : undefined;
+  const skip = reference === undefined ? 0 : 1;
+  const rest = arriving.slice(skip);
+  const pipes = rest.map((_, i) => join(work, `shard-${String(i + skip).padStart(6, '0')}.nut`));
   if (pipes.length > 0) await makeFifos(pipes);
   let stopped = false;
   let releaseWait: () => void = () => undefined;
@@ -266,14 +292,20 @@ async function pipeFeed(arriving: readonly ArrivingShard[], firstShard: Assemble
       // Not waited for once the mux has stopped: the shard may never come.
       const shard = await Promise.race([pending.ready(), stopping]);
       if (shard === undefined || stopped) return;
-      checkJoinable(sameRange(pending, shard), await inspectionOf(shard), firstShard, first, opts.output);
+      const got = await inspectionOf(sameRange(pending, shard));
+      if (reference !== undefined) checkJoinable(shard, got, reference.shard, reference.inspection, opts.output);
+      else {
+        checkExpected(shard, got, from as ExpectedShards, opts.output);
+        reference = { shard, inspection: got };
+      }
       await pipeline(createReadStream(shard.path), stream);
       writing = undefined;
       opts.log?.debug({ output: opts.output, shard: [shard.start, shard.end] }, 'Streamed shard into the output');
     }
   };
+  const firstFiles = 'shard' in from ? [from.shard] : [];
   return {
-    files: [firstShard, ...rest.map((s, i) => ({ path: pipes[i] as string, start: s.start, end: s.end }))],
+    files: [...firstFiles, ...rest.map((s, i) => ({ path: pipes[i] as string, start: s.start, end: s.end }))],
     // After `stop`, what the feed was doing fails because it was stopped: not an error of its own.
     run: () => feedAll().catch((error: unknown) => {
       if (!stopped) throw error;
@@ -288,6 +320,16 @@ async function pipeFeed(arriving: readonly ArrivingShard[], firstShard: Assemble
       void releaseWriter(pending.path, pending.stream);
     },
   };
+}
+
+/** Throws unless the first shard (inspected as `got`) holds its range's frames of the video the mux was set up for. */
+function checkExpected(s: AssembleShard, got: ShardInspection, expect: ExpectedShards, output: string): void {
+  if (got.packets !== s.end - s.start) {
+    throw new MediaError('VerifyFailed', 'assemble', s.path, `shard holds ${got.packets} frames, its range [${s.start},${s.end}) needs ${s.end - s.start}`);
+  }
+  if (got.codec !== expect.codec || got.height !== expect.height) {
+    throw new MediaError('VerifyFailed', 'assemble', s.path, `shard holds ${got.codec} video ${got.width}x${got.height}, ${output} was set up for ${expect.codec} video ${expect.height} lines high (all shards of a job must use the job's encoder and size)`);
+  }
 }
 
 /**

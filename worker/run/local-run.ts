@@ -170,6 +170,8 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
   const assembling = runAssembleStep({ ...common, step: 'assemble', overwrite: options.overwrite, keepIntermediates: options.keepIntermediates, waitForShards: true }, storage, log, {
     signal: hooks.signal ? AbortSignal.any([hooks.signal, stopAssembly.signal]) : stopAssembly.signal,
     onWaiting: (look) => (lookNow = look),
+    // Every shard's codec and size were decided above: the mux starts now, beside the first shard.
+    ...(decision.size !== undefined ? { expect: { codec: decision.codec, height: decision.size.height } } : {}),
   });
   // An assembly that fails (say, the output's folder became unwritable) stops the shards: the run
   // cannot succeed, and the shards done so far are kept for a rerun.

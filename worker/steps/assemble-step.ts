@@ -27,7 +27,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { mapBounded } from '../bounded-map.ts';
 import { UpscaleError, inStep } from '../errors.ts';
-import { assemble, type AssembleShard } from '../media/assemble.ts';
+import { assemble, type AssembleShard, type ExpectedShards } from '../media/assemble.ts';
 import { probeSchema } from '../media/probe-schema.ts';
 import { HashingStream } from '../storage/hashing-stream.ts';
 import { jobLayout, type JobLayout } from '../storage/job-layout.ts';
@@ -59,6 +59,8 @@ export interface AssembleStepHooks {
   signal?: AbortSignal;
   /** Hands over a function that looks for shards at once (call it when a shard has committed). */
   onWaiting?: (lookNow: () => void) => void;
+  /** With `waitForShards`: the codec and height every shard will hold, so the mux starts before the first lands (media/assemble.ts `expect`). */
+  expect?: ExpectedShards;
 }
 
 /** Runs the assemble step; errors are {@link UpscaleError}s in step `assemble`. */
@@ -136,7 +138,7 @@ async function assembleStep(task: AssembleTask, storage: Storage, log: Logger, h
     const source = await storage.mediaSource(task.input);
     let result: Awaited<ReturnType<typeof assemble>>;
     try {
-      result = await assemble({ source: source.url, sourceName: source.display, probe, shards, ...(arrivals ? { arriving: arrivals.arriving } : {}), segment: planSpan(plan), output: localOutput, overwrite: task.overwrite, log });
+      result = await assemble({ source: source.url, sourceName: source.display, probe, shards, ...(arrivals ? { arriving: arrivals.arriving, ...(hooks.expect ? { expect: hooks.expect } : {}) } : {}), segment: planSpan(plan), output: localOutput, overwrite: task.overwrite, log });
     } finally {
       source.release();
       arrivals?.stop();

@@ -18,6 +18,7 @@ import { clip } from '../../test/fixtures/clips.ts';
 import { useS3 } from '../../test/s3/harness.ts';
 import { UpscaleError } from '../errors.ts';
 import { jobLayout } from '../storage/job-layout.ts';
+import { probeSchema } from '../media/probe-schema.ts';
 import { Storage } from '../storage/storage.ts';
 import { assembleTaskSchema, parseTask, probeTaskSchema, shardTaskSchema } from '../task.ts';
 import { runAssembleStep } from './assemble-step.ts';
@@ -166,4 +167,50 @@ test('waitForShards: a shard already corrupt when the assembly starts stops it a
   await storage.write(bad.media, bad.mediaBytes, { overwrite: true });
   const assembling = runAssembleStep(parseTask(assembleTaskSchema, { ...job, step: 'assemble', waitForShards: true }, 'test'), storage, quiet);
   await assertStoppedByShard1(storage, assembling, job.output);
+});
+
+/** The codec and height the test's shards have (ffv1, the model's 4x of the source). */
+async function shardVideo(storage: Storage, job: { output: string; jobId: string }): Promise<{ codec: 'ffv1'; height: number }> {
+  const probe = await storage.readJson(jobLayout(job.output, job.jobId).probe, probeSchema);
+  return { codec: 'ffv1', height: probe.video.displayHeight * 4 };
+}
+
+test('waitForShards with the shards\' video known: the mux starts before any shard exists and takes every one through a pipe (local)', { timeout: 180_000 }, async (t) => {
+  const storage = new Storage({ s3: s3.options });
+  t.after(() => storage.close());
+  const dir = await mkdtemp(join(tmpdir(), 'assemble-wait-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const job = await probedJob(t, storage, () => join(dir, 'out.mkv'), 'assemble-wait-early');
+  const recorded = recordingLog();
+  const assembling = runAssembleStep(parseTask(assembleTaskSchema, { ...job, step: 'assemble', waitForShards: true }, 'test'), storage, recorded.log, { expect: await shardVideo(storage, job) });
+  void assembling.catch(() => undefined);
+  // ffmpeg is running and has opened shard 0's pipe before shard 0 is made.
+  await recorded.when('Mux reached shard', (l) => JSON.stringify(l['shard']) === '[0,4]');
+  assert.equal(await storage.exists(jobLayout(job.output, job.jobId).shardManifest(0)), false);
+  for (const shard of [0, 1, 2]) await runShardStep(shardTask(job, shard), storage, quiet);
+  const result = await assembling;
+  assert.equal(result.frames, 12);
+  assert.deepEqual(recorded.lines.filter((l) => l['msg'] === 'Streamed shard into the output').map((l) => JSON.stringify(l['shard'])), ['[0,4]', '[4,8]', '[8,12]']);
+});
+
+test('waitForShards with the shards\' video known: a first shard unlike it stops the assembly at once, naming both, and nothing is published (local)', { timeout: 120_000 }, async (t) => {
+  const storage = new Storage({ s3: s3.options });
+  t.after(() => storage.close());
+  const dir = await mkdtemp(join(tmpdir(), 'assemble-wait-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const job = await probedJob(t, storage, () => join(dir, 'out.mkv'), 'assemble-wait-unexpected');
+  const video = await shardVideo(storage, job);
+  const assembling = runAssembleStep(parseTask(assembleTaskSchema, { ...job, step: 'assemble', waitForShards: true }, 'test'), storage, quiet, { expect: { ...video, height: video.height + 2 } });
+  void assembling.catch(() => undefined);
+  await runShardStep(shardTask(job, 0), storage, quiet);
+  const began = Date.now();
+  const error = await assembling.then(
+    () => assert.fail('expected a failure'),
+    (caught: unknown) => caught,
+  );
+  assert.ok(error instanceof UpscaleError, String(error));
+  assert.equal(error.code, 'VerificationFailed');
+  assert.match(error.message, new RegExp(`shard holds ffv1 video \\d+x${video.height}, .* was set up for ffv1 video ${video.height + 2} lines high`));
+  assert.ok(Date.now() - began < 20_000, `failed after ${Date.now() - began} ms`);
+  assert.equal(await storage.exists(job.output), false);
 });
