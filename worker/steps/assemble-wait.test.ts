@@ -116,8 +116,11 @@ async function corruptShard1(storage: Storage, job: { output: string; jobId: str
   return { manifest, manifestBytes: await storage.read(manifest), media, mediaBytes };
 }
 
-/** The failure a corrupt shard 1 must give: named, permanent, soon, and nothing published. */
-async function assertStoppedByShard1(storage: Storage, assembling: Promise<unknown>, output: string): Promise<void> {
+/**
+ * The failure a stopped assembly must give: VerificationFailed matching `message`, soon (shard 2 is
+ * never made: the failure did not wait for it), and nothing published. Returns the error.
+ */
+async function assertStoppedSoon(storage: Storage, assembling: Promise<unknown>, output: string, message: RegExp): Promise<UpscaleError> {
   const began = Date.now();
   const error = await assembling.then(
     () => assert.fail('expected a failure'),
@@ -125,19 +128,29 @@ async function assertStoppedByShard1(storage: Storage, assembling: Promise<unkno
   );
   assert.ok(error instanceof UpscaleError, String(error));
   assert.equal(error.code, 'VerificationFailed');
-  assert.ok(error.permanent);
-  assert.match(error.message, /shard 1 /);
-  // Shard 2 was never made: the failure did not wait for it.
+  assert.match(error.message, message);
   assert.ok(Date.now() - began < 20_000, `failed after ${Date.now() - began} ms`);
   assert.equal(await storage.exists(output), false);
+  return error;
 }
 
-test('waitForShards: a shard that lands corrupt while the mux runs stops the assembly at once, naming it, and nothing is published (local)', { timeout: 120_000 }, async (t) => {
+/** The failure a corrupt shard 1 must give: named, permanent, soon, and nothing published. */
+async function assertStoppedByShard1(storage: Storage, assembling: Promise<unknown>, output: string): Promise<void> {
+  const error = await assertStoppedSoon(storage, assembling, output, /shard 1 /);
+  assert.ok(error.permanent);
+}
+
+/** A storage client and a probed 3-shard job whose output is a local file in a folder of its own. */
+async function localJob(t: TestContext, jobId: string): Promise<{ storage: Storage; job: Awaited<ReturnType<typeof probedJob>> }> {
   const storage = new Storage({ s3: s3.options });
   t.after(() => storage.close());
   const dir = await mkdtemp(join(tmpdir(), 'assemble-wait-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
-  const job = await probedJob(t, storage, () => join(dir, 'out.mkv'), 'assemble-wait-corrupt');
+  return { storage, job: await probedJob(t, storage, () => join(dir, 'out.mkv'), jobId) };
+}
+
+test('waitForShards: a shard that lands corrupt while the mux runs stops the assembly at once, naming it, and nothing is published (local)', { timeout: 120_000 }, async (t) => {
+  const { storage, job } = await localJob(t, 'assemble-wait-corrupt');
   // Shard 1 is made first and taken away, to land later already damaged: media first, then its manifest, as the shard step commits.
   await runShardStep(shardTask(job, 1), storage, quiet);
   const bad = await corruptShard1(storage, job);
@@ -156,11 +169,7 @@ test('waitForShards: a shard that lands corrupt while the mux runs stops the ass
 });
 
 test('waitForShards: a shard already corrupt when the assembly starts stops it at once (before its ffmpeg has started), and nothing is published (local)', { timeout: 120_000 }, async (t) => {
-  const storage = new Storage({ s3: s3.options });
-  t.after(() => storage.close());
-  const dir = await mkdtemp(join(tmpdir(), 'assemble-wait-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const job = await probedJob(t, storage, () => join(dir, 'out.mkv'), 'assemble-wait-corrupt-early');
+  const { storage, job } = await localJob(t, 'assemble-wait-corrupt-early');
   await runShardStep(shardTask(job, 0), storage, quiet);
   await runShardStep(shardTask(job, 1), storage, quiet);
   const bad = await corruptShard1(storage, job);
@@ -176,11 +185,7 @@ async function shardVideo(storage: Storage, job: { output: string; jobId: string
 }
 
 test('waitForShards with the shards\' video known: the mux starts before any shard exists and takes every one through a pipe (local)', { timeout: 180_000 }, async (t) => {
-  const storage = new Storage({ s3: s3.options });
-  t.after(() => storage.close());
-  const dir = await mkdtemp(join(tmpdir(), 'assemble-wait-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const job = await probedJob(t, storage, () => join(dir, 'out.mkv'), 'assemble-wait-early');
+  const { storage, job } = await localJob(t, 'assemble-wait-early');
   const recorded = recordingLog();
   const assembling = runAssembleStep(parseTask(assembleTaskSchema, { ...job, step: 'assemble', waitForShards: true }, 'test'), storage, recorded.log, { expect: await shardVideo(storage, job) });
   void assembling.catch(() => undefined);
@@ -194,23 +199,10 @@ test('waitForShards with the shards\' video known: the mux starts before any sha
 });
 
 test('waitForShards with the shards\' video known: a first shard unlike it stops the assembly at once, naming both, and nothing is published (local)', { timeout: 120_000 }, async (t) => {
-  const storage = new Storage({ s3: s3.options });
-  t.after(() => storage.close());
-  const dir = await mkdtemp(join(tmpdir(), 'assemble-wait-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const job = await probedJob(t, storage, () => join(dir, 'out.mkv'), 'assemble-wait-unexpected');
+  const { storage, job } = await localJob(t, 'assemble-wait-unexpected');
   const video = await shardVideo(storage, job);
   const assembling = runAssembleStep(parseTask(assembleTaskSchema, { ...job, step: 'assemble', waitForShards: true }, 'test'), storage, quiet, { expect: { ...video, height: video.height + 2 } });
   void assembling.catch(() => undefined);
   await runShardStep(shardTask(job, 0), storage, quiet);
-  const began = Date.now();
-  const error = await assembling.then(
-    () => assert.fail('expected a failure'),
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof UpscaleError, String(error));
-  assert.equal(error.code, 'VerificationFailed');
-  assert.match(error.message, new RegExp(`shard holds ffv1 video \\d+x${video.height}, .* was set up for ffv1 video ${video.height + 2} lines high`));
-  assert.ok(Date.now() - began < 20_000, `failed after ${Date.now() - began} ms`);
-  assert.equal(await storage.exists(job.output), false);
+  await assertStoppedSoon(storage, assembling, job.output, new RegExp(`shard holds ffv1 video \\d+x${video.height}, .* was set up for ffv1 video ${video.height + 2} lines high`));
 });
