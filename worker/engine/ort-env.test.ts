@@ -4,6 +4,11 @@
  * frame writes no telemetry store into its home or cache folder and no `mat-debug-<pid>.log` into
  * its temporary folder. The same process with `ORT_DISABLE_TELEMETRY=0` writes the store, so the
  * test looks where the library writes.
+ *
+ * ONNX Runtime also turns telemetry off by itself when it sees a CI service's variable (`CI`,
+ * `GITHUB_ACTIONS`, ... : the names below are the ones in libonnxruntime.so 1.30), so the child runs
+ * without them: otherwise, under CI, the first test passes whatever ort-env.ts does and the second
+ * fails.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,6 +17,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { modelPath } from '../../models/catalogue.ts';
+
+/** The variables by which ONNX Runtime 1.30 decides it runs under CI and sends nothing. */
+const CI_MARKERS = [
+  'CI',
+  'TF_BUILD',
+  'GITHUB_ACTIONS',
+  'GITLAB_CI',
+  'CIRCLECI',
+  'TRAVIS',
+  'JENKINS_URL',
+  'CODEBUILD_BUILD_ID',
+  'BUILDKITE',
+  'TEAMCITY_VERSION',
+  'APPVEYOR',
+  'BITBUCKET_BUILD_NUMBER',
+  'SYSTEM_TEAMFOUNDATIONCOLLECTIONURI',
+];
 
 /** Every path under `dir`, relative to it. */
 async function tree(dir: string): Promise<string[]> {
@@ -37,6 +59,7 @@ async function leftBehind(telemetry: string | undefined): Promise<{ home: string
     );
     const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_CACHE_HOME: join(home, '.cache'), TMPDIR: tmp };
     delete env['ORT_DISABLE_TELEMETRY'];
+    for (const name of CI_MARKERS) delete env[name];
     if (telemetry !== undefined) env['ORT_DISABLE_TELEMETRY'] = telemetry;
     const child = spawn(process.execPath, [file], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

@@ -10,6 +10,8 @@
  * `~/.cache/Microsoft/DeveloperTools/.onnxruntime/` plus `mat-debug-<pid>.log` and `.ses` in the
  * temporary directory. A pod with a read-only root cannot write the first, should not call out to
  * the internet, and would leave the others behind in its scratch volume, so it is off unless
- * `ORT_DISABLE_TELEMETRY` is set explicitly (`0` turns it back on).
+ * `ORT_DISABLE_TELEMETRY` is set explicitly (`0` turns it back on). ONNX Runtime itself sends
+ * nothing when a CI service's variable is set (`CI`, `GITHUB_ACTIONS`, ...), which is why only a
+ * user's machine or a pod showed it.
  */
 process.env['ORT_DISABLE_TELEMETRY'] ??= '1';
