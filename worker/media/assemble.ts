@@ -44,7 +44,7 @@ import { colourTagOptions, outputColour } from './colour.ts';
 import { classifyFailure } from './ffmpeg-errors.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
 import { displayName, ffmpegUrl, sourceInputOptions } from './input-policy.ts';
-import { inspectMedia, inspectShard, type Inspection, type ShardInspection } from './inspect.ts';
+import { inspectMedia, inspectShard, prepareMediaInspection, type Inspection, type ShardInspection } from './inspect.ts';
 import { mp4EndFilter } from './mp4-duration.ts';
 import type { Probe } from './probe-schema.ts';
 import { ptsAt } from './frame-index.ts';
@@ -154,6 +154,9 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
 
   const work = await mkdtemp(join(tmpdir(), 'upscale-assemble-'));
   let tmp: string | undefined;
+  // MP4/MOV are written with the index at the front, so the verify pass's ffprobe can start now and
+  // read the finished file in one pass from its stdin (inspect.ts): its start is not added after the mux.
+  const readBack = container.faststart ? prepareMediaInspection('assemble') : undefined;
   try {
     tmp = await reserveTemporary(output);
     const list = join(work, 'shards.ffconcat');
@@ -164,7 +167,7 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
     await mux(opts, segment, list, tmp, container, plan, codec, height, feed);
     const muxMs = performance.now() - mark;
     mark = performance.now();
-    const got = await inspectMedia(tmp, 'assemble');
+    const got = readBack ? await readBack.inspect(tmp) : await inspectMedia(tmp, 'assemble');
     verify(probe, segment, plan, got, opts.output);
     const verifyMs = performance.now() - mark;
     const bytes = (await stat(tmp)).size;
@@ -186,6 +189,7 @@ export async function assemble(opts: AssembleOptions): Promise<AssembleResult> {
     opts.log?.info({ output: opts.output, frames: result.frames, shards: ranges.length, bytes }, 'Assembled output');
     return result;
   } finally {
+    readBack?.cancel();
     await rm(work, { recursive: true, force: true });
     if (tmp !== undefined) await discard(tmp);
   }

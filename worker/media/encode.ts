@@ -32,7 +32,7 @@ import { MediaError } from './errors.ts';
 import { classifyFailure } from './ffmpeg-errors.ts';
 import { ffmpegUrl } from './input-policy.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
-import { inspectShard, type ShardInspection } from './inspect.ts';
+import { prepareShardInspection, type ShardInspection } from './inspect.ts';
 import type { Probe, Rational } from './probe-schema.ts';
 import { ptsList } from './frame-index.ts';
 import { colourTagFilter, colourTagOptions, encodeScaleOptions, outputColour, type SourceColourFacts } from './colour.ts';
@@ -174,6 +174,9 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
     }
   }
   const input = Readable.from(feed(), { objectMode: false, highWaterMark: size });
+  // The read-back's ffprobe starts now and waits for the finished file (inspect.ts): its start is
+  // not added to the time from the last frame to a committed shard.
+  const readBack = prepareShardInspection('encode');
   const fps = opts.frameRate.num > 0 ? `${opts.frameRate.num}/${opts.frameRate.den}` : '25';
   const tags = colourTagOptions(colour);
   const job = startFfmpeg({
@@ -201,7 +204,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
     }
     if (upstreamError !== undefined) throw upstreamError;
     result.flushMs = lastFrameAt ? performance.now() - lastFrameAt : 0;
-    const video = await inspectShard(tmp, 'encode');
+    const video = await readBack.inspect(tmp);
     if (video.packets !== opts.pts.length) {
       throw new MediaError('FrameMismatch', 'encode', name, `shard file holds ${video.packets} frames, expected ${opts.pts.length}`);
     }
@@ -214,6 +217,7 @@ export async function encodeShard(frames: AsyncIterable<FrameLike>, opts: Encode
   } finally {
     input.destroy();
     job.kill();
+    readBack.cancel();
     await rm(work, { recursive: true, force: true });
     await discard(tmp);
   }

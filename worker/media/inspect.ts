@@ -9,10 +9,16 @@
  *   No data hash: `-show_data_hash` makes ffprobe MD5 every listed packet's payload, a cost that
  *   grows with the file's bytes, and nothing here compares payloads.
  * The cost of either is then an ffprobe start plus a demux pass (page-cache reads), not the bytes.
+ *
+ * A step that is about to write such a file can start its ffprobe first ({@link prepareShardInspection},
+ * {@link prepareMediaInspection}): it waits on stdin and is given the finished file's bytes, so its
+ * start (0.1 s) is paid while the file is written, not after. Only for files read in one pass from
+ * the front: NUT, and MP4/MOV with the index at the front (`+faststart`). A Matroska output keeps
+ * its duration tag at the end, so it is inspected by path.
  */
 import { MediaError, type MediaStep } from './errors.ts';
 import { classifyFailure } from './ffmpeg-errors.ts';
-import { runFfprobe } from './ffprobe-run.ts';
+import { runFfprobe, standbyFfprobe, type StandbyFfprobe } from './ffprobe-run.ts';
 import { ffmpegUrl, SOURCE_DEMUXERS } from './input-policy.ts';
 import { parseNum, parseRational, type Rational } from './probe-schema.ts';
 
@@ -56,9 +62,32 @@ interface PacketStats {
 
 type Fields = Record<string, string>;
 
+const SHARD_ENTRIES = ['-count_packets', '-show_data_hash', 'md5', '-show_entries', 'stream=index,codec_type,codec_name,width,height,pix_fmt,time_base,extradata_hash,nb_read_packets'];
+const MEDIA_ENTRIES = ['-show_entries', 'stream=index,codec_type,codec_name,time_base,duration:stream_tags=DURATION:packet=stream_index,pts,duration'];
+
+/** An inspection whose ffprobe already runs and waits for the file (see the file comment). */
+export interface PreparedInspection<T> {
+  /** Inspects the finished file at `path` (once). */
+  inspect(path: string): Promise<T>;
+  /** Stops the waiting ffprobe when the file will not come. */
+  cancel(): void;
+}
+
 /** Inspects a shard; throws `VerifyFailed` (naming `step`) when it has no video. */
 export async function inspectShard(path: string, step: MediaStep): Promise<ShardInspection> {
-  const { streams } = await probeLines(path, step, ['-count_packets', '-show_data_hash', 'md5', '-show_entries', 'stream=index,codec_type,codec_name,width,height,pix_fmt,time_base,extradata_hash,nb_read_packets']);
+  return shardOf(await probeLines(path, step, SHARD_ENTRIES), path, step);
+}
+
+/** {@link inspectShard} with its ffprobe started now, for a NUT shard still being written. */
+export function prepareShardInspection(step: MediaStep): PreparedInspection<ShardInspection> {
+  const standby = standbyFfprobe(pipeArgs(SHARD_ENTRIES, ['nut']));
+  return {
+    inspect: async (path) => shardOf(await probeLines(path, step, SHARD_ENTRIES, standby), path, step),
+    cancel: () => standby.cancel(),
+  };
+}
+
+function shardOf({ streams }: { streams: Fields[] }, path: string, step: MediaStep): ShardInspection {
   const v = videoOf(streams, path, step);
   return {
     codec: v['codec_name'] ?? 'unknown',
@@ -73,7 +102,19 @@ export async function inspectShard(path: string, step: MediaStep): Promise<Shard
 
 /** Inspects an assembled output; throws `VerifyFailed` (naming `step`) when it has no video. */
 export async function inspectMedia(path: string, step: MediaStep): Promise<Inspection> {
-  const { streams, packets } = await probeLines(path, step, ['-show_entries', 'stream=index,codec_type,codec_name,time_base,duration:stream_tags=DURATION:packet=stream_index,pts,duration']);
+  return mediaOf(await probeLines(path, step, MEDIA_ENTRIES), path, step);
+}
+
+/** {@link inspectMedia} with its ffprobe started now, for an MP4 or MOV written with `+faststart`. */
+export function prepareMediaInspection(step: MediaStep): PreparedInspection<Inspection> {
+  const standby = standbyFfprobe(pipeArgs(MEDIA_ENTRIES, ['mov']));
+  return {
+    inspect: async (path) => mediaOf(await probeLines(path, step, MEDIA_ENTRIES, standby), path, step),
+    cancel: () => standby.cancel(),
+  };
+}
+
+function mediaOf({ streams, packets }: { streams: Fields[]; packets: Map<number, PacketStats> }, path: string, step: MediaStep): Inspection {
   const v = videoOf(streams, path, step);
   const pk = packets.get(Number(v['index']));
   const seconds = (s: Fields, pts: number | null | undefined): number | null => {
@@ -98,22 +139,31 @@ export async function inspectMedia(path: string, step: MediaStep): Promise<Inspe
   };
 }
 
-/** Runs ffprobe with `entries` in the compact writer; returns the stream sections and per-stream packet statistics. */
-async function probeLines(path: string, step: MediaStep, entries: readonly string[]): Promise<{ streams: Fields[]; packets: Map<number, PacketStats> }> {
+/** ffprobe's arguments for reading `entries` of a file given on stdin, with only `demuxers`. */
+function pipeArgs(entries: readonly string[], demuxers: readonly string[]): string[] {
+  return ['-protocol_whitelist', 'pipe', '-format_whitelist', demuxers.join(','), ...entries, '-of', 'compact', '-i', 'pipe:0'];
+}
+
+/**
+ * Runs ffprobe with `entries` in the compact writer (on `path`, or on its bytes through a waiting
+ * `standby`); returns the stream sections and per-stream packet statistics.
+ */
+async function probeLines(path: string, step: MediaStep, entries: readonly string[], standby?: StandbyFfprobe): Promise<{ streams: Fields[]; packets: Map<number, PacketStats> }> {
   const streams: Fields[] = [];
   const packets = new Map<number, PacketStats>();
-  const res = await runFfprobe(['-protocol_whitelist', 'file', '-format_whitelist', SOURCE_DEMUXERS.join(','), ...entries, '-of', 'compact', '-i', ffmpegUrl(path)], {
-    onLine: (line) => {
-      const [section, ...parts] = line.split('|');
-      const f: Fields = {};
-      for (const part of parts) {
-        const eq = part.indexOf('=');
-        if (eq > 0) f[part.slice(0, eq)] = part.slice(eq + 1);
-      }
-      if (section === 'packet') countPacket(packets, f);
-      else if (section === 'stream') streams.push(f);
-    },
-  });
+  const onLine = (line: string): void => {
+    const [section, ...parts] = line.split('|');
+    const f: Fields = {};
+    for (const part of parts) {
+      const eq = part.indexOf('=');
+      if (eq > 0) f[part.slice(0, eq)] = part.slice(eq + 1);
+    }
+    if (section === 'packet') countPacket(packets, f);
+    else if (section === 'stream') streams.push(f);
+  };
+  const res = standby
+    ? await standby.run(path, { onLine })
+    : await runFfprobe(['-protocol_whitelist', 'file', '-format_whitelist', SOURCE_DEMUXERS.join(','), ...entries, '-of', 'compact', '-i', ffmpegUrl(path)], { onLine });
   if (res.code !== 0) throw classifyFailure(step, path, res.stderr, 'inspecting');
   return { streams, packets };
 }
