@@ -25,7 +25,7 @@ import { runAssembleStep, type AssembleStepResult } from '../steps/assemble-step
 import { checkModel, engineHooksFor, engineOptionsFor } from '../steps/engine-options.ts';
 import { runProbeStep, type ProbeStepResult } from '../steps/probe-step.ts';
 import { runShardStep, type ShardStepResult } from '../steps/shard-step.ts';
-import { planSpan, shardRanges } from '../steps/plan-file.ts';
+import { planSpan, shardRanges, type PlanFile } from '../steps/plan-file.ts';
 import { jobLayout } from '../storage/job-layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { TASK_VERSION, type ShardTask, type UpscaleSettings } from '../task.ts';
@@ -187,7 +187,7 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
   };
   let shards: ShardStepResult[];
   try {
-    shards = await runShards(tasks, storage, log, shardHooks, { busy, gpus, sameEngine, early: context.early });
+    shards = await runShards(tasks, storage, log, shardHooks, { busy, gpus, sameEngine, early: context.early, known: { plan: probe.plan, probe: probe.probe } });
   } catch (error) {
     if (assemblyFailed.signal.aborted && !hooks.signal?.aborted) throw assemblyFailed.signal.reason;
     stopAssembly.abort(error);
@@ -199,8 +199,14 @@ async function planAndRun(options: LocalRunOptions, storage: Storage, log: Logge
 }
 
 /** The shards, in this process (one worker) or in worker processes (several). */
-async function runShards(tasks: readonly ShardTask[], storage: Storage, log: Logger, hooks: LocalRunHooks, how: { busy: number; gpus: readonly { uuid: string }[]; sameEngine: boolean; early: EarlyEngine | undefined }): Promise<ShardStepResult[]> {
-  const { busy, gpus, sameEngine, early } = how;
+async function runShards(
+  tasks: readonly ShardTask[],
+  storage: Storage,
+  log: Logger,
+  hooks: LocalRunHooks,
+  how: { busy: number; gpus: readonly { uuid: string }[]; sameEngine: boolean; early: EarlyEngine | undefined; known: { plan: PlanFile; probe: Probe } },
+): Promise<ShardStepResult[]> {
+  const { busy, gpus, sameEngine, early, known } = how;
   let shards: ShardStepResult[];
   if (busy > 1) {
     const threads = Math.max(1, Math.floor(os.availableParallelism() / busy));
@@ -219,7 +225,7 @@ async function runShards(tasks: readonly ShardTask[], storage: Storage, log: Log
   } else {
     // An early engine with other settings (a size made even) goes now, before the shard builds its own.
     if (!sameEngine) await early?.close();
-    shards = await runInProcess(tasks, storage, log, hooks, sameEngine ? early : undefined);
+    shards = await runInProcess(tasks, storage, log, hooks, sameEngine ? early : undefined, known);
   }
   return shards;
 }
@@ -288,8 +294,12 @@ function workerGflops(onGpu: boolean, workers: number): number {
   return onGpu ? 5000 : (55 * os.availableParallelism()) / workers;
 }
 
-/** One worker: the shards in order, on one engine created when the first shard needs it. */
-async function runInProcess(tasks: readonly ShardTask[], storage: Storage, log: Logger, hooks: PoolHooks, early: EarlyEngine | undefined): Promise<ShardStepResult[]> {
+/**
+ * One worker: the shards in order, on one engine created when the first shard needs it. They take
+ * the plan and probe from the probe step in this process, and the first skips the source check the
+ * probe step has just made (each still checks before its commit).
+ */
+async function runInProcess(tasks: readonly ShardTask[], storage: Storage, log: Logger, hooks: PoolHooks, early: EarlyEngine | undefined, known: { plan: PlanFile; probe: Probe }): Promise<ShardStepResult[]> {
   let engine: Engine | undefined;
   const results: ShardStepResult[] = [];
   try {
@@ -301,6 +311,7 @@ async function runInProcess(tasks: readonly ShardTask[], storage: Storage, log: 
       const engineFor = async (): Promise<Engine> => early?.get() ?? (engine ??= await createEngine(engineOptionsFor(task.settings), engineHooksFor(storage, log)));
       const result = await runShardStep(task, storage, log, {
         engine: engineFor,
+        known: { ...known, identityChecked: results.length === 0 },
         onFrame: (done) => hooks.onProgress?.(0, shard, done),
         ...(hooks.signal ? { signal: hooks.signal } : {}),
       });

@@ -34,7 +34,7 @@ import type { MediaSource } from '../storage/types.ts';
 import type { ShardTask, UpscaleSettings } from '../task.ts';
 import { engineHooksFor, engineOptionsFor } from './engine-options.ts';
 import { checkJobIdentity } from './job-identity.ts';
-import { planFileSchema, shardRanges } from './plan-file.ts';
+import { planFileSchema, shardRanges, type PlanFile } from './plan-file.ts';
 
 export interface ShardStepResult {
   step: 'shard';
@@ -60,6 +60,13 @@ export interface ShardStepHooks {
   engine?: () => Promise<Engine>;
   /** Called after each encoded frame with the frames done so far in this shard. */
   onFrame?: (done: number) => void;
+  /**
+   * The job's plan and probe as the driver in this process has them (it just wrote them: `upscale
+   * run`), so they are not read back and parsed again; `identityChecked` when the driver checked the
+   * source and model a moment ago, so the check before the work is skipped (the one before the
+   * commit still runs: a source replaced during the shard is never recorded as done).
+   */
+  known?: { plan: PlanFile; probe: Probe; identityChecked?: boolean };
   /** Environment to read `JOB_COMPLETION_INDEX` from (an Indexed Job's pod). */
   env?: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal;
@@ -87,21 +94,21 @@ async function shardStep(task: ShardTask, storage: Storage, log: Logger, hooks: 
   const layout = jobLayout(task.output, task.jobId);
   // The task's own problem first: a pod without an index fails on that, not on a missing plan.
   const index = shardIndexOf(task, hooks.env ?? process.env);
-  const plan = await storage.readJson(layout.plan, planFileSchema);
+  const plan = hooks.known?.plan ?? (await storage.readJson(layout.plan, planFileSchema));
   const range = shardRanges(plan)[index];
   if (range === undefined) {
     throw new UpscaleError('InvalidArgument', `shard ${index} is not in the plan ${layout.plan} (${plan.shards.length} shards)`, { subject: layout.plan });
   }
   const base = { step: 'shard' as const, jobId: task.jobId, shard: index, start: range.start, end: range.end };
   // Never mix: the intermediates belong to the source and model the probe saw.
-  await checkJobIdentity(storage, layout, task.input, task.settings.model);
+  if (hooks.known?.identityChecked !== true) await checkJobIdentity(storage, layout, task.input, task.settings.model);
   const check = await checkShard(storage, layout, { shard: index, start: range.start, end: range.end });
   if (check.done) {
     log.info({ job: task.jobId, shard: index }, 'Skipped shard finished by an earlier run');
     return { ...base, frames: check.manifest.frames, skipped: true, seconds: 0 };
   }
 
-  const probe = await storage.readJson(layout.probe, probeSchema);
+  const probe = hooks.known?.probe ?? (await storage.readJson(layout.probe, probeSchema));
   // Not awaited here: the source's decoder starts while the engine loads (upscaleSource).
   const engine = hooks.engine ? hooks.engine() : createEngine(engineOptionsFor(task.settings), engineHooksFor(storage, log));
   engine.catch(() => undefined); // met in upscaleSource
