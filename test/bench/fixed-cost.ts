@@ -93,7 +93,12 @@ try {
   const ratio = processFps / engineFps;
   console.log(`\n${n}-frame clip (${width}x${height}): bare engine ${engineFps.toFixed(3)} fps (before ${engineBefore.toFixed(2)} s, after ${engineAfter.toFixed(2)} s); whole process ${processFps.toFixed(3)} fps (${(whole.wallMs / 1000).toFixed(2)} s launch to exit)`);
   console.log(`ratio process/engine: ${ratio.toFixed(3)} (goal >= 0.9: ${ratio >= 0.9 ? 'met' : 'not met'}); load average after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(JSON.stringify({ bench: 'fixed-cost', ep, runs, oneFrameWallMs: timed.map((t) => t.wallMs), oneFrameMedianMs: median.wallMs, stages: median.stages, clipFrames: n, engineSeconds: [engineBefore, engineAfter], engineFps, processSeconds: whole.wallMs / 1000, processFps, ratio, load }));
+  // The fixed cost: launch to exit less the frames' inference at the bare engine's rate (same size,
+  // same run). The 1-frame job pays all of it; the clip hides part of it behind its frames.
+  const fixedOneFrame = median.wallMs / 1000 - 1 / engineFps;
+  const fixedClip = whole.wallMs / 1000 - n / engineFps;
+  console.log(`fixed cost (launch to exit less inference at the bare engine's rate): 1-frame job ${fixedOneFrame.toFixed(2)} s (median), ${n}-frame clip ${fixedClip.toFixed(2)} s (goal < 0.8 s: ${fixedOneFrame < 0.8 ? 'met' : 'not met'} for the 1-frame job)`);
+  console.log(JSON.stringify({ bench: 'fixed-cost', ep, runs, oneFrameWallMs: timed.map((t) => t.wallMs), oneFrameMedianMs: median.wallMs, stages: median.stages, clipFrames: n, engineSeconds: [engineBefore, engineAfter], engineFps, processSeconds: whole.wallMs / 1000, processFps, ratio, fixedOneFrameSeconds: fixedOneFrame, fixedClipSeconds: fixedClip, load }));
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
