@@ -86,14 +86,10 @@ export async function inspectShard(path: string, step: MediaStep): Promise<Shard
 
 /** {@link inspectShard} with its ffprobe started now, for a NUT shard still being written. */
 export function prepareShardInspection(step: MediaStep): PreparedInspection<ShardInspection> {
-  const standby = standbyFfprobe(pipeArgs(SHARD_ENTRIES, ['nut']));
-  return {
-    inspect: async (path) => shardOf(await probeLines(path, step, SHARD_ENTRIES, await smallEnough(path, standby)), path, step),
-    cancel: () => standby.cancel(),
-  };
+  return prepare(SHARD_ENTRIES, ['nut'], step, shardOf);
 }
 
-function shardOf({ streams }: { streams: Fields[] }, path: string, step: MediaStep): ShardInspection {
+function shardOf({ streams }: Lines, path: string, step: MediaStep): ShardInspection {
   const v = videoOf(streams, path, step);
   return {
     codec: v['codec_name'] ?? 'unknown',
@@ -113,14 +109,21 @@ export async function inspectMedia(path: string, step: MediaStep): Promise<Inspe
 
 /** {@link inspectMedia} with its ffprobe started now, for an MP4 or MOV written with `+faststart`. */
 export function prepareMediaInspection(step: MediaStep): PreparedInspection<Inspection> {
-  const standby = standbyFfprobe(pipeArgs(MEDIA_ENTRIES, ['mov']));
+  return prepare(MEDIA_ENTRIES, ['mov'], step, mediaOf);
+}
+
+type Lines = Awaited<ReturnType<typeof probeLines>>;
+
+/** An ffprobe reading `entries` started now, with only `demuxers`, whose lines `read` turns into the answer. */
+function prepare<T>(entries: readonly string[], demuxers: readonly string[], step: MediaStep, read: (lines: Lines, path: string, step: MediaStep) => T): PreparedInspection<T> {
+  const standby = standbyFfprobe(pipeArgs(entries, demuxers));
   return {
-    inspect: async (path) => mediaOf(await probeLines(path, step, MEDIA_ENTRIES, await smallEnough(path, standby)), path, step),
+    inspect: async (path) => read(await probeLines(path, step, entries, await smallEnough(path, standby)), path, step),
     cancel: () => standby.cancel(),
   };
 }
 
-function mediaOf({ streams, packets }: { streams: Fields[]; packets: Map<number, PacketStats> }, path: string, step: MediaStep): Inspection {
+function mediaOf({ streams, packets }: Lines, path: string, step: MediaStep): Inspection {
   const v = videoOf(streams, path, step);
   const pk = packets.get(Number(v['index']));
   const seconds = (s: Fields, pts: number | null | undefined): number | null => {
