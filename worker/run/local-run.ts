@@ -24,8 +24,8 @@ import { CLI_SEGMENT_NAMES, type Segment } from '../media/segment.ts';
 import { runAssembleStep, type AssembleStepResult } from '../steps/assemble-step.ts';
 import { checkModel, engineHooksFor, engineOptionsFor } from '../steps/engine-options.ts';
 import { runProbeStep, type ProbeStepResult } from '../steps/probe-step.ts';
-import { runShardStep, type ShardStepResult } from '../steps/shard-step.ts';
-import { planSpan, shardRanges, type PlanFile } from '../steps/plan-file.ts';
+import { runShardStep, type KnownJob, type ShardStepResult } from '../steps/shard-step.ts';
+import { planSpan, shardRanges } from '../steps/plan-file.ts';
 import { jobLayout } from '../storage/job-layout.ts';
 import type { Storage } from '../storage/storage.ts';
 import { TASK_VERSION, type ShardTask, type UpscaleSettings } from '../task.ts';
@@ -204,7 +204,7 @@ async function runShards(
   storage: Storage,
   log: Logger,
   hooks: LocalRunHooks,
-  how: { busy: number; gpus: readonly { uuid: string }[]; sameEngine: boolean; early: EarlyEngine | undefined; known: { plan: PlanFile; probe: Probe } },
+  how: { busy: number; gpus: readonly { uuid: string }[]; sameEngine: boolean; early: EarlyEngine | undefined; known: KnownJob },
 ): Promise<ShardStepResult[]> {
   const { busy, gpus, sameEngine, early, known } = how;
   let shards: ShardStepResult[];
@@ -299,7 +299,7 @@ function workerGflops(onGpu: boolean, workers: number): number {
  * the plan and probe from the probe step in this process, and the first skips the source check the
  * probe step has just made (each still checks before its commit).
  */
-async function runInProcess(tasks: readonly ShardTask[], storage: Storage, log: Logger, hooks: PoolHooks, early: EarlyEngine | undefined, known: { plan: PlanFile; probe: Probe }): Promise<ShardStepResult[]> {
+async function runInProcess(tasks: readonly ShardTask[], storage: Storage, log: Logger, hooks: PoolHooks, early: EarlyEngine | undefined, known: KnownJob): Promise<ShardStepResult[]> {
   let engine: Engine | undefined;
   const results: ShardStepResult[] = [];
   try {

@@ -52,6 +52,12 @@ export interface ShardStepResult {
   stages?: { decodeWaitMs: number; inferenceMs: number; encodeFlushMs: number; uploadMs: number };
 }
 
+/** A job's plan and probe, as the driver that just wrote them has them. */
+export interface KnownJob {
+  plan: PlanFile;
+  probe: Probe;
+}
+
 export interface ShardStepHooks {
   /**
    * Gives the engine to reuse across shards (a long-lived local worker, which closes it); called only
@@ -66,7 +72,7 @@ export interface ShardStepHooks {
    * source and model a moment ago, so the check before the work is skipped (the one before the
    * commit still runs: a source replaced during the shard is never recorded as done).
    */
-  known?: { plan: PlanFile; probe: Probe; identityChecked?: boolean };
+  known?: KnownJob & { identityChecked?: boolean };
   /** Environment to read `JOB_COMPLETION_INDEX` from (an Indexed Job's pod). */
   env?: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal;
