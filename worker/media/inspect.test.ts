@@ -3,8 +3,8 @@
  * `standbyFfprobe`): with real ffprobe, on a NUT shard with B-frames and an MP4 with audio written
  * with `+faststart`, what the waiting ffprobe reads from stdin equals what `inspectShard` and
  * `inspectMedia` read by path (the assembly gives it only MP4/MOV written with `+faststart`); a
- * missing file rejects naming it; a cancelled one is stopped; a file above the pipe limit is read by
- * path (its waiting ffprobe is stopped) with the same answer.
+ * missing file rejects naming it and its ffprobe ends; a cancelled one is stopped; a file above the
+ * pipe limit is read by path (its waiting ffprobe is stopped) with the same answer.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { clip } from '../../test/fixtures/clips.ts';
 import { standbyFfprobe } from './ffprobe-run.ts';
-import { inspectMedia, inspectShard, PIPE_LIMIT_BYTES, prepareMediaInspection, prepareShardInspection } from './inspect.ts';
+import { inspectMedia, inspectShard, PIPE_LIMIT_BYTES, type PreparedInspection, prepareMediaInspection, prepareShardInspection } from './inspect.ts';
 
 const run = promisify(execFile);
 let dir = '';
@@ -51,7 +51,13 @@ test('a waiting ffprobe reads a +faststart MP4 as inspectMedia does by path', as
 
 test('a missing file rejects naming it, and its ffprobe is stopped', async () => {
   const missing = join(dir, 'missing.nut');
-  await assert.rejects(prepareShardInspection('encode').inspect(missing), (error: NodeJS.ErrnoException) => error.code === 'ENOENT' && error.message.includes(missing));
+  const { starts, result } = await recordedInspection(() => prepareShardInspection('encode'), missing);
+  assert.equal(result.status, 'rejected');
+  const error = result.reason as NodeJS.ErrnoException;
+  assert.ok(error.code === 'ENOENT' && error.message.includes(missing), error.message);
+  assert.equal(starts.length, 1, starts.map((s) => s.args).join('\n'));
+  assert.match(starts[0]?.args ?? '', /-i pipe:0$/);
+  await until(async () => !alive(starts[0]?.pid ?? 0));
 });
 
 test('a cancelled standby ffprobe is stopped before it reads anything', async () => {
@@ -68,22 +74,56 @@ test('a file above the pipe limit is inspected by path, with the same answer', a
   // testsrc2 lossless: some 3.4 MB a second at 1920x1080; 6 s is above the 16 MiB limit.
   await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=1920x1080:r=24', '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-movflags', '+faststart', big]);
   assert.ok((await stat(big)).size > PIPE_LIMIT_BYTES);
-  // An ffprobe that records how it was started: the pipe's input, or the file's path.
-  const starts = join(dir, 'starts.log');
-  const recording = join(dir, 'ffprobe');
-  await writeFile(recording, `#!/bin/sh\necho "$*" >> '${starts}'\nexec ffprobe "$@"\n`);
-  await chmod(recording, 0o755);
-  process.env['FFPROBE_PATH'] = recording;
-  let got;
-  try {
-    got = await prepareMediaInspection('assemble').inspect(big);
-  } finally {
-    delete process.env['FFPROBE_PATH'];
-  }
-  const lines = (await readFile(starts, 'utf8')).trim().split('\n');
-  assert.equal(lines.length, 2, lines.join('\n'));
-  assert.match(lines[0] ?? '', /-i pipe:0$/);
-  assert.ok(lines[1]?.endsWith(`-i file:${big}`), lines[1]);
+  const { starts, result } = await recordedInspection(() => prepareMediaInspection('assemble'), big);
+  assert.equal(result.status, 'fulfilled');
+  const got = result.value;
+  assert.equal(starts.length, 2, starts.map((s) => s.args).join('\n'));
+  assert.match(starts[0]?.args ?? '', /-i pipe:0$/);
+  assert.ok(starts[1]?.args.endsWith(`-i file:${big}`), starts[1]?.args);
+  // The standby is stopped, not left waiting on its input.
+  await until(async () => !alive(starts[0]?.pid ?? 0));
   assert.deepEqual(got, await inspectMedia(big, 'assemble'));
   assert.equal(got.video.packets, 144);
 });
+
+/**
+ * Prepares an inspection and inspects `path` with an ffprobe that records its process id and
+ * arguments (the pipe's input, or the file's path). It inspects only once the prepared ffprobe has
+ * started, so a standby that is stopped at once still leaves its line, and the lines come in the
+ * order the ffprobes were started.
+ */
+async function recordedInspection<T>(prepare: () => PreparedInspection<T>, path: string): Promise<{ starts: { pid: number; args: string }[]; result: PromiseSettledResult<T> }> {
+  const log = join(dir, `starts-${Date.now()}.log`);
+  const recording = join(dir, 'ffprobe');
+  await writeFile(recording, `#!/bin/sh\necho "$$ $*" >> '${log}'\nexec ffprobe "$@"\n`);
+  await chmod(recording, 0o755);
+  const read = async () => (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean);
+  process.env['FFPROBE_PATH'] = recording;
+  let result: PromiseSettledResult<T>;
+  try {
+    const prepared = prepare();
+    await until(async () => (await read()).length > 0);
+    [result] = await Promise.allSettled([prepared.inspect(path)]);
+  } finally {
+    delete process.env['FFPROBE_PATH'];
+  }
+  const starts = (await read()).map((line) => ({ pid: Number(line.slice(0, line.indexOf(' '))), args: line.slice(line.indexOf(' ') + 1) }));
+  return { starts, result };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
