@@ -23,11 +23,16 @@ describe('planShards', () => {
       want: [[0, 12500], [12500, 25000], [25000, 37500], [37500, 50000], [50000, 62500], [62500, 75000], [75000, 87500], [87500, 100000]],
     },
     {
-      name: 'a short clip gets fewer shards so start-up stays under 10% (min 1000 frames at 10 s x 10 fps)',
+      name: 'a short clip gets one wave: under 10% start-up (1000 frames at 10 s x 10 fps) would idle 2 of 4 workers',
       opts: { frameCount: 2500, workers: 4 },
-      want: [[0, 1250], [1250, 2500]],
+      want: [[0, 625], [625, 1250], [1250, 1875], [1875, 2500]],
     },
-    { name: 'a clip shorter than one minimum shard is a single shard', opts: { frameCount: 999, workers: 4 }, want: [[0, 999]] },
+    {
+      name: 'a shorter clip fills workers only down to 30% start-up (334 frames)',
+      opts: { frameCount: 999, workers: 4 },
+      want: [[0, 500], [500, 999]],
+    },
+    { name: 'a clip shorter than that is a single shard', opts: { frameCount: 333, workers: 4 }, want: [[0, 333]] },
     {
       name: 'no start-up cost allows one shard per frame but not more than balance asks for',
       opts: { frameCount: 48, workers: 3, startupSeconds: 0 },
@@ -72,7 +77,24 @@ describe('defaultShardCount', () => {
     const base = { frameCount: 20_000, startupSeconds: 5, framesPerSecond: 20 }; // min shard 1000 frames
     assert.equal(defaultShardCount({ ...base, workers: 1 }), 4);
     assert.equal(defaultShardCount({ ...base, workers: 4 }), 16);
-    assert.equal(defaultShardCount({ ...base, workers: 16 }), 20);
+    assert.equal(defaultShardCount({ ...base, workers: 5 }), 20);
+  });
+
+  it('plans whole waves: a multiple of the workers, up to shardsPerWorker each', () => {
+    const base = { frameCount: 20_000, startupSeconds: 5, framesPerSecond: 20 }; // 20 shards of >= 1000 frames
+    assert.equal(defaultShardCount({ ...base, workers: 6 }), 18); // 3 waves, not 20 (a fourth of 2)
+    assert.equal(defaultShardCount({ ...base, workers: 8 }), 16); // 2 waves, not 20
+    assert.equal(defaultShardCount({ ...base, workers: 11 }), 11); // 1 wave, not 20 (a second of 9)
+  });
+
+  it('fills workers the 10% rule would leave idle, down to 30% start-up', () => {
+    const base = { frameCount: 20_000, startupSeconds: 5, framesPerSecond: 20 }; // 59 shards of >= 334 frames
+    assert.equal(defaultShardCount({ ...base, workers: 16 }), 16);
+    assert.equal(defaultShardCount({ ...base, workers: 50 }), 50);
+    assert.equal(defaultShardCount({ ...base, workers: 64 }), 59);
+    assert.equal(defaultShardCount({ ...base, workers: 64, fillStartupFraction: 0.1 }), 20); // the old rule
+    assert.equal(defaultShardCount({ ...base, frameCount: 40, workers: 64 }), 1);
+    assert.throws(() => defaultShardCount({ ...base, fillStartupFraction: 0 }), /fillStartupFraction must be in \(0, 1\]/);
   });
 });
 
