@@ -18,9 +18,9 @@ describe('planShards', () => {
     { name: 'uneven counts differ by at most one frame', opts: { frameCount: 10, shardCount: 3 }, want: [[0, 4], [4, 7], [7, 10]] },
     { name: 'a count equal to the frames gives one frame each', opts: { frameCount: 3, shardCount: 3 }, want: [[0, 1], [1, 2], [2, 3]] },
     {
-      name: 'a long film gets four shards per worker',
+      name: 'a long film gets four shards per worker, the last wave half as long (100,000 = 6 x 14,286 less 2 + 2 x 7,143)',
       opts: { frameCount: 100_000, workers: 2 },
-      want: [[0, 12500], [12500, 25000], [25000, 37500], [37500, 50000], [50000, 62500], [62500, 75000], [75000, 87500], [87500, 100000]],
+      want: [[0, 14286], [14286, 28572], [28572, 42858], [42858, 57144], [57144, 71429], [71429, 85714], [85714, 92857], [92857, 100000]],
     },
     {
       name: 'a short clip gets one wave: under 10% start-up (1000 frames at 10 s x 10 fps) would idle 2 of 4 workers',
@@ -36,7 +36,13 @@ describe('planShards', () => {
     {
       name: 'no start-up cost allows one shard per frame but not more than balance asks for',
       opts: { frameCount: 48, workers: 3, startupSeconds: 0 },
-      want: [[0, 4], [4, 8], [8, 12], [12, 16], [16, 20], [20, 24], [24, 28], [28, 32], [32, 36], [36, 40], [40, 44], [44, 48]],
+      want: [[0, 5], [5, 10], [10, 15], [15, 20], [20, 25], [25, 29], [29, 33], [33, 37], [37, 41], [41, 44], [44, 46], [46, 48]],
+    },
+    {
+      name: 'the last wave stays full length when half of it would break the 30% start-up bound',
+      // 10 s x 10 fps: 1000 frames for 10%, 334 for 30%; 8,000 frames on 2 workers is 4 waves of 1000.
+      opts: { frameCount: 8000, workers: 2, fillStartupFraction: 0.1 },
+      want: [[0, 1000], [1000, 2000], [2000, 3000], [3000, 4000], [4000, 5000], [5000, 6000], [6000, 7000], [7000, 8000]],
     },
   ];
   for (const c of cases) {
@@ -53,6 +59,20 @@ describe('planShards', () => {
       for (const o of [{ shardFrames: 5 }, { shardCount: Math.min(n, 7) }, { workers: 3, startupSeconds: 0.1 }]) {
         const plan = planShards({ frameCount: n, ...o });
         assert.equal(planProblem(plan, n), undefined, `n=${n} ${JSON.stringify(o)}`);
+      }
+    }
+  });
+
+  it('gives the default plan at most four runs of lengths, none longer than the one before', () => {
+    for (const frameCount of [1, 47, 999, 2_500, 14_400, 100_003, 172_800]) {
+      for (const workers of [1, 2, 3, 7, 16, 64]) {
+        for (const startupSeconds of [0, 1.2, 10]) {
+          const lengths = planShards({ frameCount, workers, startupSeconds, framesPerSecond: 27 }).map((s) => s.end - s.start);
+          const runs = lengths.filter((l, i) => i === 0 || l !== lengths[i - 1]).length;
+          const where = `${frameCount} frames, ${workers} workers, ${startupSeconds} s`;
+          assert.ok(runs <= 4, `${where}: ${runs} runs`);
+          assert.ok(lengths.every((l, i) => i === 0 || l <= lengths[i - 1]!), where);
+        }
       }
     }
   });

@@ -19,7 +19,12 @@
  *   more of them with shorter shards, down to start-up at most `fillStartupFraction` (default 0.3)
  *   of a shard: an idle worker costs the job more time than the start-up of one more shard, which
  *   runs beside the others (64 GPUs on 533 s of work and 1.2 s start-up: 64 shards, not 44).
- * - Frames are spread evenly: shard lengths differ by at most one frame, the longer ones first.
+ * - With two waves or more, the last wave's shards are half as long as the others (the count stays
+ *   `workers x k`): the job ends when the slowest shard of the last wave does, so halving them
+ *   halves what a straggler adds, for no more start-ups. Only while a half shard keeps start-up
+ *   within `fillStartupFraction`; otherwise all are equal.
+ * - Frames are spread evenly within each length: lengths differ by at most one frame, the longer
+ *   ones first, so the plan's sizes are a few runs (at most four).
  * Overrides: `shardFrames` fixes the length (the last shard takes the remainder); `shardCount` fixes
  * the count (lengths even). They are mutually exclusive.
  */
@@ -73,18 +78,28 @@ export function planShards(opts: ShardPlanOptions): ShardRange[] {
     const len = opts.shardFrames;
     return ranges(Math.ceil(n / len), (i) => Math.min(n, i * len));
   }
-  const count = opts.shardCount !== undefined ? checkedCount(opts.shardCount, n) : defaultShardCount(opts);
-  // The longer shards (one frame more) come first, so the sizes are at most two runs: a controller
-  // can carry the whole plan's sizes in a few bytes (the probe's termination message).
-  const base = Math.floor(n / count);
-  const longer = n % count;
-  return ranges(count, (i) => i * base + Math.min(i, longer));
+  if (opts.shardCount !== undefined) return fromLengths(spread(n, checkedCount(opts.shardCount, n)));
+  const { count, waves, fillMinFrames } = sizing(opts);
+  const workers = count / waves;
+  // The last wave takes half a wave's frames: n = wave x (waves - 1/2), the last wave's share 1/(2 waves - 1).
+  const lastWave = Math.round(n / (2 * waves - 1));
+  if (waves < 2 || lastWave < workers * fillMinFrames) return fromLengths(spread(n, count));
+  return fromLengths([...spread(n - lastWave, count - workers), ...spread(lastWave, workers)]);
 }
 
 /** The default number of shards (see the file comment), between 1 and `frameCount`. */
 export function defaultShardCount(opts: ShardPlanOptions): number {
+  return sizing(opts).count;
+}
+
+/**
+ * The default sizing: the shard count, in how many waves of equal count it runs (1 when the count
+ * is not a multiple of the workers), and the shortest shard `fillStartupFraction` allows.
+ */
+function sizing(opts: ShardPlanOptions): { count: number; waves: number; fillMinFrames: number } {
   const d = { ...SHARD_PLAN_DEFAULTS, ...definedOnly(opts) };
-  positiveInt('frameCount', opts.frameCount);
+  const n = opts.frameCount;
+  positiveInt('frameCount', n);
   positiveInt('workers', d.workers);
   positiveInt('shardsPerWorker', d.shardsPerWorker);
   positive('startupSeconds', d.startupSeconds, true);
@@ -92,15 +107,15 @@ export function defaultShardCount(opts: ShardPlanOptions): number {
   for (const [name, f] of [['maxStartupFraction', d.maxStartupFraction], ['fillStartupFraction', d.fillStartupFraction]] as const) {
     if (!(f > 0 && f <= 1)) throw new RangeError(`${name} must be in (0, 1]`);
   }
-  // The most shards of at least the length at which start-up is `fraction` of a shard.
-  const affordable = (fraction: number): number => {
-    const minFrames = Math.max(1, Math.ceil((d.startupSeconds * d.framesPerSecond) / fraction));
-    return Math.max(1, Math.floor(opts.frameCount / minFrames));
-  };
-  const full = affordable(d.maxStartupFraction);
-  if (full < d.workers) return Math.min(opts.frameCount, d.workers, Math.max(full, affordable(d.fillStartupFraction)));
+  // The shortest shard whose start-up is at most `fraction` of it.
+  const minFrames = (fraction: number): number => Math.max(1, Math.ceil((d.startupSeconds * d.framesPerSecond) / fraction));
+  const fillMinFrames = minFrames(d.fillStartupFraction);
+  const affordable = (shortest: number): number => Math.max(1, Math.floor(n / shortest));
+  const full = affordable(minFrames(d.maxStartupFraction));
+  if (full < d.workers) return { count: Math.min(n, d.workers, Math.max(full, affordable(fillMinFrames))), waves: 1, fillMinFrames };
   const waves = Math.min(d.shardsPerWorker, Math.floor(full / d.workers));
-  return Math.min(opts.frameCount, d.workers * waves);
+  const count = Math.min(n, d.workers * waves);
+  return { count, waves: count === d.workers * waves ? waves : 1, fillMinFrames };
 }
 
 /**
@@ -124,6 +139,19 @@ function ranges(count: number, boundary: (i: number) => number): ShardRange[] {
   const out: ShardRange[] = [];
   for (let i = 0; i < count; i++) out.push({ index: i, start: boundary(i), end: boundary(i + 1) });
   return out;
+}
+
+/** Consecutive shards of these lengths from frame 0. */
+function fromLengths(lengths: readonly number[]): ShardRange[] {
+  const starts = [0];
+  for (const length of lengths) starts.push((starts.at(-1) ?? 0) + length);
+  return ranges(lengths.length, (i) => starts[i] ?? 0);
+}
+
+/** `frames` in `count` lengths that differ by at most one, the longer first. */
+function spread(frames: number, count: number): number[] {
+  const base = Math.floor(frames / count);
+  return Array.from({ length: count }, (_, i) => base + (i < frames % count ? 1 : 0));
 }
 
 function checkedCount(count: number, n: number): number {

@@ -32,6 +32,23 @@ test('the product\'s sizing rule caps the shard count when start-up would domina
   assert.equal(p.waves, 1);
 });
 
+test('the shards are taken as workers free up, and the last wave is the plan\'s shorter one', () => {
+  // 1.2 s start-up at 27 fps: 4 GPUs get 16 shards, 12 of 1,029 or 1,028 frames and a last wave of
+  // 4 of 515 or 514, which the GPUs take so that each does 3,600 frames in 4 shards.
+  const fast = { ...base, startupSeconds: 1.2 };
+  const p = jobSeconds(fast, 4);
+  assert.deepEqual([p.shards, p.waves], [16, 4]);
+  const perGpu = 4 * 1.2 + 3600 / 27;
+  assert.ok(Math.abs(p.parts.shards - perGpu) < 1e-9, `${p.parts.shards} vs ${perGpu}`);
+  // The straggler is a last-wave shard's spread, not a full shard's.
+  const spread = (frames: number) => (1.2 + frames / 27) * 0.1 * Math.sqrt(2 * Math.log(4));
+  assert.ok(p.parts.straggler >= spread(514) - 1e-9 && p.parts.straggler <= spread(515) + 1e-9, String(p.parts.straggler));
+  // 20 equal shards on 16 GPUs: two shard-times, where the plan's own 16 take one.
+  const twenty = jobSeconds({ ...fast, shardCount: 20 }, 16);
+  assert.ok(Math.abs(twenty.parts.shards - 2 * (1.2 + 720 / 27)) < 1e-9, String(twenty.parts.shards));
+  assert.ok(jobSeconds(fast, 16).parts.shards < twenty.parts.shards);
+});
+
 test('bad inputs are refused naming the input', () => {
   assert.throws(() => jobSeconds({ ...base, fps: 0 }, 2), /fps > 0/);
   assert.throws(() => jobSeconds({ ...base, cv: Number.NaN }, 2), /scaling input cv must be/);
@@ -50,12 +67,13 @@ test('a streamed assembly leaves its tail after the last shard, or what the last
   const serial = jobSeconds(base, 4);
   const streamed = jobSeconds({ ...base, streamedTail: 0.5 }, 4);
   const whole = 1 + 30 + 7.2;
-  // One shard lasts 10 + 2,880 / 27 = 116.7 s, far longer than the 48.2 s assembly with its pod start: the tail is left.
+  // One shard lasts 10 + 3,600 / 27 = 143.3 s, far longer than the 48.2 s assembly with its pod start: the tail is left.
   assert.ok(Math.abs(streamed.parts.assemble - 0.5 * whole) < 1e-9, String(streamed.parts.assemble));
   assert.ok(Math.abs(serial.parts.assemble - streamed.parts.assemble - (10 + 0.5 * whole)) < 1e-9);
-  // Short shards (a fixed count of 1,000 over 1,000 GPUs, 14.4 frames, ~10.5 s each) hide only that much of it.
+  // Short shards (a fixed count of 1,000 over 1,000 GPUs, 14 or 15 frames, ~10.5 s each) hide only that much of it:
+  // the longest, 15 frames, ends last.
   const short = jobSeconds({ ...base, streamedTail: 0.5, shardCount: 1000 }, 1000);
-  const shardSeconds = 10 + 14.4 / 27;
+  const shardSeconds = 10 + 15 / 27;
   assert.ok(Math.abs(short.parts.assemble - (10 + whole - shardSeconds)) < 1e-9, String(short.parts.assemble));
   assert.throws(() => jobSeconds({ ...base, streamedTail: 1.5 }, 2), /streamedTail must be a share/);
 });

@@ -2,13 +2,17 @@
  * A model of how one job's wall time scales with GPUs (pure; inputs are measured figures):
  *
  *   T(G) = probe + schedule(G) + shards(G) + assemble
- *   shards(G) = waves x (startup + frames/S / fps)  +  straggler(G)
+ *   shards(G) = the plan's shards taken in order by G workers, each as one frees up (as an Indexed
+ *               Job's pods take the lowest index left), a shard lasting startup + frames / fps
+ *               + straggler(G)
  *
- * - S, the shard count, is the product's own sizing rule (`defaultShardCount`: 4 shards per worker,
- *   none so short that start-up is over 10 % of its time); waves = ceil(S / G).
+ * - The shards are the product's own plan (`planShards`: whole waves of up to 4 shards per worker,
+ *   none so short that start-up is over 10 % of its time unless a worker would idle, the last wave
+ *   half as long); waves = ceil(S / G).
  * - startup: per-shard fixed cost (pod start, model load, seek and pre-roll decode, encoder start).
- * - straggler(G): the last wave ends with its slowest shard; with shard times spread by a coefficient
- *   of variation `cv`, the expected maximum of G of them is about one shard x cv x sqrt(2 ln G).
+ * - straggler(G): the job ends with the slowest shard of the last wave; with shard times spread by a
+ *   coefficient of variation `cv`, the expected maximum of G of them is about one last shard x cv x
+ *   sqrt(2 ln G).
  * - schedule(G): apply to all G shard pods created, `perPodSeconds` each (the control plane's rate).
  * - assemble: seconds = a + b x output MiB + c x frames / 1,000 (the assembly benchmark's plane fit:
  *   stream copy and read-back cost per byte, the per-packet listing of the verify pass per frame),
@@ -22,7 +26,7 @@
  *
  * Efficiency = T(1) / (G x T(G)).
  */
-import { defaultShardCount } from '../../worker/shard-plan.ts';
+import { planShards } from '../../worker/shard-plan.ts';
 
 export interface ScalingInputs {
   /** Frames of the video. */
@@ -69,22 +73,39 @@ export function jobSeconds(inputs: ScalingInputs, gpus: number): Omit<ScalingPoi
   if (!(Number.isInteger(gpus) && gpus >= 1)) throw new RangeError(`gpus must be a whole number >= 1, got ${gpus}`);
   for (const [k, v] of Object.entries(inputs)) if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`scaling input ${k} must be a finite number >= 0, got ${v}`);
   if (inputs.fps <= 0 || inputs.frames < 1) throw new RangeError(`scaling inputs need fps > 0 and frames >= 1, got fps ${inputs.fps}, frames ${inputs.frames}`);
-  const shards = inputs.shardCount ?? defaultShardCount({ frameCount: inputs.frames, workers: gpus, startupSeconds: inputs.startupSeconds, framesPerSecond: inputs.fps });
+  const plan = planShards(inputs.shardCount !== undefined ? { frameCount: inputs.frames, shardCount: inputs.shardCount } : { frameCount: inputs.frames, workers: gpus, startupSeconds: inputs.startupSeconds, framesPerSecond: inputs.fps });
+  const shards = plan.length;
   const waves = Math.ceil(shards / gpus);
-  const shardSeconds = inputs.startupSeconds + inputs.frames / shards / inputs.fps;
-  const straggler = gpus > 1 ? shardSeconds * inputs.cv * Math.sqrt(2 * Math.log(gpus)) : 0;
+  const { makespan, last } = listSchedule(plan.map((s) => inputs.startupSeconds + (s.end - s.start) / inputs.fps), gpus);
+  const straggler = gpus > 1 ? last * inputs.cv * Math.sqrt(2 * Math.log(gpus)) : 0;
   const whole = inputs.assembleFixedSeconds + inputs.assembleSecondsPerMiB * inputs.outputMiB + (inputs.assembleSecondsPerThousandFrames * inputs.frames) / 1000;
   const tail = inputs.streamedTail;
   if (tail !== undefined && !(tail <= 1)) throw new RangeError(`scaling input streamedTail must be a share in [0, 1], got ${tail}`);
   const parts = {
     probe: inputs.probeSeconds,
     schedule: inputs.perPodSeconds * Math.min(gpus, shards),
-    shards: waves * shardSeconds,
+    shards: makespan,
     straggler,
     // Streamed: started with the last wave (its pod start hidden), it leaves the tail, or what of the whole the last wave could not hide.
-    assemble: tail === undefined ? inputs.startupSeconds + whole : Math.max(tail * whole, inputs.startupSeconds + whole - shardSeconds),
+    assemble: tail === undefined ? inputs.startupSeconds + whole : Math.max(tail * whole, inputs.startupSeconds + whole - last),
   };
   return { gpus, shards, waves, seconds: Object.values(parts).reduce((a, b) => a + b, 0), parts };
+}
+
+/**
+ * `durations` taken in order by `workers`, each by the first worker free: when the last ends
+ * (`makespan`), and how long that last-ending one took (`last`).
+ */
+function listSchedule(durations: readonly number[], workers: number): { makespan: number; last: number } {
+  const free = new Array<number>(Math.min(workers, durations.length)).fill(0);
+  let makespan = 0;
+  let last = 0;
+  for (const d of durations) {
+    const w = free.indexOf(Math.min(...free));
+    free[w] = (free[w] ?? 0) + d;
+    if (free[w] >= makespan) [makespan, last] = [free[w], d];
+  }
+  return { makespan, last };
 }
 
 /** The curve for each GPU count: seconds, speed-up over one GPU and efficiency. */
