@@ -14,8 +14,10 @@
  *   node test/bench/scaling-bench.ts [--svg docs/scaling.svg] [--local-workers 2] [--skip-local]
  *     [--startup S] [--probe 5] [--per-pod 0.084] [--assemble-fixed 0.22] [--assemble-per-mib 0.0038] [--assemble-per-kframes 0.066]
  *     [--output-mib 1500] [--cv 0.1] [--minutes 10] [--streamed-tail 0.5]
- *   `--minutes M` scales the frames, and the probe and output size unless given: 0.35 s of packet
- *   scan and 150 MiB of 4K output per minute, plus 1.5 s of probe pod start.
+ *   `--minutes M` scales the frames, and the probe and output size unless given: 0.04 s of packet
+ *   scan and 150 MiB of 4K output per minute, plus 1.5 s of probe pod start and the step's fixed
+ *   part. (The packet scan: `probe-bench.ts --seconds 600 --size 1920x1080`, 0.398 s for 10 min of
+ *   1080p as MKV, 0.229 s as MP4; the whole `upscale probe` process on it 0.75-1.0 s.)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
@@ -56,7 +58,7 @@ export async function scalingBench(argv: string[]): Promise<Record<string, unkno
       startup: { type: 'string' },
       // Length of the cluster case's video.
       minutes: { type: 'string', default: '10' },
-      // 10 min of 1080p: 10 x the 60 s probe's 0.35 s packet scan, plus a pod start (default: scaled with --minutes).
+      // 10 min of 1080p: 1.5 s (pod start, the step's fixed part) + 10 x 0.04 s of packet scan (default: scaled with --minutes).
       probe: { type: 'string' },
       // 1,000 shard pods created in 84 s (control-plane bench).
       'per-pod': { type: 'string', default: '0.084' },
@@ -123,7 +125,7 @@ export async function scalingBench(argv: string[]): Promise<Record<string, unkno
   const startupSeconds = values.startup !== undefined ? num('startup') : (local?.inputs.startupSeconds ?? 10);
   const minutes = num('minutes');
   if (minutes <= 0) throw new Error(`--minutes: more than 0, got ${minutes}`);
-  const probeSeconds = values.probe !== undefined ? num('probe') : 1.5 + 0.35 * minutes;
+  const probeSeconds = values.probe !== undefined ? num('probe') : 1.5 + 0.04 * minutes;
   const outputMiB = values['output-mib'] !== undefined ? num('output-mib') : 150 * minutes;
   const frames = Math.round(minutes * 60 * 24);
   const cluster: ScalingInputs = { frames, fps: 27, startupSeconds, probeSeconds, perPodSeconds: num('per-pod'), assembleFixedSeconds: num('assemble-fixed'), assembleSecondsPerMiB: num('assemble-per-mib'), assembleSecondsPerThousandFrames: num('assemble-per-kframes'), outputMiB, cv: num('cv'), streamedTail: num('streamed-tail') };
