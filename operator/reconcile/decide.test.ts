@@ -122,7 +122,8 @@ test('a finished probe whose pod is gone is probed again instead of guessing the
 test('running shards report frames from completed indexes, fps and ETA, and requeue for fresh progress', () => {
   const shards = shardsWith({ startTime: new Date(NOW.getTime() - 60_000), completedIndexes: '0,2', active: 1 });
   const d = decide(job(), { probe: probeDone, shards, pods: [] }, NOW, config);
-  assert.deepEqual(d.create, []);
+  // 4 shards, 4 at a time: one wave, so the assembly starts beside it.
+  assert.deepEqual(d.create.map((c) => c.metadata?.name), ['trailer-assemble']);
   assert.equal(d.status.phase, 'Running');
   assert.deepEqual(d.status.frames, { total: 1000, done: 600 });
   assert.deepEqual(d.status.shards, { total: 4, succeeded: 2, failed: 0, running: 1 });
@@ -285,19 +286,23 @@ function assembleTask(d: Decision): Record<string, unknown> | undefined {
 const earlyAssemble = () => childJob('trailer-assemble', [], { active: 1 });
 const queued = { podTemplate: { metadata: { labels: { 'kueue.x-k8s.io/queue-name': 'gpu-queue' } } } };
 
-test('shards still waiting for a slot: no assemble Job yet (an idle assembly pod would hold a node slot)', () => {
-  // 4 shards, 2 at a time: 1 done, 2 running, 1 waiting.
-  const shards = shardsWith({ completedIndexes: '0', active: 2 });
-  const d = decide(job({ sharding: { parallelism: 2 } }), { shards, pods: [] }, NOW, config);
+test('more than a wave of shards still waiting for a slot: no assemble Job yet (an idle assembly pod would hold a node slot)', () => {
+  // 4 shards, 1 at a time: 1 done, 1 running, 2 waiting (two waves).
+  const one = { sharding: { parallelism: 1 } };
+  const d = decide(job(one), { shards: shardsWith({ completedIndexes: '0', active: 1 }, [], one), pods: [] }, NOW, config);
   assert.deepEqual(d.create, []);
   assert.equal(d.status.message, '1 of 4 shards done');
+  // A shard Job whose pods are not made yet: none started.
+  assert.deepEqual(decide(job(), { shards: shardsWith({}), pods: [] }, NOW, config).create, []);
 });
 
-test('the last wave running (every shard done or active) creates the assemble Job that waits for the shards; the job stays Running', () => {
-  for (const [completedIndexes, active] of [['0,1', 2], ['0-2', 1], ['', 4]] as const) {
-    const shards = shardsWith({ completedIndexes, active });
-    const d = decide(job(), { shards, pods: [] }, NOW, config);
-    assert.deepEqual(d.create.map((c) => c.metadata?.name), ['trailer-assemble'], `${completedIndexes} done, ${active} running`);
+test('the last two waves running (at most parallelism shards without a pod) create the assemble Job that waits for the shards; the job stays Running', () => {
+  const cases = [['0,1', 2, 4], ['0-2', 1, 4], ['', 4, 4], ['', 2, 2], ['0', 1, 2], ['0,1', 1, 1]] as const;
+  for (const [completedIndexes, active, parallelism] of cases) {
+    const spec = { sharding: { parallelism } };
+    const shards = shardsWith({ completedIndexes, active }, [], spec);
+    const d = decide(job(spec), { shards, pods: [] }, NOW, config);
+    assert.deepEqual(d.create.map((c) => c.metadata?.name), ['trailer-assemble'], `${completedIndexes} done, ${active} running, ${parallelism} at a time`);
     assert.equal(assembleTask(d)?.['waitForShards'], true);
     assert.equal(d.status.phase, 'Running');
     assert.match(d.status.message ?? '', /shards done; assembly started$/);
@@ -332,7 +337,7 @@ test('failed shards delete the early assemble Job: it would wait forever', () =>
   assert.deepEqual(decide(job(), { shards: deadline, assemble: earlyAssemble(), pods: [] }, NOW, config).deleteJobs, ['trailer-assemble']);
 });
 
-test('suspending while shards remain deletes the early assemble Job; after the resume the last wave makes it again', () => {
+test('suspending while shards remain deletes the early assemble Job; after the resume the last two waves make it again', () => {
   const d = decide(job({ suspend: true }), { shards: shardsWith({ completedIndexes: '0-2', active: 1 }), assemble: earlyAssemble(), pods: [] }, NOW, config);
   assert.equal(d.status.phase, 'Suspended');
   assert.deepEqual(d.deleteJobs, ['trailer-assemble']);

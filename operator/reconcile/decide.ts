@@ -6,9 +6,10 @@
  *
  * Flow: probe Job -> (plan from its pod's termination message) -> one Indexed shard Job ->
  * assemble Job -> Succeeded. The shard Job is created once the probe succeeded; the assemble Job
- * once the shards' last wave runs (every shard done or running), so the assembly pod's start and
- * its staging overlap the last shards (it waits for them: `waitForShards`), or once the shards
- * succeeded if it does not exist by then. An early assemble Job whose shards stop (failed,
+ * once the shards' last two waves run (at most one wave, `parallelism` shards, still without a
+ * pod), so the assembly pod's start and its mux of the shards already landed overlap the last
+ * shards (it waits for them: `waitForShards`), or once the shards succeeded if it does not exist
+ * by then. An early assemble Job whose shards stop (failed,
  * suspended, evicted by Kueue) is deleted: it would wait forever.
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
@@ -166,7 +167,7 @@ function progressOf(job: UpscaleJob, observed: Observed, now: Date, config: Oper
     const workload = kueue && (suspended || job.status?.phase === 'Suspended') ? { workloadActive: !suspended } : {};
     // Stopped shards (suspended, or evicted by Kueue and waiting to be readmitted): an early
     // assembly would wait for them, holding a node slot and its quota; it is made again once the
-    // last wave runs again.
+    // last two waves run again.
     if (suspended) {
       return { phase: 'Suspended', reason: 'Suspended', message: 'the job is suspended; finished shards are kept', progress, deleteJobs: earlyAssembly(observed), ...workload, ...(patchShards !== undefined ? { patchShards } : {}) };
     }
@@ -180,11 +181,13 @@ function progressOf(job: UpscaleJob, observed: Observed, now: Date, config: Oper
       return assemblyFailed.phase === 'Failed' ? { ...assemblyFailed, progress, deleteJobs: [shards.metadata!.name!] } : { ...assemblyFailed, phase: 'Running', progress };
     }
     const done = progress.shards?.succeeded ?? 0;
-    // The assemble Job is created in the last wave, not before: an assembly pod waiting through a
-    // long film's early waves would hold a node slot (and, queued, 500m cpu / 512Mi of Kueue quota:
-    // its own top-level Workload beside the shards', admitted when that fits, never a write to a
-    // Job Kueue owns) for nothing.
-    const startAssembly = observed.assemble === undefined && lastWaveRunning(shards);
+    // The assemble Job is created in the last two waves, not before: an assembly pod waiting through
+    // a long film's early waves would hold a node slot (and, queued, 500m cpu / 512Mi of Kueue
+    // quota: its own top-level Workload beside the shards', admitted when that fits, never a write
+    // to a Job Kueue owns) for nothing. Not only in the last: the planner makes the last wave half
+    // as long, and what the assembly cannot do beside the shards (its pod start, the mux of the
+    // shards landed) it does after the last one.
+    const startAssembly = observed.assemble === undefined && lastTwoWavesRunning(shards);
     const assembling = observed.assemble !== undefined || startAssembly;
     return {
       ...workload,
@@ -223,14 +226,16 @@ function assembleFailure(job: UpscaleJob, assemble: V1Job, pods: readonly V1Pod[
 }
 
 /**
- * The shards' last wave runs: every index is done or has an active pod, so no shard still waits
- * for a slot (`succeeded + active >= completions`, from the Job's own status). A shard Job still
- * suspended (being resumed) does not run, whatever pods it still counts.
+ * The shards' last two waves run: some shard has started, and at most one wave (the Job's
+ * `parallelism`) of indexes still waits for a pod (`done + active >= completions - parallelism`,
+ * from the Job's own status). A shard Job still suspended (being resumed) does not run, whatever
+ * pods it still counts.
  */
-function lastWaveRunning(shards: V1Job): boolean {
+function lastTwoWavesRunning(shards: V1Job): boolean {
   const completions = shards.spec?.completions;
   if (completions === undefined || completions < 1 || shards.spec?.suspend === true) return false;
-  return countIndexes(shards.status?.completedIndexes) + (shards.status?.active ?? 0) >= completions;
+  const started = countIndexes(shards.status?.completedIndexes) + (shards.status?.active ?? 0);
+  return started > 0 && started >= completions - Math.max(1, shards.spec?.parallelism ?? 1);
 }
 
 /** The running assemble Job made before the shards finished, to delete when they stop; none when it finished or is already going. */

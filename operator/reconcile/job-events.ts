@@ -24,7 +24,7 @@ export function transitionEvents(before: UpscaleJobStatus | undefined, after: Up
     if (from === 'Probing' && (to === 'Running' || to === 'Suspended')) {
       events.push({ type: 'Normal', reason: 'Probed', action: 'Probe', note: `probed ${after.frames?.total ?? '?'} frames into ${after.shards?.total ?? '?'} shards` });
     }
-    // Running -> Succeeded: an assembly started during the last wave can finish before a reconcile sees Assembling.
+    // Running -> Succeeded: an assembly started during the last waves can finish before a reconcile sees Assembling.
     if (from === 'Running' && (to === 'Assembling' || to === 'Succeeded')) events.push({ type: 'Normal', reason: 'ShardsSucceeded', action: 'Shard', note: `all ${after.shards?.total ?? '?'} shards upscaled` });
     if (to === 'Suspended') events.push({ type: 'Normal', reason: 'Suspended', action: 'Suspend', note: after.message ?? 'suspended' });
     if (from === 'Suspended' && to !== 'Failed' && to !== 'Succeeded') events.push({ type: 'Normal', reason: 'Resumed', action: 'Resume', note: 'resumed; finished shards are kept' });

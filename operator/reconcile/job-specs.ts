@@ -119,7 +119,7 @@ export function shardJob(job: UpscaleJob, config: OperatorConfig, plan: PlanSumm
 
 /**
  * The assemble Job: concatenates the shards and writes the output. `waitForShards` when it is
- * created while the shards still run (their last wave): the worker then waits for each shard's
+ * created while the shards still run (their last two waves): the worker then waits for each shard's
  * manifest and streams it in as it lands, instead of failing on a missing shard.
  *
  * That task field is the only difference between an early and a late assemble Job. Name, labels

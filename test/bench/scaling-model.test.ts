@@ -76,4 +76,10 @@ test('a streamed assembly leaves its tail after the last shard, or what the last
   const shardSeconds = 10 + 15 / 27;
   assert.ok(Math.abs(short.parts.assemble - (10 + whole - shardSeconds)) < 1e-9, String(short.parts.assemble));
   assert.throws(() => jobSeconds({ ...base, streamedTail: 1.5 }, 2), /streamedTail must be a share/);
+  // With several waves it starts when at most one wave has no pod, so the last two waves hide it:
+  // 16 shards on 4 GPUs at 1.2 s start-up, a third-wave shard of ~1,028.5 frames and a last one of
+  // ~514.5 (59.5 s), against a 1.2 s pod start + 108.2 s assembly (10,000 MiB).
+  const long = jobSeconds({ ...base, startupSeconds: 1.2, streamedTail: 0.1, outputMiB: 10_000 }, 4);
+  const beside = 1.2 + 1028.5 / 27 + 1.2 + 514.5 / 27;
+  assert.ok(Math.abs(long.parts.assemble - (1.2 + 1 + 100 + 7.2 - beside)) < 0.1, String(long.parts.assemble));
 });

@@ -17,12 +17,12 @@
  * - assemble: seconds = a + b x output MiB + c x frames / 1,000 (the assembly benchmark's plane fit:
  *   stream copy and read-back cost per byte, the per-packet listing of the verify pass per frame),
  *   plus one pod start. Nothing per shard: the shards' facts come from their manifests.
- *   Streamed (`streamedTail` given: the product's operator starts the assembly when the last wave
- *   of shards starts, and it takes each shard as it lands): its pod start and the mux of the
- *   earlier shards run beside the last wave, so what is left after the last shard is the tail
- *   (the last shard's bytes, the MP4 faststart rewrite, the verify pass, the publish: the
- *   benchmark's streamed-tail fraction of the whole assembly), or the part of the whole assembly
- *   the last wave's time could not hide, whichever is longer.
+ *   Streamed (`streamedTail` given: the product's operator starts the assembly when the last two
+ *   waves of shards run, at most one wave of them without a pod, and it takes each shard as it
+ *   lands): its pod start and the mux of the earlier shards run beside the last two waves, so what
+ *   is left after the last shard is the tail (the last shard's bytes, the MP4 faststart rewrite,
+ *   the verify pass, the publish: the benchmark's streamed-tail fraction of the whole assembly),
+ *   or the part of the whole assembly that time could not hide, whichever is longer.
  *
  * Efficiency = T(1) / (G x T(G)).
  */
@@ -76,7 +76,9 @@ export function jobSeconds(inputs: ScalingInputs, gpus: number): Omit<ScalingPoi
   const plan = planShards(inputs.shardCount !== undefined ? { frameCount: inputs.frames, shardCount: inputs.shardCount } : { frameCount: inputs.frames, workers: gpus, startupSeconds: inputs.startupSeconds, framesPerSecond: inputs.fps });
   const shards = plan.length;
   const waves = Math.ceil(shards / gpus);
-  const { makespan, last } = listSchedule(plan.map((s) => inputs.startupSeconds + (s.end - s.start) / inputs.fps), gpus);
+  const { makespan, last, starts } = listSchedule(plan.map((s) => inputs.startupSeconds + (s.end - s.start) / inputs.fps), gpus);
+  // The assembly starts once at most one wave of shards has no pod: when shard S - G - 1 starts.
+  const beside = makespan - (shards > gpus ? (starts[shards - gpus - 1] ?? 0) : 0);
   const straggler = gpus > 1 ? last * inputs.cv * Math.sqrt(2 * Math.log(gpus)) : 0;
   const whole = inputs.assembleFixedSeconds + inputs.assembleSecondsPerMiB * inputs.outputMiB + (inputs.assembleSecondsPerThousandFrames * inputs.frames) / 1000;
   const tail = inputs.streamedTail;
@@ -86,26 +88,28 @@ export function jobSeconds(inputs: ScalingInputs, gpus: number): Omit<ScalingPoi
     schedule: inputs.perPodSeconds * Math.min(gpus, shards),
     shards: makespan,
     straggler,
-    // Streamed: started with the last wave (its pod start hidden), it leaves the tail, or what of the whole the last wave could not hide.
-    assemble: tail === undefined ? inputs.startupSeconds + whole : Math.max(tail * whole, inputs.startupSeconds + whole - last),
+    // Streamed: started in the last two waves (its pod start hidden), it leaves the tail, or what of the whole that time could not hide.
+    assemble: tail === undefined ? inputs.startupSeconds + whole : Math.max(tail * whole, inputs.startupSeconds + whole - beside),
   };
   return { gpus, shards, waves, seconds: Object.values(parts).reduce((a, b) => a + b, 0), parts };
 }
 
 /**
- * `durations` taken in order by `workers`, each by the first worker free: when the last ends
- * (`makespan`), and how long that last-ending one took (`last`).
+ * `durations` taken in order by `workers`, each by the first worker free: when each starts, when
+ * the last ends (`makespan`), and how long that last-ending one took (`last`).
  */
-function listSchedule(durations: readonly number[], workers: number): { makespan: number; last: number } {
+function listSchedule(durations: readonly number[], workers: number): { makespan: number; last: number; starts: number[] } {
   const free = new Array<number>(Math.min(workers, durations.length)).fill(0);
+  const starts: number[] = [];
   let makespan = 0;
   let last = 0;
   for (const d of durations) {
     const w = free.indexOf(Math.min(...free));
+    starts.push(free[w] ?? 0);
     free[w] = (free[w] ?? 0) + d;
     if (free[w] >= makespan) [makespan, last] = [free[w], d];
   }
-  return { makespan, last };
+  return { makespan, last, starts };
 }
 
 /** The curve for each GPU count: seconds, speed-up over one GPU and efficiency. */

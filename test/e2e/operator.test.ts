@@ -179,10 +179,10 @@ test('the operator SIGKILLed mid-job and restarted: the job completes, no child 
   assert.equal(await decodedFrames(out), CLIP_FRAMES['basic']);
 });
 
-test('the assemble Job starts during the shards\' last wave (4 shards, 2 at a time), waits for them, and the job succeeds with every frame', { timeout: 600_000 }, async (t) => {
+test('the assemble Job starts during the shards\' last two waves (6 shards, 2 at a time), waits for them, and the job succeeds with every frame', { timeout: 600_000 }, async (t) => {
   const { ns, bucket, source } = await setUp(t, 'tiny-basic');
   startOperator(t, kubeconfig, ns);
-  await apply(cluster, ns, await exampleJob('early', bucket, s3, { sharding: { shards: 4, parallelism: 2 } }));
+  await apply(cluster, ns, await exampleJob('early', bucket, s3, { sharding: { shards: 6, parallelism: 2 } }));
   const messages = new Set<string>();
   const done = await waitFor('UpscaleJob early finished', async () => {
     const j = await getJob(ns, 'early');
@@ -195,19 +195,20 @@ test('the assemble Job starts during the shards\' last wave (4 shards, 2 at a ti
   const seconds = (s: string | Date | undefined) => (s === undefined ? NaN : new Date(s).getTime() / 1000);
   const assembleCreated = seconds(assemble.metadata?.creationTimestamp);
   const shardsDone = seconds(shards.status?.completionTime);
-  // The last wave begins when the last index gets its pod: its first pod's creation.
+  // The last two waves begin when every index but the last two (one wave) has had a pod: the
+  // latest of their first pods' creations.
   const shardPods = await podsOf(ns);
   const firstPodOf = (index: string) => Math.min(...shardPods.filter((p) => p.metadata?.annotations?.[INDEX] === index).map((p) => seconds(p.metadata?.creationTimestamp)));
-  const lastWave = Math.max(...['0', '1', '2', '3'].map(firstPodOf));
+  const lastWaves = Math.max(...['0', '1', '2', '3'].map(firstPodOf));
   const assemblePods = await podsOf(ns, 'app.kubernetes.io/component=assemble');
-  t.diagnostic(`last wave from ${lastWave}, assemble Job created ${assembleCreated}, shards completed ${shardsDone}; ${assemblePods.length} assemble pod(s), exit codes ${assemblePods.map((p) => p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode ?? '?').join(',')}`);
+  t.diagnostic(`last two waves from ${lastWaves}, assemble Job created ${assembleCreated}, shards completed ${shardsDone}; ${assemblePods.length} assemble pod(s), exit codes ${assemblePods.map((p) => p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode ?? '?').join(',')}`);
 
   const args = assemble.spec?.template.spec?.containers[0]?.args ?? [];
   assert.equal((JSON.parse(args[args.indexOf('--task') + 1] ?? '{}') as { waitForShards?: boolean }).waitForShards, true, 'the early assembly waits for the shards');
   assert.ok(assembleCreated < shardsDone, `the assemble Job (${assembleCreated}) was created before the shards completed (${shardsDone})`);
-  assert.ok(assembleCreated >= lastWave, `the assemble Job (${assembleCreated}) was not created before the last wave began (${lastWave})`);
+  assert.ok(assembleCreated >= lastWaves, `the assemble Job (${assembleCreated}) was not created before the last two waves began (${lastWaves})`);
   assert.equal(jobs.filter((j) => j.metadata?.labels?.['app.kubernetes.io/component'] === 'assemble').length, 1, 'one assemble Job');
-  assert.ok([...messages].some((m) => /^\d of 4 shards done; assembly started$/.test(m)), `while Running the status said: ${[...messages].join(' / ')}`);
+  assert.ok([...messages].some((m) => /^\d of 6 shards done; assembly started$/.test(m)), `while Running the status said: ${[...messages].join(' / ')}`);
 
   assert.equal(done.status?.phase, 'Succeeded', `job ended ${done.status?.phase}: ${done.status?.message}`);
   const out = await download(bucket, 'out.mp4');
