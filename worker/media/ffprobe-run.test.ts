@@ -13,6 +13,7 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { clip, REPO } from '../../test/fixtures/clips.ts';
+import { alive } from '../../test/fixtures/processes.ts';
 import { runFfprobe, startFfprobeEarly } from './ffprobe-run.ts';
 import { packetScanArgs, probeHeadArgs } from './probe-args.ts';
 
@@ -40,14 +41,6 @@ async function pidOf(pidFile: string): Promise<number> {
     }
   }
   throw new Error(`${pidFile} was never written`);
-}
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 const startCount = (): number => readFileSync(starts, 'utf8').trim().split('\n').length;
 

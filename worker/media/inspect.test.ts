@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { clip } from '../../test/fixtures/clips.ts';
+import { alive } from '../../test/fixtures/processes.ts';
 import { standbyFfprobe } from './ffprobe-run.ts';
 import { inspectMedia, inspectShard, PIPE_LIMIT_BYTES, type PreparedInspection, prepareMediaInspection, prepareShardInspection } from './inspect.ts';
 
@@ -111,14 +112,6 @@ async function recordedInspection<T>(prepare: () => PreparedInspection<T>, path:
   return { starts, result };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
