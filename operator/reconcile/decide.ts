@@ -9,8 +9,8 @@
  * once the shards' last two waves run (at most one wave, `parallelism` shards, still without a
  * pod), so the assembly pod's start and its mux of the shards already landed overlap the last
  * shards (it waits for them: `waitForShards`), or once the shards succeeded if it does not exist
- * by then. An early assemble Job whose shards stop (failed,
- * suspended, evicted by Kueue) is deleted: it would wait forever.
+ * by then. An early assemble Job whose shards stop (failed, suspended, evicted by Kueue) is
+ * deleted: it would wait forever.
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Phase, UpscaleJob, UpscaleJobStatus } from '../api/upscalejob.ts';
