@@ -60,14 +60,15 @@ export function displaySize(stream: Stream): { width: number; height: number } {
   return Math.abs(rotation) % 180 === 90 ? { width: h, height: w } : { width: w, height: h };
 }
 
-/** The video stream's duration in seconds (MP4: the stream's; Matroska: its DURATION tag). */
+/** The video stream's duration in seconds (MP4: the stream's; Matroska: its DURATION tag, where the track ends, less its start). */
 export async function videoDuration(path: string): Promise<number> {
   const video = await videoStream(path);
   if (video.duration !== undefined && video.duration !== 'N/A') return Number(video.duration);
   const tag = video.tags?.['DURATION'] ?? video.tags?.['duration'];
   const m = tag === undefined ? null : /^(\d+):(\d+):(\d+(?:\.\d+)?)$/.exec(tag);
   if (m === null) throw new Error(`${path}: no video duration (stream duration and DURATION tag missing)`);
-  return Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+  const start = video.start_time === undefined || video.start_time === 'N/A' ? 0 : Number(video.start_time);
+  return Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]) - start;
 }
 
 /** Seconds per frame of a constant-frame-rate stream, from `r_frame_rate`. */

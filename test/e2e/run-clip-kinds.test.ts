@@ -2,7 +2,8 @@
  * `upscale run` end to end on each kind of source that breaks naive sharding, with the real model on
  * a few tiny frames (64x48, 12 frames, keyframe every 4, so three shards of 5 frames start and end
  * off keyframes): B-frames with open GOPs, variable frame rate, 10-bit HEVC, WebM without
- * `nb_frames`, rotation metadata, no audio, a subtitle stream, and a one-frame video.
+ * `nb_frames`, rotation metadata, no audio, a subtitle stream, MPEG-TS far from 0, MPEG-PS with a frame
+ * without a timestamp, and a one-frame video.
  *
  * Every output must hold exactly the source's frames at 4x the displayed size, keep the source's
  * streams, and show the right pictures (PSNR against the source after scaling back down); each kind
@@ -13,7 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLIP_FRAMES, clip, videoFramemd5, videoPtsSeconds, type ClipName } from '../fixtures/clips.ts';
+import { CLIP_FRAMES, clip, ffprobeJson, videoFramemd5, videoPtsSeconds, type ClipName } from '../fixtures/clips.ts';
 import { explain, upscale } from './cli.ts';
 import { assertFramesMatchSource, decodedFrames, displaySize, streamKinds, streams, subtitlesSrt, videoDuration, videoStream } from './media-checks.ts';
 
@@ -117,6 +118,48 @@ const KINDS: Kind[] = [
       const cues = await subtitlesSrt(source);
       assert.match(cues, /Hello shards/);
       assert.equal(await subtitlesSrt(output), cues);
+    },
+  },
+  {
+    title: 'MPEG-TS on a clock from 11.4 s: the output starts at 0 and lasts as long as the source, audio offset kept (MKV, and MP4)',
+    clip: 'tiny-ts',
+    ext: 'mkv',
+    args: SHARDED,
+    async check(output, source, dir) {
+      const startOf = async (path: string): Promise<{ format: number; duration: number; video: number; audio: number }> => {
+        const doc = (await ffprobeJson(path, ['-show_entries', 'format=start_time,duration:stream=codec_type,start_time'])) as { format: Record<string, string>; streams: Record<string, string>[] };
+        const at = (kind: string): number => Number(doc.streams.find((s) => s['codec_type'] === kind)?.['start_time']);
+        return { format: Number(doc.format['start_time']), duration: Number(doc.format['duration']), video: at('video'), audio: at('audio') };
+      };
+      const src = await startOf(source);
+      assert.ok(src.format > 10, `the source starts at ${src.format} s`);
+      const mp4 = join(dir, 'tiny-ts.mp4');
+      const run = await upscale(['run', '-i', source, '-o', mp4, '--ep', 'cpu', '--no-progress']);
+      assert.equal(run.code, 0, explain(run));
+      for (const path of [output, mp4]) {
+        const got = await startOf(path);
+        assert.ok(Math.abs(got.format) < 1e-3, `${path} starts at ${got.format} s`);
+        // Players show the container's duration: about the source's (the audio may end a little
+        // after the video), not its start time plus that (12 s).
+        assert.ok(got.duration < src.duration + 0.2, `${path} lasts ${got.duration} s, the source ${src.duration} s`);
+        const frame = 1 / 24;
+        const [video, sourceVideo] = [await videoDuration(path), await videoDuration(source)];
+        assert.ok(Math.abs(video - sourceVideo) <= frame, `${path}: video lasts ${video} s, the source's ${sourceVideo} s`);
+        assert.ok(Math.abs(got.video - got.audio - (src.video - src.audio)) < 1e-3, `${path}: video ${got.video} s, audio ${got.audio} s; source ${src.video} s, ${src.audio} s`);
+      }
+    },
+  },
+  {
+    title: 'MPEG-PS whose last frame decodes without a timestamp: every frame kept, in order',
+    clip: 'tiny-mpeg-ps',
+    ext: 'mkv',
+    args: SHARDED,
+    async check(output, source) {
+      const doc = (await ffprobeJson(source, ['-select_streams', 'v:0', '-show_entries', 'frame=best_effort_timestamp'])) as { frames: { best_effort_timestamp?: number }[] };
+      assert.ok(doc.frames.some((f) => f.best_effort_timestamp === undefined), 'a source frame has no timestamp');
+      const got = await videoPtsSeconds(output);
+      const step = 1 / 24;
+      got.forEach((t, i) => assert.ok(Math.abs(t - got[0]! - i * step) < 2e-3, `frame ${i} at ${t} s`));
     },
   },
   {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { clip, ffprobeJson, videoPtsSeconds, type ClipName } from '../../test/fixtures/clips.ts';
-import { assemble, type ShardFile } from './assemble.ts';
+import { assemble, timelineShift, type ShardFile } from './assemble.ts';
 import { encodeShard, sourceTiming } from './encode.ts';
 import type { VideoCodec } from './encoders.ts';
 import { MediaError } from './errors.ts';
@@ -188,5 +188,25 @@ describe('assemble', () => {
       assert.equal(existsSync(out), false);
     }
     assert.deepEqual((await readdir(dir)).filter((f) => f.includes('partial')), []);
+  });
+});
+
+describe('timelineShift', () => {
+  const at = (video: number, audio: (number | null)[]): Pick<Probe, 'video' | 'audio'> =>
+    ({ video: { startTime: video }, audio: audio.map((t, i) => ({ index: i + 1, firstPacketTime: t })) }) as unknown as Pick<Probe, 'video' | 'audio'>;
+  const keep = (...indexes: number[]): { streams: { index: number; kind: 'audio'; action: 'copy' }[] } => ({ streams: indexes.map((index) => ({ index, kind: 'audio', action: 'copy' })) });
+
+  it('moves a source that starts after 0 back by its earliest kept stream (MPEG-TS at 11.4 s, audio 23 ms before the video)', () => {
+    assert.equal(timelineShift(at(11.4, [11.377]), keep(1)), 11.377);
+    assert.equal(timelineShift(at(1.4, []), keep()), 1.4);
+  });
+  it('ignores an audio stream the output drops, and one without packets', () => {
+    assert.equal(timelineShift(at(11.4, [2, 11.5]), keep(2)), 11.4);
+    assert.equal(timelineShift(at(11.4, [null]), keep(1)), 11.4);
+  });
+  it('leaves a source that starts at 0 or before on its own clock (MP4 with AAC priming before 0)', () => {
+    assert.equal(timelineShift(at(0, [-0.021]), keep(1)), 0);
+    assert.equal(timelineShift(at(0.5, [0]), keep(1)), 0);
+    assert.equal(timelineShift(at(-0.04, []), keep()), 0);
   });
 });

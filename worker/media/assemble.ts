@@ -10,7 +10,9 @@
  * - Audio and subtitles are read once from the source and never cut, so there are no priming
  *   gaps or clicks at shard joins. `-copyts` keeps every stream on the source's clock; the joined
  *   video (shard-relative from 0) is placed at the source video's start with `-itsoffset`, so the
- *   audio/video offset of the source is kept exactly, VFR included.
+ *   audio/video offset of the source is kept exactly, VFR included. A source that starts after 0
+ *   (MPEG-TS) has every stream moved back by its earliest start, so the output starts at 0
+ *   (`timelineShift`).
  * - A segment (source frames `[first, end)`, media/segment.ts) starts the output at 0: the joined
  *   video starts there, and the source is read from the segment's first frame for its duration
  *   (`-seek_timestamp 1 -ss <pts of first> -t <span>` on the source, no `-copyts`), so audio and
@@ -366,6 +368,7 @@ async function mux(opts: AssembleOptions, segment: FrameSpan, list: string, tmp:
   const { probe } = opts;
   const name = displayName(opts.source, opts.sourceName ?? probe.input);
   const part = isPart(probe, segment);
+  const shift = part ? 0 : timelineShift(probe, plan);
   // Colour tags (the shards', see colour.ts) are repeated on the copied stream: FFV1 in NUT shards cannot carry them.
   // -y: the temporary output exists (created exclusively, empty) and ffmpeg may replace it.
   // A segment: no packet from before its start (ffmpeg's default, -1, copies those the seek landed on).
@@ -388,9 +391,12 @@ async function mux(opts: AssembleOptions, segment: FrameSpan, list: string, tmp:
     inputs: [
       {
         source: ffmpegUrl(list),
-        options: ['-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file', '-format_whitelist', 'concat,nut', ...(part ? [] : ['-itsoffset', seconds(probe.video.startTime)])],
+        options: ['-f', 'concat', '-safe', '0', '-protocol_whitelist', 'file', '-format_whitelist', 'concat,nut', ...(part ? [] : ['-itsoffset', seconds(probe.video.startTime - shift)])],
       },
-      { source: ffmpegUrl(opts.source), options: [...sourceInputOptions(opts.source, probe.container.demuxer), ...(part ? segmentInput(probe, segment) : [])] },
+      {
+        source: ffmpegUrl(opts.source),
+        options: [...sourceInputOptions(opts.source, probe.container.demuxer), ...(part ? segmentInput(probe, segment) : shift > 0 ? ['-itsoffset', seconds(-shift)] : [])],
+      },
     ],
     output: ffmpegUrl(tmp),
     outputOptions: out,
@@ -415,6 +421,22 @@ async function mux(opts: AssembleOptions, segment: FrameSpan, list: string, tmp:
     job.kill();
   }
   if (feedFailure !== undefined) throw feedFailure.error;
+}
+
+/**
+ * Seconds taken off every stream of a whole-source output so that it starts at 0, as ffmpeg's own
+ * transcodes do: the earliest start among the video and the kept audio streams, when that is after
+ * 0. An MPEG-TS source starts at 1.4 s or later (a broadcast capture or camcorder file anywhere on
+ * its 26-hour clock); kept as it is, an MP4 output opened with an empty edit list of that length
+ * (players show 12.4 s for a 1 s clip starting at 11.4 s) and a Matroska one declared its video
+ * track as long as its end time. The offsets between the streams are kept exactly. A source that
+ * starts at 0 or before (an MP4 whose audio priming precedes 0) is left on its own clock.
+ */
+export function timelineShift(probe: Pick<Probe, 'video' | 'audio'>, plan: Pick<StreamPlan, 'streams'>): number {
+  const kept = new Set(plan.streams.filter((s) => s.kind === 'audio').map((s) => s.index));
+  const audioStarts = probe.audio.filter((a) => kept.has(a.index)).map((a) => a.firstPacketTime).filter((t): t is number => t !== null);
+  const start = Math.min(probe.video.startTime, ...audioStarts);
+  return start > 0 ? start : 0;
 }
 
 /** True when the segment is not the whole source. */

@@ -85,6 +85,8 @@ export interface ScannedFrames {
   missingPts: boolean;
   /** Packets flagged discarded (left out of `pts`). */
   discarded: number;
+  /** Decoded frames without a timestamp given ffmpeg's own (see `scanDecoded`), in `pts`. */
+  predicted?: number;
 }
 
 /**
@@ -147,8 +149,14 @@ async function scanPackets(input: string, name: string, demuxer: string | undefi
  * its first `packets` packets (ffprobe flushes the decoder at the end of the interval).
  */
 async function scanDecoded(input: string, name: string, demuxer: string, v: FfprobeStream, opts: ScanOptions, packets?: number): Promise<ScannedFrames> {
-  const out: ScannedFrames = { pts: [], keyPts: new Set(), lastDuration: 0, missingPts: false, discarded: 0 };
+  const out: ScannedFrames = { pts: [], keyPts: new Set(), lastDuration: 0, missingPts: false, discarded: 0, predicted: 0 };
   let maxPts = -Infinity;
+  // A frame decoded without a timestamp (MPEG-PS/TS carry one at least every 0.7 s, not on every
+  // frame; ffmpeg's own MPEG-PS muxer leaves the last one without) gets the one ffmpeg's decoder
+  // gives it, which is what the extraction's selection sees: the previous frame's plus that frame's
+  // duration (the stream's frame duration when it has none). The extraction checks each frame's
+  // pts against the index, so a guess that differs from ffmpeg's fails there, never silently.
+  let previous: { pts: number; duration: number } | undefined;
   const res = await runFfprobe(
     [
       ...sourceInputOptions(input, demuxer),
@@ -161,16 +169,22 @@ async function scanDecoded(input: string, name: string, demuxer: string, v: Ffpr
       onLine: (line) => {
         const f = fields(line);
         if (f['best_effort_timestamp'] === undefined) return; // side-data lines
-        const pts = parseNum(f['best_effort_timestamp']);
+        // ffprobe 6.0 added a frame's `duration` and 7.0 dropped `pkt_duration`; 5.1 has only the latter.
+        const duration = parseNum(f['duration'] ?? f['pkt_duration']) ?? 0;
+        let pts = parseNum(f['best_effort_timestamp']);
+        if (pts === null && previous !== undefined) {
+          pts = previous.pts + (previous.duration > 0 ? previous.duration : fallbackDuration(v, []));
+          out.predicted = (out.predicted ?? 0) + 1;
+        }
         if (pts === null) {
           out.missingPts = true;
           return;
         }
+        previous = { pts, duration };
         out.pts.push(pts);
         if (pts > maxPts) {
           maxPts = pts;
-          // ffprobe 6.0 added a frame's `duration` and 7.0 dropped `pkt_duration`; 5.1 has only the latter.
-          out.lastDuration = parseNum(f['duration'] ?? f['pkt_duration']) ?? 0;
+          out.lastDuration = duration;
         }
       },
       ...(opts.signal ? { signal: opts.signal } : {}),
@@ -220,7 +234,8 @@ export async function frameIndexFor(
   }
   if (decode) {
     const decoded = await scanDecoded(input, name, demuxer, v, opts);
-    if (decoded.missingPts) throw new MediaError('UnsupportedInput', 'probe', name, 'decoded video frames carry no timestamps; frame-exact processing is impossible');
+    if (decoded.missingPts) throw new MediaError('UnsupportedInput', 'probe', name, 'the first decoded video frames carry no timestamps; frame-exact processing is impossible');
+    if ((decoded.predicted ?? 0) > 0) opts.log?.info({ input: name, frames: decoded.predicted }, "Gave video frames without a timestamp ffmpeg's: the previous frame's plus its duration");
     if (!packets.missingPts && sameSet(packets.pts, decoded.pts)) {
       source = 'packets+decode';
     } else {

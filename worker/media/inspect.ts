@@ -46,7 +46,7 @@ export interface Inspection {
     /** Smallest pts and end of the last frame (its pts + duration), time base units. */
     firstPts: number;
     endPts: number;
-    /** The stream duration the container declares (MP4 edit list, Matroska `DURATION` tag), seconds. */
+    /** The stream duration the container declares (MP4 edit list; Matroska `DURATION` tag less the first pts), seconds. */
     declaredDuration: number | null;
   };
   /** `firstPacketTime`: pts of the stream's first packet in seconds (priming included). */
@@ -139,7 +139,8 @@ function mediaOf({ streams, packets }: Lines, path: string, step: MediaStep): In
       // The concat demuxer carries no packet durations; then the last frame is taken to last as
       // long as the one before it.
       endPts: pk ? pk.max + (pk.lastDuration ?? (pk.count > 1 ? pk.max - pk.prevMax : 0)) : 0,
-      declaredDuration: parseNum(v['duration']) ?? hms(v['tag:DURATION']),
+      // Matroska's DURATION tag is where the track ends on the file's clock, not how long it lasts.
+      declaredDuration: parseNum(v['duration']) ?? since(hms(v['tag:DURATION']), seconds(v, pk?.min)),
     },
     audio: streams
       .filter((s) => s['codec_type'] === 'audio')
@@ -209,6 +210,11 @@ function countPacket(packets: Map<number, PacketStats>, f: Fields): void {
   } else if (pts > s.prevMax) {
     s.prevMax = pts;
   }
+}
+
+/** `end - start` seconds; `end` alone when the start is unknown, null without an end. */
+function since(end: number | null, start: number | null): number | null {
+  return end === null ? null : end - (start ?? 0);
 }
 
 /** Seconds of a Matroska `DURATION` tag (`HH:MM:SS.nnnnnnnnn`); null when absent or malformed. */
