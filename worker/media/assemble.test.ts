@@ -141,6 +141,15 @@ describe('assemble', () => {
     assert.match(stdout, /Hello shards/);
   });
 
+  it('remixes AC-3 5.1(side) to the 5.1 layout Opus takes for WebM, every channel kept', async () => {
+    const s = await shards('surround', 'av1');
+    assert.equal(s.p.audio[0]?.channelLayout, '5.1(side)');
+    const webm = await assemble({ source: s.src, probe: s.p, shards: s.files, output: join(dir, 'surround.webm') });
+    assert.deepEqual(webm.warnings, ['audio stream 1 (ac3) converted to libopus as 5.1 (from 5.1(side)): webm cannot hold ac3']);
+    const b = (await ffprobeJson(webm.output, ['-select_streams', 'a', '-show_entries', 'stream=codec_name,channels,channel_layout'])) as { streams: { codec_name: string; channels: number; channel_layout: string }[] };
+    assert.deepEqual(b.streams.map((x) => [x.codec_name, x.channels, x.channel_layout]), [['opus', 6, '5.1']]);
+  });
+
   it('refuses a codec the container cannot hold, and unknown extensions', async () => {
     for (const [output, msg] of [['x.webm', /h264 video cannot be stored in \.webm/], ['x.avi', /unsupported output extension/]] as const) {
       await assert.rejects(assemble({ source: h264.src, probe: h264.p, shards: h264.files, output: join(dir, output) }), (e: unknown) => e instanceof MediaError && e.reason === 'UnsupportedOutput' && e.permanent && msg.test(e.message));

@@ -382,6 +382,9 @@ async function mux(opts: AssembleOptions, segment: FrameSpan, list: string, tmp:
     const k = counters[s.kind]++;
     const spec = `-c:${s.kind === 'audio' ? 'a' : 's'}:${k}`;
     out.push('-map', `1:${s.index}`, spec, s.action === 'copy' ? 'copy' : s.encoder);
+    if (s.action === 'convert' && s.channels !== undefined) {
+      out.push(...(s.channels === 'discrete' ? [`-mapping_family:a:${k}`, '255'] : [`-filter:a:${k}`, `aformat=channel_layouts=${s.channels.layout}`]));
+    }
   }
   if (plan.attachments) out.push('-map', '1:t?', '-c:t', 'copy');
   out.push('-map_metadata', '1', '-map_chapters', '1');

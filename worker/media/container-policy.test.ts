@@ -59,6 +59,24 @@ describe('planStreams', () => {
       assert.equal(plan.attachments, c.kind === 'mkv');
     });
   }
+  it('gives Opus a channel layout it takes: the Vorbis one with as many channels, or discrete channels over 8', () => {
+    const audio = (channels: number, channelLayout: string | null) => ({ audio: [{ index: 1, codec: 'ac3', language: null, title: null, channels, channelLayout, sampleRate: 48000, firstPacketTime: 0 }], subtitles: [] });
+    const of = (channels: number, layout: string | null) => {
+      const s = planStreams(audio(channels, layout), 'webm').streams[0];
+      return s?.action === 'convert' ? s.channels : 'copied';
+    };
+    assert.deepEqual(of(6, '5.1(side)'), { layout: '5.1' });
+    assert.deepEqual(of(8, '7.1(wide)'), { layout: '7.1' });
+    assert.deepEqual(of(3, '2.1'), { layout: '3.0' });
+    assert.equal(of(6, '5.1'), undefined);
+    assert.equal(of(2, 'stereo'), undefined);
+    assert.equal(of(6, null), undefined);
+    assert.equal(of(16, 'hexadecagonal'), 'discrete');
+    assert.deepEqual(planStreams(audio(16, 'hexadecagonal'), 'webm').warnings, ['audio stream 1 (ac3) converted to libopus as 16 channels without positions (Opus names at most 8): webm cannot hold ac3']);
+    // Other containers' encoders (AAC, ALAC) take any layout.
+    const mp4 = planStreams({ ...audio(6, '5.1(side)'), audio: [{ ...audio(6, '5.1(side)').audio[0]!, codec: 'dts' }] }, 'mp4').streams[0];
+    assert.ok(mp4?.action === 'convert' && mp4.encoder === 'aac' && mp4.channels === undefined);
+  });
   it('explains a dropped image subtitle', () => {
     assert.ok(planStreams(src, 'mp4').warnings.includes('subtitle stream 5 (hdmv_pgs_subtitle) dropped: mp4 cannot hold image subtitles'));
   });

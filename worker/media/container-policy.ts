@@ -56,7 +56,15 @@ const TEXT_SUBS = new Set(['subrip', 'srt', 'ass', 'ssa', 'webvtt', 'mov_text', 
 
 export type StreamAction =
   | { index: number; kind: 'audio' | 'subtitle'; action: 'copy' }
-  | { index: number; kind: 'audio' | 'subtitle'; action: 'convert'; encoder: string; from: string };
+  | {
+      index: number;
+      kind: 'audio' | 'subtitle';
+      action: 'convert';
+      encoder: string;
+      from: string;
+      /** Opus: the channel layout to remix to first (`aformat`), or `discrete` for over 8 channels kept without positions (mapping family 255). */
+      channels?: { layout: string } | 'discrete';
+    };
 
 export interface StreamPlan {
   streams: StreamAction[];
@@ -64,6 +72,24 @@ export interface StreamPlan {
   warnings: string[];
   /** Attachments (fonts for ASS subtitles) are kept in Matroska only. */
   attachments: boolean;
+}
+
+/**
+ * libopus takes only the Vorbis channel layouts (RFC 7845 mapping family 1) and refuses the rest
+ * when it opens ("Invalid channel layout 5.1(side)"): AC-3, E-AC-3, DTS and TrueHD 5.1 are
+ * 5.1(side). Such a source is remixed to the Vorbis layout with as many channels (side and back
+ * speakers swap exactly; swresample mixes the rest); over 8 channels are kept as discrete channels.
+ */
+const OPUS_LAYOUTS = ['mono', 'stereo', '3.0', 'quad', '5.0', '5.1', '6.1', '7.1'] as const;
+
+function opusChannels(a: Pick<Probe['audio'][number], 'channels' | 'channelLayout'>): { layout: string } | 'discrete' | undefined {
+  const n = a.channels ?? 0;
+  if (n > OPUS_LAYOUTS.length) return 'discrete';
+  const layout = a.channelLayout ?? null;
+  // An unknown layout: libopus takes the Vorbis one for its channel count.
+  if (layout === null || (OPUS_LAYOUTS as readonly string[]).includes(layout)) return undefined;
+  const target = OPUS_LAYOUTS[n - 1];
+  return target === undefined ? undefined : { layout: target };
 }
 
 /** Decides copy/convert/drop for every audio and subtitle stream of the source. */
@@ -77,8 +103,10 @@ export function planStreams(probe: Pick<Probe, 'audio' | 'subtitles'>, kind: Con
       continue;
     }
     const encoder = kind === 'webm' ? 'libopus' : LOSSLESS_AUDIO.test(a.codec) ? 'alac' : 'aac';
-    streams.push({ index: a.index, kind: 'audio', action: 'convert', encoder, from: a.codec });
-    warnings.push(`audio stream ${a.index} (${a.codec}) converted to ${encoder}: ${kind} cannot hold ${a.codec}`);
+    const channels = encoder === 'libopus' ? opusChannels(a) : undefined;
+    streams.push({ index: a.index, kind: 'audio', action: 'convert', encoder, from: a.codec, ...(channels ? { channels } : {}) });
+    const as = channels === undefined ? '' : channels === 'discrete' ? ` as ${a.channels} channels without positions (Opus names at most 8)` : ` as ${channels.layout} (from ${a.channelLayout ?? `${a.channels} channels`})`;
+    warnings.push(`audio stream ${a.index} (${a.codec}) converted to ${encoder}${as}: ${kind} cannot hold ${a.codec}`);
   }
   for (const s of probe.subtitles) {
     // Matroska holds every subtitle format but mov_text; MP4/MOV only mov_text; WebM only WebVTT.

@@ -31,6 +31,22 @@ describe('classifyFailure', () => {
     { stderr: 'av_interleaved_write_frame(): No space left on device\nError writing trailer of file:/s/x.nut: No space left on device', code: 'NoSpace', permanent: false },
     { stderr: '[nut @ 0x1] Error closing file /q/x.mkv: Disk quota exceeded', code: 'NoSpace', permanent: false },
   ];
+  it("quotes the encoder's own reason for refusing its settings (ffmpeg 5.1 and 7.1 lines)", () => {
+    const v51 = [
+      '  Stream #0:1 -> #0:0 (ac3 (native) -> opus (libopus))',
+      '[libopus @ 0x56280d3f4600] Invalid channel layout 5.1(side) for specified mapping family -1.',
+      'Error initializing output stream 0:0 -- Error while opening encoder for output stream #0:0 - maybe incorrect parameters such as bit_rate, rate, width or height',
+      'Conversion failed!',
+    ];
+    assert.equal(classifyFailure('assemble', 'in.mkv', v51, 'muxing').message, 'assemble in.mkv: the encoder rejected its settings (Error while opening encoder): libopus: Invalid channel layout 5.1(side) for specified mapping family -1.');
+    const v71 = [
+      '[libopus @ 0x5f] Invalid channel layout 5.1(side) for specified mapping family -1.',
+      '[aost#0:1/libopus @ 0x60] Error while opening encoder - maybe incorrect parameters such as bit_rate, rate, width or height',
+      '[af#0:1 @ 0x61] Error sending frames to consumers: Invalid argument',
+    ];
+    assert.match(classifyFailure('assemble', 'in.mkv', v71, 'muxing').message, /\(Error while opening encoder\): libopus: Invalid channel layout 5\.1\(side\)/);
+    assert.equal(classifyFailure('assemble', 'in.mkv', ['Error while opening encoder for output stream #0:0'], 'muxing').message, 'assemble in.mkv: the encoder rejected its settings (Error while opening encoder)');
+  });
   it('says a still image is not a video, and what is read instead', () => {
     const e = classifyFailure('probe', 'in.png', ["[png_pipe @ 0x55] Format not on whitelist 'mov,mp4'"], 'ffprobe');
     assert.match(e.message, /still image \(png\)/);

@@ -9,7 +9,7 @@ import { redactUrlsIn } from '../redact.ts';
 /** What `upscale` reads, for messages about inputs it does not. */
 export const SUPPORTED_INPUTS = 'one video file (MP4, MOV, MKV, WebM, AVI, MPEG-TS, FLV, NUT, Ogg, MXF, animated GIF or APNG...)';
 
-const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatchArray) => string }[] = [
+const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatchArray, stderr: readonly string[]) => string }[] = [
   // First: a full disk makes later lines (e.g. a short read back) look like other failures.
   {
     re: /(?:Error writing trailer of|Error closing file) (?:file:)?(.+?): (No space left on device|Disk quota exceeded)/,
@@ -63,7 +63,7 @@ const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatch
   {
     re: /Error setting preset|Unrecognized option '[^']*'|Error while opening encoder|Error applying encoder options|Invalid encoder parameter/,
     code: 'InvalidOptions',
-    cause: (m) => `the encoder rejected its settings (${m[0]})`,
+    cause: (m, stderr) => `the encoder rejected its settings (${m[0]})${encoderSaid(stderr, m[0])}`,
   },
   {
     re: /Connection refused|Connection timed out|timed out|Network is unreachable|Server returned 5(?:\d\d|XX)|Temporary failure in name resolution|Connection reset/,
@@ -71,6 +71,21 @@ const RULES: readonly { re: RegExp; code: MediaErrorCode; cause: (m: RegExpMatch
     cause: () => 'network error while reading the input',
   },
 ];
+
+/**
+ * What the encoder itself printed before ffmpeg's generic refusal (`[libopus @ 0x...] Invalid
+ * channel layout 5.1(side) for specified mapping family -1.`), as `: libopus: <text>`; empty when
+ * it printed nothing.
+ */
+function encoderSaid(stderr: readonly string[], refusal: string): string {
+  const at = stderr.findIndex((l) => l.includes(refusal));
+  const before = at < 0 ? stderr : stderr.slice(0, at);
+  for (let i = before.length - 1; i >= 0; i--) {
+    const m = /^\[(?:[^\]\/]*\/)?([\w-]+) @ 0x[0-9a-f]+\] (.+)$/.exec(before[i] ?? '');
+    if (m && !/^(?:Stream|Output|Input|Error initializing|Terminating)/.test(m[2] ?? '')) return `: ${m[1]}: ${redactUrlsIn((m[2] ?? '').trim())}`;
+  }
+  return '';
+}
 
 function noSpace(text: string | undefined): string {
   return text === 'Disk quota exceeded' ? 'disk quota exceeded (EDQUOT)' : 'no space left on device (ENOSPC)';
@@ -104,7 +119,7 @@ export function classifyFailure(
   const text = stderr.join('\n');
   for (const rule of RULES) {
     const m = text.match(rule.re);
-    if (m) return new MediaError(rule.code, step, object, rule.cause(m), { cause });
+    if (m) return new MediaError(rule.code, step, object, rule.cause(m, stderr), { cause });
   }
   return new MediaError('FfmpegFailed', step, object, `${what} failed: ${stderrTail(stderr) || 'no error output'}`, { cause });
 }

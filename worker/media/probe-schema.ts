@@ -34,6 +34,7 @@ export const ffprobeStreamSchema = z.object({
   nb_frames: str,
   bits_per_raw_sample: str,
   channels: z.number().int().optional(),
+  channel_layout: str,
   sample_rate: str,
   disposition: z.record(z.string(), z.number()).optional(),
   tags,
@@ -136,6 +137,8 @@ export const probeSchema = z.object({
       language: nstr,
       title: nstr,
       channels: z.number().int().nullable(),
+      /** ffmpeg's name of the channel layout (`5.1(side)`); null when unknown. Absent in probes written before it. */
+      channelLayout: nstr.optional(),
       sampleRate: z.number().int().nullable(),
       /** Pts of the stream's first packet, seconds (priming included): the reference for A/V sync checks. */
       firstPacketTime: z.number().nullable(),

@@ -175,6 +175,7 @@ async function probeWith(input: string, name: string, limits: InputLimits, early
         language: s.tags?.['language'] ?? null,
         title: s.tags?.['title'] ?? null,
         channels: s.channels ?? null,
+        channelLayout: s.channel_layout === undefined || s.channel_layout === 'unknown' ? null : s.channel_layout,
         sampleRate: parseNum(s.sample_rate),
         firstPacketTime: null as number | null,
       })),
