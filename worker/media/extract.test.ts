@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
-import { describe, it } from 'node:test';
-import { clip, decodeAllRgb } from '../../test/fixtures/clips.ts';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { clip, decodeAllRgb, ffprobeJson } from '../../test/fixtures/clips.ts';
 import { MediaError } from './errors.ts';
-import { extractFrames, seekPlan, type ExtractStats, type Frame } from './extract.ts';
+import { decoderComplaint, extractFrames, seekPlan, type ExtractStats, type Frame } from './extract.ts';
 import { buildFrameIndex, ptsList } from './frame-index.ts';
 import { probe } from './probe.ts';
 import type { Probe } from './probe-schema.ts';
@@ -28,9 +31,11 @@ describe('extractFrames', () => {
     const size = 160 * 120 * 3;
     assert.equal(whole.length, 48 * size);
     // Keyframes are 0, 12, 24, 36; 9-11 are open-GOP leading B-frames of keyframe 12.
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
     for (const [start, end] of [[17, 31], [0, 17], [31, 48], [11, 12], [9, 13], [12, 13], [47, 48]] as const) {
       let stats: ExtractStats | undefined;
-      const frames = await collect(extractFrames({ input: path, probe: p, start, end, onStats: (s) => (stats = s) }));
+      const frames = await collect(extractFrames({ input: path, probe: p, start, end, log, onStats: (s) => (stats = s) }));
       assert.equal(frames.length, end - start, `[${start},${end})`);
       assert.deepEqual(frames.map((f) => f.index), Array.from({ length: end - start }, (_, i) => start + i));
       assert.deepEqual(frames.map((f) => f.pts), ptsList(p.frames, start, end));
@@ -39,6 +44,70 @@ describe('extractFrames', () => {
       assert.equal(stats?.attempts, 1);
       assert.ok(stats.seekFrame <= start && p.frames.keyframes.includes(stats.seekFrame));
     }
+    // Leading pictures decoded from a recovery point are not damage.
+    assert.deepEqual(warnings, []);
+  });
+
+  describe('a damaged source', () => {
+    let dir = '';
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'extract-damage-'));
+    });
+    after(async () => {
+      await rm(dir, { recursive: true, force: true });
+    });
+    /** 'noaudio' (no B-frames) with `n` bytes of noise at `offset` into video packet `packet`. */
+    async function damaged(name: string, packet: number, at: (size: number) => number, n: number): Promise<{ path: string; p: Probe }> {
+      const src = await clip('noaudio');
+      const { packets } = (await ffprobeJson(src, ['-select_streams', 'v:0', '-show_entries', 'packet=pos,size'])) as { packets: { pos: string; size: string }[] };
+      const k = packets[packet];
+      assert.ok(k, `packet ${packet} of ${src}`);
+      const bytes = await readFile(src);
+      let x = 12345;
+      for (let i = 0, pos = Number(k.pos) + at(Number(k.size)); i < n; i++) {
+        x = (x * 1103515245 + 12345) >>> 0;
+        bytes[pos + i] = x >>> 24;
+      }
+      const path = join(dir, name);
+      await writeFile(path, bytes);
+      return { path, p: await probe(path) };
+    }
+    type Warning = { nearFrame: number; lines: number; decoder: string; msg: string };
+    const capture = (into: Warning[]) => pino({ level: 'warn' }, { write: (line: string) => void into.push(JSON.parse(line) as Warning) });
+
+    it('says where the decoder concealed damage, and delivers every frame', async () => {
+      // Noise in the middle of the keyframe's slice data: its macroblocks are concealed.
+      const { path, p } = await damaged('concealed.mp4', 0, (size) => size >> 1, 64);
+      const warnings: Warning[] = [];
+      const frames = await collect(extractFrames({ input: path, probe: p, start: 0, end: 48, log: capture(warnings) }));
+      assert.equal(frames.length, 48);
+      assert.equal(warnings.length, 1, JSON.stringify(warnings));
+      const w = warnings[0]!;
+      assert.ok(w.nearFrame <= 1 && w.lines >= 1, JSON.stringify(w));
+      assert.match(w.msg, /damaged data at or after frame \d+ and concealed it/);
+      assert.ok(w.decoder.length > 0);
+      const clean: Warning[] = [];
+      assert.equal((await collect(extractFrames({ input: await clip('noaudio'), probe: await probe(await clip('noaudio')), start: 0, end: 48, log: capture(clean) }))).length, 48);
+      assert.deepEqual(clean, [], 'the undamaged file decodes without a warning');
+    });
+
+    it('names the damage when the decoder loses a frame to it', async () => {
+      // Noise over frame 5's slice header: the decoder outputs no picture for it.
+      const { path, p } = await damaged('lost.mp4', 5, () => 4, 32);
+      await assert.rejects(collect(extractFrames({ input: path, probe: p, start: 0, end: 48 })), (e: unknown) => {
+        assert.ok(e instanceof MediaError && e.permanent, String(e));
+        assert.match(e.message, /frame 5 decoded with pts \d+, expected \d+: the decoder met damaged data at or after frame [0-5] \(.+\) and could not decode every frame; repair or re-encode the source/);
+        return true;
+      });
+    });
+  });
+
+  it("takes only the video decoder's own lines as its complaints", () => {
+    assert.equal(decoderComplaint('[h264 @ 0x55bea267de00] error while decoding MB 0 4, bytestream 3282', 'h264'), 'error while decoding MB 0 4, bytestream 3282');
+    assert.equal(decoderComplaint('[libdav1d @ 0x1] Error parsing OBU data', 'av1'), 'Error parsing OBU data');
+    assert.equal(decoderComplaint('[Parsed_showinfo_1 @ 0x2] n: 0 pts: 0', 'h264'), undefined);
+    assert.equal(decoderComplaint('[aac @ 0x3] Input buffer exhausted', 'h264'), undefined);
+    assert.equal(decoderComplaint('frame=   10 fps=0.0', 'h264'), undefined);
   });
 
   it('delivers the last frames of a short final open GOP, which the decoder withholds when started on its I-frame', async () => {

@@ -176,6 +176,8 @@ async function* attempt(
     wake?.();
   };
   const maxPixels = probe.maxPixels ?? DEFAULT_MAX_PIXELS;
+  // Lines the video decoder printed about the data (damaged packets it concealed), the first kept.
+  const damage: Damage = { lines: 0 };
   // autoDestroy off: fluent-ffmpeg treats a 'close' of its output stream within 20 ms of ffmpeg's
   // own exit as a failure ("Output stream closed"); the stream is destroyed after ffmpeg exits.
   const stdout = new PassThrough({ highWaterMark: Math.max(size, 64 * 1024), autoDestroy: false });
@@ -206,6 +208,10 @@ async function* attempt(
       }
       const big = refusedPictureIn([line]);
       if (big !== undefined) refuse(midStreamRefusal({ width: v.displayWidth, height: v.displayHeight }, big, maxPixels));
+      // Frames decoded before the range's first (an open GOP's leading pictures) are not its concern.
+      // Decoding (and parsing) runs ahead of the frames output: the damage is at or after the next one.
+      const said = seen.length > 0 || from === 0 ? decoderComplaint(line, v.codec) : undefined;
+      if (said !== undefined && damage.lines++ === 0) damage.first = { frame: from + seen.length, said };
     },
   });
   let failure: unknown;
@@ -249,7 +255,7 @@ async function* attempt(
           if (canRetry && pts !== undefined && pts > want && expected.includes(pts)) {
             return { resumeAt: from + i, why: `frame ${from + i} (pts ${want}) was not decoded, pts ${pts} came instead` };
           }
-          throw new MediaError('FrameMismatch', 'extract', name, `${label}: frame ${from + i} decoded with pts ${pts ?? 'unknown'}, expected ${want}`);
+          throw new MediaError('FrameMismatch', 'extract', name, `${label}: frame ${from + i} decoded with pts ${pts ?? 'unknown'}, expected ${want}${damageNote(damage)}`);
         }
         stats.waitMs += performance.now() - mark;
         stats.frames++;
@@ -268,7 +274,7 @@ async function* attempt(
       return { resumeAt: from + i, why: `decoding ended after ${i} of ${expected.length} frames from frame ${from}` };
     }
     if (i !== expected.length || filled !== 0) {
-      throw new MediaError('FrameMismatch', 'extract', name, `${label}: decoded ${from - start + i} frames (${filled} stray bytes), expected ${end - start}`);
+      throw new MediaError('FrameMismatch', 'extract', name, `${label}: decoded ${from - start + i} frames (${filled} stray bytes), expected ${end - start}${damageNote(damage)}`);
     }
     return undefined;
   } finally {
@@ -278,7 +284,39 @@ async function* attempt(
     await exited;
     await job.exited; // `exited` can settle before the process is gone (see FfmpegJob.exited)
     stdout.destroy();
+    if (damage.first !== undefined) {
+      const near = damage.first.frame;
+      opts.log?.warn(
+        { input: name, frames: label, nearFrame: near, lines: damage.lines, decoder: damage.first.said },
+        `The decoder met damaged data at or after frame ${near} and concealed it (ffmpeg's decoder error lines: ${damage.lines}): frames from there may show damage; repair or re-encode the source if they do`,
+      );
+    }
   }
+}
+
+/** Lines the video decoder printed about damaged data during one attempt, the first kept. */
+interface Damage {
+  lines: number;
+  first?: { frame: number; said: string };
+}
+
+/** The decoder's complaint, for a frame-count or timestamp mismatch it explains; empty without one. */
+function damageNote(damage: Damage): string {
+  const f = damage.first;
+  return f === undefined ? '' : `: the decoder met damaged data at or after frame ${f.frame} (${f.said}) and could not decode every frame; repair or re-encode the source`;
+}
+
+/**
+ * What the video decoder said about the data in an ffmpeg stderr line (`[h264 @ 0x...] error while
+ * decoding MB 0 4, bytestream 3282`), or undefined for any other line. ffmpeg conceals damaged
+ * packets and carries on, so these lines are the only sign of damage. The decoder's context is
+ * named after it: the codec (`h264`, `hevc`, `mpeg2video`) or a library holding the codec's name
+ * (`libdav1d` for av1).
+ */
+export function decoderComplaint(line: string, codec: string): string | undefined {
+  const m = /^\[([\w-]+) @ 0x[0-9a-f]+\] (.+)$/.exec(line.trim());
+  if (!m || m[1] === undefined || m[2] === undefined) return undefined;
+  return m[1] === codec || m[1].includes(codec) ? m[2] : undefined;
 }
 
 /** Why frame `frame` of `w` x `h` cannot be delivered: the stream no longer has the probed frame size. */
