@@ -82,7 +82,7 @@ const stringMap = (description: string) => z.record(z.string(), z.string()).meta
 const encodeSchema = z
   .object({
     codec: z.enum(VIDEO_CODECS as readonly ['h264', 'hevc', 'av1', 'ffv1']).optional().meta({
-      description: 'Video codec of the output: h264 (libx264), hevc (libx265), av1 (SVT-AV1) or ffv1 (lossless). Default: av1 for .webm outputs, else h264.',
+      description: 'Video codec of the output: h264 (libx264), hevc (libx265), av1 (SVT-AV1) or ffv1 (lossless). Default, as upscale run decides: av1 for .webm outputs, hevc (Main 10) for a source of more than 8 bits, else h264.',
     }),
     crf: z.int().min(0).max(CRF_MAX).optional().meta({
       description: 'Constant rate factor (lower is better quality). Default per codec: h264 18, hevc 20, av1 30; with NVENC the constant quality level (default 21); ignored by ffv1.',

@@ -117,9 +117,13 @@ test('a single width or height is completed from the probed source size, keeping
   assert.throws(() => shardJob(job({ width: 1920 }), config, plan), /spec\.width alone needs the source size/);
 });
 
-test('with no codec, a .webm output gets av1 and others h264, as upscale run does for 8-bit sources', () => {
+test('with no codec, a .webm output gets av1, a deep source hevc (Main 10) and others h264, as upscale run decides', () => {
   assert.equal(shardSettingsOf({ output: 's3://out/a.webm' })['codec'], 'av1');
   assert.equal(shardSettingsOf({})['codec'], 'h264');
+  assert.equal(shardSettingsOf({}, { ...plan, bitDepth: 8 })['codec'], 'h264');
+  assert.equal(shardSettingsOf({}, { ...plan, bitDepth: 10 })['codec'], 'hevc');
+  assert.equal(shardSettingsOf({ output: 's3://out/a.webm' }, { ...plan, bitDepth: 10 })['codec'], 'av1');
+  assert.equal(shardSettingsOf({ encode: { codec: 'h264' } }, { ...plan, bitDepth: 10 })['codec'], 'h264');
   assert.equal(shardSettingsOf({ output: 's3://out/a.mkv', encode: { codec: 'ffv1' } })['codec'], 'ffv1');
 });
 

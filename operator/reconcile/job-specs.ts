@@ -53,7 +53,7 @@ export function probeJob(job: UpscaleJob, config: OperatorConfig): V1Job {
  * every shard gets the same size.
  * @throws Error when only one dimension is set and the plan does not carry the source size
  */
-export function shardSettings(job: UpscaleJob, plan: Pick<PlanSummary, 'width' | 'height'>): UpscaleSettingsInput {
+export function shardSettings(job: UpscaleJob, plan: Pick<PlanSummary, 'width' | 'height' | 'bitDepth'>): UpscaleSettingsInput {
   const { spec } = job;
   const settings: UpscaleSettingsInput = {
     model: spec.model,
@@ -61,7 +61,7 @@ export function shardSettings(job: UpscaleJob, plan: Pick<PlanSummary, 'width' |
     precision: spec.inference.precision,
     ep: spec.inference.executionProvider,
     enableMultiGpu: true,
-    codec: jobCodec(job),
+    codec: jobCodec(job, plan),
     // Every shard must come out of the same encoder (assembly refuses mixed shards), and pods of one
     // job may land on GPUs with and without NVENC: `auto` is resolved once for the job, to the CPU.
     encoder: spec.encode.encoder === 'auto' ? 'cpu' : spec.encode.encoder,
@@ -75,17 +75,18 @@ export function shardSettings(job: UpscaleJob, plan: Pick<PlanSummary, 'width' |
 }
 
 /**
- * The job's codec: the spec's, else `upscale run`'s default for the output container (av1 for
- * .webm, else h264). Resolved here, once, so every shard encodes alike.
+ * The job's codec: the spec's, else `upscale run`'s default for the output container and the probed
+ * source (av1 for .webm; hevc, Main 10, for a source of more than 8 bits; else h264). Resolved
+ * here, once, so every shard encodes alike. A plan from a probe that reported no bit depth gets
+ * the 8-bit default.
  */
-export function jobCodec(job: UpscaleJob): NonNullable<UpscaleSettingsInput['codec']> {
+export function jobCodec(job: UpscaleJob, plan: Pick<PlanSummary, 'bitDepth'>): NonNullable<UpscaleSettingsInput['codec']> {
   const { codec } = job.spec.encode;
   if (codec !== undefined) return codec;
-  // The probe summary carries no bit depth yet, so a deep source gets the 8-bit default here.
-  return defaultCodecs(containerFor(job.spec.output)?.kind ?? 'mp4', false)[0]!;
+  return defaultCodecs(containerFor(job.spec.output)?.kind ?? 'mp4', (plan.bitDepth ?? 8) > 8)[0]!;
 }
 
-function targetSize(job: UpscaleJob, plan: Pick<PlanSummary, 'width' | 'height'>): { width?: number; height?: number } {
+function targetSize(job: UpscaleJob, plan: Pick<PlanSummary, 'width' | 'height' | 'bitDepth'>): { width?: number; height?: number } {
   const { width, height } = job.spec;
   if (width === undefined && height === undefined) return {};
   if (width !== undefined && height !== undefined) return { width, height };
@@ -93,7 +94,7 @@ function targetSize(job: UpscaleJob, plan: Pick<PlanSummary, 'width' | 'height'>
     throw new Error(`UpscaleJob ${job.metadata.namespace}/${job.metadata.name}: spec.${width === undefined ? 'height' : 'width'} alone needs the source size, which the probe result lacks`);
   }
   // ffv1 keeps odd sizes for deep sources; the shard makes them even itself where it must.
-  const size = outputSize({ width: plan.width, height: plan.height }, 4, { width, height }, jobCodec(job) !== 'ffv1');
+  const size = outputSize({ width: plan.width, height: plan.height }, 4, { width, height }, jobCodec(job, plan) !== 'ffv1');
   return { width: size.width, height: size.height };
 }
 

@@ -17,13 +17,15 @@ export interface PlanSummary {
   width?: number;
   height?: number;
   fps?: number;
+  /** Bits per sample of the source video: over 8 gets the deep default codec (HEVC Main 10). */
+  bitDepth?: number;
 }
 
 const probeMessageSchema = z.object({
   ok: z.literal(true),
   step: z.literal('probe'),
   shards: z.int().min(1),
-  summary: z.object({ frames: z.int().min(1), width: z.number().optional(), height: z.number().optional(), fps: z.number().optional() }).loose(),
+  summary: z.object({ frames: z.int().min(1), width: z.number().optional(), height: z.number().optional(), fps: z.number().optional(), bitDepth: z.number().optional() }).loose(),
   shardFrames: z.array(z.tuple([z.int().min(1), z.int().min(1)])).optional(),
 }).loose();
 
@@ -42,6 +44,7 @@ export const planSummarySchema = z.object({
   width: z.number().optional(),
   height: z.number().optional(),
   fps: z.number().optional(),
+  bitDepth: z.number().optional(),
 });
 
 /** The worker container's termination message of a pod, if it has one. */
@@ -71,6 +74,7 @@ export function planFromMessage(text: string | undefined): PlanSummary | undefin
   if (summary.width !== undefined) plan.width = summary.width;
   if (summary.height !== undefined) plan.height = summary.height;
   if (summary.fps !== undefined) plan.fps = summary.fps;
+  if (summary.bitDepth !== undefined) plan.bitDepth = summary.bitDepth;
   return plan;
 }
 
@@ -78,12 +82,13 @@ export function planFromMessage(text: string | undefined): PlanSummary | undefin
 export function planFromAnnotation(text: string | undefined): PlanSummary | undefined {
   const parsed = planSummarySchema.safeParse(json(text));
   if (!parsed.success) return undefined;
-  const { shardFrames, width, height, fps, ...rest } = parsed.data;
+  const { shardFrames, width, height, fps, bitDepth, ...rest } = parsed.data;
   const plan: PlanSummary = { ...rest };
   if (shardFrames !== undefined) plan.shardFrames = shardFrames;
   if (width !== undefined) plan.width = width;
   if (height !== undefined) plan.height = height;
   if (fps !== undefined) plan.fps = fps;
+  if (bitDepth !== undefined) plan.bitDepth = bitDepth;
   return plan;
 }
 
