@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { CRD_NAME, VALIDATION_RULES, buildCrd, crdYaml } from './crd.ts';
 import { CHART_CRD_FILE, CRD_FILE } from './write-crds.ts';
 import { CHECKS, MESSAGES, upscaleJobSpecSchema } from './upscalejob.ts';
+import { ENCODE_MESSAGES } from './encode-checks.ts';
 
 type Schema = Record<string, unknown>;
 
@@ -173,6 +174,17 @@ test('zod rejects what the CEL rules reject, with the same message', () => {
     ['scale with a width', { scale: 2, width: 1920 }, 'scale', MESSAGES.scaleOrSize],
     ['scale with a height', { scale: 4, height: 1080 }, 'scale', MESSAGES.scaleOrSize],
     ['an unknown model id', { model: 'realesrgan-x8' }, 'model', CHECKS.modelUri.message],
+    ['an output extension upscale cannot write', { output: 's3://videos/out.avi' }, 'output', ENCODE_MESSAGES.outputExtension],
+    ['an output without extension', { output: 's3://videos/out' }, 'output', ENCODE_MESSAGES.outputExtension],
+    ['h264 into WebM', { output: 's3://videos/out.webm', encode: { codec: 'h264' } }, 'encode.codec', ENCODE_MESSAGES.codecContainer],
+    ['ffv1 into MP4', { encode: { codec: 'ffv1' } }, 'encode.codec', ENCODE_MESSAGES.codecContainer],
+    ['an x264 preset for av1', { encode: { codec: 'av1', preset: 'medium' } }, 'encode.preset', ENCODE_MESSAGES.preset],
+    ['an x264 preset for the .webm default (av1)', { output: 's3://videos/out.WEBM', encode: { preset: 'slow' } }, 'encode.preset', ENCODE_MESSAGES.preset],
+    ['an NVENC preset on the CPU encoder', { encode: { preset: 'p5' } }, 'encode.preset', ENCODE_MESSAGES.preset],
+    ['a preset for ffv1', { output: 's3://videos/out.mkv', encode: { codec: 'ffv1', preset: 'fast' } }, 'encode.preset', ENCODE_MESSAGES.preset],
+    ['crf 60 for h264', { encode: { codec: 'h264', crf: 60 } }, 'encode.crf', ENCODE_MESSAGES.crf],
+    ['a crf for ffv1', { output: 's3://videos/out.mkv', encode: { codec: 'ffv1', crf: 10 } }, 'encode.crf', ENCODE_MESSAGES.crf],
+    ['nvenc for the .webm default (av1)', { output: 's3://videos/out.webm', encode: { encoder: 'nvenc' } }, 'encode.encoder', ENCODE_MESSAGES.nvencCodec],
     ['framesPerShard with shards', { sharding: { framesPerShard: 100, shards: 4 } }, 'sharding.shards', MESSAGES.shardingExclusive],
     ['a tile word other than auto', { inference: { tile: 'big' } }, 'inference.tile', MESSAGES.tile],
     ['a gpu resource without a domain', { resources: { gpuResourceName: 'gpu' } }, 'resources.gpuResourceName', CHECKS.gpuResourceName.message],
@@ -197,7 +209,7 @@ test('zod rejects what the CEL rules reject, with the same message', () => {
       name,
     );
   }
-  for (const ok of [{ model: 'RealESRGAN_x4plus' }, { model: 's3://models/mine.onnx' }, { input: 'https://example.com/v/in.mp4' }, { resources: { cpu: '3500m', memory: 17179869184 } }, { inference: { tile: 256 } }, { width: 1920 }, { height: 1080 }, { width: 1280, height: 720 }, { scale: 2 }, { deinterlace: 'off' }, { output: 's3://videos/.hidden/a..b/out.v2.mp4' }, { input: 's3://videos/...x/in.mp4' }, { inputLimits: { maxPixels: 3840 * 2160, maxStreams: 0 } }]) {
+  for (const ok of [{ model: 'RealESRGAN_x4plus' }, { model: 's3://models/mine.onnx' }, { input: 'https://example.com/v/in.mp4' }, { resources: { cpu: '3500m', memory: 17179869184 } }, { inference: { tile: 256 } }, { width: 1920 }, { height: 1080 }, { width: 1280, height: 720 }, { scale: 2 }, { deinterlace: 'off' }, { output: 's3://videos/.hidden/a..b/out.v2.mp4' }, { input: 's3://videos/...x/in.mp4' }, { inputLimits: { maxPixels: 3840 * 2160, maxStreams: 0 } }, { output: 's3://videos/OUT.MKV', encode: { codec: 'ffv1' } }, { output: 's3://videos/out.webm', encode: { preset: '8', crf: 63 } }, { encode: { encoder: 'nvenc', preset: 'p5', crf: 21 } }, { encode: { codec: 'hevc', preset: 'placebo', crf: 51 } }, { output: 's3://videos/out.m4v', encode: { codec: 'av1', preset: '13' } }, { output: 's3://videos/out.mov', encode: { codec: 'ffv1' } }]) {
     assert.ok(upscaleJobSpecSchema.safeParse({ ...minimal, ...ok }).success, JSON.stringify(ok));
   }
 });

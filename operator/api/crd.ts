@@ -11,6 +11,7 @@ import { stringify } from 'yaml';
 import { MODEL_IDS } from '../../models/catalogue.ts';
 import { TILE_MAX } from '../../worker/task.ts';
 import { CHECKS, GROUP, KIND, MESSAGES, PLURAL, SHORT_NAMES, SINGULAR, VERSION, upscaleJobSpecSchema, upscaleJobStatusSchema } from './upscalejob.ts';
+import { encodeCelRules } from './encode-checks.ts';
 
 /** A JSON Schema node as it goes into the CRD. */
 type Schema = Record<string, unknown>;
@@ -52,6 +53,7 @@ export const VALIDATION_RULES: Readonly<Record<string, readonly CelRule[]>> = {
     { rule: '!has(self.scale) || !(has(self.width) || has(self.height))', message: MESSAGES.scaleOrSize, fieldPath: '.scale', reason: 'FieldValueForbidden' },
     // The field's own rule sees changes only; adding or removing a segment changes the frames too.
     { rule: 'has(self.segment) == has(oldSelf.segment)', message: 'segment is immutable', fieldPath: '.segment', reason: 'FieldValueForbidden' },
+    ...encodeCelRules(CHECKS.output.pattern),
   ],
   'spec.input': [matchesRule(CHECKS.input), safeS3KeyRule('input'), immutable('input')],
   'spec.output': [matchesRule(CHECKS.output), safeS3KeyRule('output'), immutable('output')],

@@ -13,6 +13,7 @@ import { VIDEO_CODECS } from '../../worker/media/video-codecs.ts';
 import { DEINTERLACE_CHOICES } from '../../worker/media/interlace.ts';
 import { MODEL_IDS } from '../../models/catalogue.ts';
 import { DEFAULT_MAX_PIXELS, DEFAULT_MAX_STREAMS, FFMPEG_MAX_PIXELS } from '../../worker/media/input-limits.ts';
+import { encodeIssues } from './encode-checks.ts';
 
 export const GROUP = 'upscale.dev';
 export const VERSION = 'v1alpha1';
@@ -85,10 +86,10 @@ const encodeSchema = z
       description: 'Video codec of the output: h264 (libx264), hevc (libx265), av1 (SVT-AV1) or ffv1 (lossless). Default, as upscale run decides: av1 for .webm outputs, hevc (Main 10) for a source of more than 8 bits, else h264.',
     }),
     crf: z.int().min(0).max(CRF_MAX).optional().meta({
-      description: 'Constant rate factor (lower is better quality). Default per codec: h264 18, hevc 20, av1 30; with NVENC the constant quality level (default 21); ignored by ffv1.',
+      description: 'Constant rate factor (lower is better quality): h264 and hevc 0-51, av1 0-63 (default 18, 20, 30); with NVENC the constant quality level (0-51, default 21); ffv1 is lossless and takes none.',
     }),
     preset: z.string().max(16).regex(new RegExp(PRESET_PATTERN)).optional().meta({
-      description: 'Encoder preset: x264/x265 names (ultrafast ... veryslow, default medium), SVT-AV1 numbers 0-13 (default 8), NVENC p1-p7 (default p5).',
+      description: 'Encoder preset of the job\'s codec: h264/hevc names ultrafast ... placebo (default medium), av1 (SVT-AV1) 0-13 (default 8), NVENC (encoder: nvenc) p1-p7 (default p5); ffv1 takes none.',
     }),
     encoder: z.enum(ENCODER_CHOICES).default('auto').meta({
       description: 'Encoder hardware: auto (NVENC where the GPU has it; H100/H200 have none), cpu, or nvenc.',
@@ -239,7 +240,7 @@ export const upscaleJobSpecSchema = z
       description: 'Source video: s3://bucket/key or an https:// URL (read-only). Immutable.',
     }),
     output: z.string().min(1).max(2048).refine(matches(CHECKS.output), CHECKS.output.message).refine(safeS3Key('output').check, safeS3Key('output').message).meta({
-      description: 'Output video: s3://bucket/key, not the input. Intermediates live under <output>.upscale/<uid>/ until the job succeeds. The container follows the extension (.mp4, .mkv, .webm, .mov). Immutable.',
+      description: 'Output video: s3://bucket/key, not the input. Intermediates live under <output>.upscale/<uid>/ until the job succeeds. The container follows the extension (.mp4, .m4v, .mov, .mkv, .webm), and encode.codec must fit it. Immutable.',
     }),
     model: z
       .string()
@@ -282,6 +283,13 @@ export const upscaleJobSpecSchema = z
   })
   .refine((s) => s.output !== s.input, { message: MESSAGES.outputIsInput, path: ['output'] })
   .refine((s) => s.scale === undefined || (s.width === undefined && s.height === undefined), { message: MESSAGES.scaleOrSize, path: ['scale'] })
+  // The container, codec, preset and CRF together, as upscale run checks them (encode-checks.ts).
+  .superRefine((s, ctx) => {
+    if (!matches(CHECKS.output)(s.output)) return; // the output's own check says what is wrong
+    // A field that failed its own bounds (crf over 63, a preset of other characters) is not reported twice.
+    const failed = new Set(ctx.issues.map((i) => (i.path ?? []).join('.')));
+    for (const [path, message] of encodeIssues(s)) if (!failed.has(path.join('.'))) ctx.addIssue({ code: 'custom', message, path });
+  })
   .meta({ description: 'What to upscale, where to write it, and how to run it.' });
 
 export type UpscaleJobSpec = z.output<typeof upscaleJobSpecSchema>;

@@ -112,7 +112,7 @@ test('a single width or height is completed from the probed source size, keeping
   const byHeight = shardSettingsOf({ height: 301 }, probed);
   assert.deepEqual([byHeight['width'], byHeight['height']], [452, 300]);
   // ffv1 can keep odd sizes (deep sources are 4:4:4); the shard step rounds where it must.
-  const lossless = shardSettingsOf({ height: 301, encode: { codec: 'ffv1' } }, probed);
+  const lossless = shardSettingsOf({ output: 's3://out/a.mkv', height: 301, encode: { codec: 'ffv1' } }, probed);
   assert.deepEqual([lossless['width'], lossless['height']], [452, 301]);
   assert.throws(() => shardJob(job({ width: 1920 }), config, plan), /spec\.width alone needs the source size/);
 });

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CHECKS, GROUP, KIND, MESSAGES, PLURAL, VERSION, API_VERSION, upscaleJobSpecSchema } from '../../operator/api/upscalejob.ts';
+import { ENCODE_MESSAGES } from '../../operator/api/encode-checks.ts';
 import { ensureCrd, rejection } from './crd-support.ts';
 import { useCluster, waitFor } from './harness.ts';
 
@@ -47,6 +48,22 @@ test('width and height without scale are accepted, alone or together', async (t)
     await cluster.custom.createNamespacedCustomObject({ ...api, namespace, body: job(name, { ...minimal, ...size }) });
     const read = (await cluster.custom.getNamespacedCustomObject({ ...api, namespace, name })) as { spec: Spec };
     assert.deepEqual(read.spec, upscaleJobSpecSchema.parse({ ...minimal, ...size }), name);
+  }
+});
+
+test('every container takes the codecs, presets and CRFs its encoder takes, any case of the extension', async (t) => {
+  const namespace = await cluster.namespace(t);
+  const fine: Spec[] = [
+    { output: 's3://videos/OUT.MKV', encode: { codec: 'ffv1' } },
+    { output: 's3://videos/out.webm', encode: { preset: '8', crf: 63 } },
+    { output: 's3://videos/out.mp4', encode: { encoder: 'nvenc', preset: 'p5', crf: 21 } },
+    { output: 's3://videos/out.mov', encode: { codec: 'hevc', preset: 'placebo', crf: 51 } },
+    { output: 's3://videos/out.m4v', encode: { codec: 'av1', preset: '13', crf: 0 } },
+    { output: 's3://videos/out.mov', encode: { codec: 'ffv1' } },
+  ];
+  for (const [i, spec] of fine.entries()) {
+    assert.ok(upscaleJobSpecSchema.safeParse({ ...minimal, ...spec }).success, JSON.stringify(spec));
+    await cluster.custom.createNamespacedCustomObject({ ...api, namespace, body: job(`fine-${i}`, { ...minimal, ...spec }) });
   }
 });
 
@@ -144,6 +161,13 @@ const INVALID: [string, Spec, string, string | RegExp][] = [
   ['a width of 1', { ...minimal, width: 1 }, 'spec.width', /greater than or equal to 2/],
   ['an unknown deinterlace', { ...minimal, deinterlace: 'yadif' }, 'spec.deinterlace', /Unsupported value: "yadif"/],
   ['an unknown model id', { ...minimal, model: 'realesrgan-x8' }, 'spec.model', /model must be a catalogue model id/],
+  ['an output extension upscale cannot write', { ...minimal, output: 's3://videos/out.avi' }, 'spec.output', ENCODE_MESSAGES.outputExtension],
+  ['h264 into WebM', { ...minimal, output: 's3://videos/out.webm', encode: { codec: 'h264' } }, 'spec.encode.codec', ENCODE_MESSAGES.codecContainer],
+  ['an x264 preset for the .webm default (av1)', { ...minimal, output: 's3://videos/out.webm', encode: { preset: 'medium' } }, 'spec.encode.preset', ENCODE_MESSAGES.preset],
+  ['an NVENC preset on the CPU encoder', { ...minimal, encode: { codec: 'hevc', preset: 'p5' } }, 'spec.encode.preset', ENCODE_MESSAGES.preset],
+  ['crf 60 for h264', { ...minimal, encode: { crf: 60 } }, 'spec.encode.crf', ENCODE_MESSAGES.crf],
+  ['a crf for ffv1', { ...minimal, output: 's3://videos/out.mkv', encode: { codec: 'ffv1', crf: 0 } }, 'spec.encode.crf', ENCODE_MESSAGES.crf],
+  ['nvenc for av1', { ...minimal, output: 's3://videos/out.mkv', encode: { codec: 'av1', encoder: 'nvenc' } }, 'spec.encode.encoder', ENCODE_MESSAGES.nvencCodec],
   ['a tile word other than auto', { ...minimal, inference: { tile: 'big' } }, 'spec.inference.tile', /tile must be "auto" or an integer/],
   ['a tile over the limit', { ...minimal, inference: { tile: 20000 } }, 'spec.inference.tile', /tile must be "auto" or an integer/],
   ['a gpu resource without a domain', { ...minimal, resources: { gpuResourceName: 'gpu' } }, 'spec.resources.gpuResourceName', /domain-prefixed extended resource name/],

@@ -11,6 +11,7 @@ import { MediaError } from './errors.ts';
 import { startFfmpeg } from './ffmpeg-run.ts';
 import { encoderTableRun, parseEncoderTable } from './ffmpeg-tables.ts';
 import { mayHaveNvenc } from './nvenc-presence.ts';
+import { CPU_ENCODERS, NVENC_ENCODERS } from './encode-rules.ts';
 import type { VideoCodec } from './video-codecs.ts';
 
 export { VIDEO_CODECS, type VideoCodec } from './video-codecs.ts';
@@ -37,8 +38,8 @@ export interface EncoderSettings {
   frameRate?: { num: number; den: number };
 }
 
-const CPU: Record<VideoCodec, string> = { h264: 'libx264', hevc: 'libx265', av1: 'libsvtav1', ffv1: 'ffv1' };
-const NVENC: Partial<Record<VideoCodec, string>> = { h264: 'h264_nvenc', hevc: 'hevc_nvenc' };
+const CPU = CPU_ENCODERS;
+const NVENC = NVENC_ENCODERS;
 
 const nvencWorks = new Map<string, Promise<boolean>>();
 

@@ -10,6 +10,7 @@ import { UpscaleError } from '../errors.ts';
 import { containerFor, OUTPUT_EXTENSIONS, videoCodecsFor, type Container, type ContainerKind } from './container-policy.ts';
 import type { VideoCodec } from './encoders.ts';
 import { stillFormatForName } from './still-format.ts';
+import { ENCODER_RULES, presetList } from './encode-rules.ts';
 
 /** The encoder each codec would use here (after the NVENC/CPU choice), or why there is none. */
 export type EncoderLookup = Partial<Record<VideoCodec, { encoder: string } | { unavailable: string }>>;
@@ -60,19 +61,6 @@ export interface OutputDecision {
   notes: string[];
 }
 
-const X26X_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow', 'placebo'];
-const NVENC_PRESETS = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'];
-const SVT_PRESETS = Array.from({ length: 14 }, (_, i) => String(i));
-
-/** Presets and quality range per ffmpeg encoder; `undefined` = the encoder takes neither. */
-const ENCODER_RULES: Record<string, { presets: readonly string[]; crf: readonly [number, number]; quality: string } | undefined> = {
-  libx264: { presets: X26X_PRESETS, crf: [0, 51], quality: 'CRF' },
-  libx265: { presets: X26X_PRESETS, crf: [0, 51], quality: 'CRF' },
-  libsvtav1: { presets: SVT_PRESETS, crf: [0, 63], quality: 'CRF' },
-  h264_nvenc: { presets: NVENC_PRESETS, crf: [0, 51], quality: 'CQ' },
-  hevc_nvenc: { presets: NVENC_PRESETS, crf: [0, 51], quality: 'CQ' },
-  ffv1: undefined,
-};
 
 /**
  * The codec used when the user names none: AV1 for WebM (the only one it takes here), HEVC Main 10
@@ -204,8 +192,7 @@ export function checkEncoderSettings(encoder: string, codec: VideoCodec, choices
     return;
   }
   if (choices.preset !== undefined && !rules.presets.includes(choices.preset)) {
-    const list = rules.presets === SVT_PRESETS ? '0-13' : rules.presets.join(', ');
-    throw new UpscaleError('InvalidArgument', `--preset ${choices.preset} is not a preset of ${encoder} (--codec ${codec}): use ${list}`, { subject: '--preset' });
+    throw new UpscaleError('InvalidArgument', `--preset ${choices.preset} is not a preset of ${encoder} (--codec ${codec}): use ${presetList(rules.presets)}`, { subject: '--preset' });
   }
   const [lo, hi] = rules.crf;
   if (choices.crf !== undefined && (choices.crf < lo || choices.crf > hi)) {
