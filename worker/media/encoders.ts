@@ -38,9 +38,6 @@ export interface EncoderSettings {
   frameRate?: { num: number; den: number };
 }
 
-const CPU = CPU_ENCODERS;
-const NVENC = NVENC_ENCODERS;
-
 const nvencWorks = new Map<string, Promise<boolean>>();
 
 /** Encoders this ffmpeg build has (`ffmpeg -encoders`, run once per process: ffmpeg-tables.ts). */
@@ -75,17 +72,17 @@ export function nvencUsable(encoder: string): Promise<boolean> {
 
 /** Picks the encoder for a codec; logs when NVENC was wanted but the CPU encoder is used. */
 export async function chooseEncoder(codec: VideoCodec, hardware: EncoderHardware = 'auto', log?: Logger): Promise<EncoderChoice> {
-  const nv = NVENC[codec];
+  const nv = NVENC_ENCODERS[codec];
   if (hardware !== 'cpu' && nv !== undefined) {
     if (await nvencUsable(nv)) return { codec, encoder: nv };
     if (hardware === 'nvenc') {
       throw new MediaError('EncoderUnavailable', 'encode', nv, 'NVENC is not usable here (no NVENC in this ffmpeg build or no GPU with NVENC; H100/H200 have none)');
     }
-    log?.info({ codec, wanted: nv, using: CPU[codec] }, 'Fell back to the CPU encoder: NVENC is not usable on this machine');
+    log?.info({ codec, wanted: nv, using: CPU_ENCODERS[codec] }, 'Fell back to the CPU encoder: NVENC is not usable on this machine');
   } else if (hardware === 'nvenc') {
     throw new MediaError('EncoderUnavailable', 'encode', codec, `there is no NVENC encoder for ${codec}`);
   }
-  const cpu = CPU[codec];
+  const cpu = CPU_ENCODERS[codec];
   if (!(await availableEncoders()).has(cpu)) {
     throw new MediaError('EncoderUnavailable', 'encode', cpu, `this ffmpeg build has no ${cpu} encoder`);
   }

@@ -61,7 +61,6 @@ export interface OutputDecision {
   notes: string[];
 }
 
-
 /**
  * The codec used when the user names none: AV1 for WebM (the only one it takes here), HEVC Main 10
  * for a source of more than 8 bits (H.264 High 10 plays in few players and no browser), else H.264.
