@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { CRD_NAME, VALIDATION_RULES, buildCrd, crdYaml } from './crd.ts';
 import { CHART_CRD_FILE, CRD_FILE } from './write-crds.ts';
-import { CHECKS, MESSAGES, upscaleJobSpecSchema } from './upscalejob.ts';
+import { CHECKS, MESSAGES, specSchemaFor, upscaleJobSpecSchema, upscaleJobStartedSpecSchema } from './upscalejob.ts';
 import { ENCODE_MESSAGES } from './encode-checks.ts';
 
 type Schema = Record<string, unknown>;
@@ -212,4 +212,18 @@ test('zod rejects what the CEL rules reject, with the same message', () => {
   for (const ok of [{ model: 'RealESRGAN_x4plus' }, { model: 's3://models/mine.onnx' }, { input: 'https://example.com/v/in.mp4' }, { resources: { cpu: '3500m', memory: 17179869184 } }, { inference: { tile: 256 } }, { width: 1920 }, { height: 1080 }, { width: 1280, height: 720 }, { scale: 2 }, { deinterlace: 'off' }, { output: 's3://videos/.hidden/a..b/out.v2.mp4' }, { input: 's3://videos/...x/in.mp4' }, { inputLimits: { maxPixels: 3840 * 2160, maxStreams: 0 } }, { output: 's3://videos/OUT.MKV', encode: { codec: 'ffv1' } }, { output: 's3://videos/out.webm', encode: { preset: '8', crf: 63 } }, { encode: { encoder: 'nvenc', preset: 'p5', crf: 21 } }, { encode: { codec: 'hevc', preset: 'placebo', crf: 51 } }, { output: 's3://videos/out.m4v', encode: { codec: 'av1', preset: '13' } }, { output: 's3://videos/out.mov', encode: { codec: 'ffv1' } }]) {
     assert.ok(upscaleJobSpecSchema.safeParse({ ...minimal, ...ok }).success, JSON.stringify(ok));
   }
+});
+
+test('a job that has started is read without the container/encode checks it may predate; a new one with all', () => {
+  // Accepted before those checks existed (crf was documented as ignored by ffv1).
+  const older = { ...minimal, output: 's3://videos/out.mkv', encode: { codec: 'ffv1', crf: 10 } };
+  assert.equal(upscaleJobSpecSchema.safeParse(older).success, false);
+  assert.equal(specSchemaFor(undefined).safeParse(older).success, false);
+  assert.equal(specSchemaFor({}).safeParse(older).success, false);
+  for (const phase of ['Probing', 'Running', 'Succeeded', 'Failed']) {
+    assert.equal(specSchemaFor({ phase }).safeParse(older).success, true, phase);
+    // Every other check still holds.
+    assert.equal(specSchemaFor({ phase }).safeParse({ ...older, output: older.input }).success, false, phase);
+  }
+  assert.equal(upscaleJobStartedSpecSchema.safeParse(older).success, true);
 });

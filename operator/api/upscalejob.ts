@@ -234,7 +234,7 @@ const podTemplateSchema = z
   })
   .meta({ description: 'Metadata and scheduling for every pod of the job.' });
 
-export const upscaleJobSpecSchema = z
+const specObjectSchema = z
   .object({
     input: z.string().min(1).max(2048).refine(matches(CHECKS.input), CHECKS.input.message).refine(safeS3Key('input').check, safeS3Key('input').message).meta({
       description: 'Source video: s3://bucket/key or an https:// URL (read-only). Immutable.',
@@ -282,7 +282,10 @@ export const upscaleJobSpecSchema = z
     keepIntermediates: z.boolean().default(false).meta({ description: 'Keep <output>.upscale/<uid>/ after the job succeeds.' }),
   })
   .refine((s) => s.output !== s.input, { message: MESSAGES.outputIsInput, path: ['output'] })
-  .refine((s) => s.scale === undefined || (s.width === undefined && s.height === undefined), { message: MESSAGES.scaleOrSize, path: ['scale'] })
+  .refine((s) => s.scale === undefined || (s.width === undefined && s.height === undefined), { message: MESSAGES.scaleOrSize, path: ['scale'] });
+
+/** What to upscale, where to write it, and how to run it: every check, as at `kubectl apply`. */
+export const upscaleJobSpecSchema = specObjectSchema
   // The container, codec, preset and CRF together, as upscale run checks them (encode-checks.ts).
   .superRefine((s, ctx) => {
     if (!matches(CHECKS.output)(s.output)) return; // the output's own check says what is wrong
@@ -291,6 +294,19 @@ export const upscaleJobSpecSchema = z
     for (const [path, message] of encodeIssues(s)) if (!failed.has(path.join('.'))) ctx.addIssue({ code: 'custom', message, path });
   })
   .meta({ description: 'What to upscale, where to write it, and how to run it.' });
+
+/**
+ * The spec of a job that has started, without the container/encode checks (encode-checks.ts),
+ * which came later: a job admitted before them (or under a CRD a Helm upgrade left as it was: Helm
+ * never upgrades a chart's CRDs) keeps its state and is still cleaned up when deleted. A new job
+ * is held to every check ({@link specSchemaFor}).
+ */
+export const upscaleJobStartedSpecSchema = specObjectSchema.meta({ description: 'What to upscale, where to write it, and how to run it.' });
+
+/** The schema the operator reads a job's spec with: every check until it has a phase. */
+export function specSchemaFor(status: { phase?: string | undefined } | undefined): typeof upscaleJobStartedSpecSchema {
+  return status?.phase === undefined ? upscaleJobSpecSchema : upscaleJobStartedSpecSchema;
+}
 
 export type UpscaleJobSpec = z.output<typeof upscaleJobSpecSchema>;
 export type UpscaleJobSpecInput = z.input<typeof upscaleJobSpecSchema>;

@@ -5,7 +5,7 @@
  */
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { upscaleJobSpecSchema, type UpscaleJob, type UpscaleJobStatus } from '../api/upscalejob.ts';
+import { specSchemaFor, upscaleJobStartedSpecSchema, type UpscaleJob, type UpscaleJobStatus } from '../api/upscalejob.ts';
 import type { OperatorConfig } from '../config.ts';
 import { httpStatus, type KubeWrites } from '../controller/kube-writes.ts';
 import { decide } from './decide.ts';
@@ -74,7 +74,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       }
       const at = now();
       if (raw.metadata?.deletionTimestamp !== undefined) return await deleting(raw, namespace, name, at, log);
-      const parsed = upscaleJobSpecSchema.safeParse(raw.spec);
+      const parsed = specSchemaFor(raw.status).safeParse(raw.spec);
       if (!parsed.success) {
         // The API server validated the spec; this is an object written around the CRD's schema (or
         // by a newer API version). It is a terminal error: say so in status, do not retry.
@@ -149,7 +149,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   async function deleting(raw: RawUpscaleJob, namespace: string, name: string, at: Date, log: Logger): Promise<ReconcileResult> {
     const finalizers = raw.metadata?.finalizers ?? [];
     if (!finalizers.includes(CLEANUP_FINALIZER)) return {};
-    const parsed = upscaleJobSpecSchema.safeParse(raw.spec);
+    const parsed = upscaleJobStartedSpecSchema.safeParse(raw.spec);
     if (!parsed.success) {
       await writes.setFinalizers(namespace, name, raw.metadata?.resourceVersion, finalizers.filter((f) => f !== CLEANUP_FINALIZER));
       return {};
