@@ -32,6 +32,8 @@ function largestYoungMiB(apply: boolean): number {
 test('with the flags the young generation stays at a few MiB where V8\'s default grows it', () => {
   const plain = largestYoungMiB(false);
   const tuned = largestYoungMiB(true);
-  assert.ok(tuned <= 16, `young generation up to ${tuned} MiB with the flags`);
+  // Measured on the project's 2-core VM: 8-11 MiB with the flags, 28.75 MiB in 4 of 25 runs while
+  // other tests loaded the machine, and 64 MiB without them. Half of V8's default tells the two apart.
+  assert.ok(tuned <= 32, `young generation up to ${tuned} MiB with the flags`);
   assert.ok(tuned < plain, `${tuned} MiB with the flags, ${plain} MiB without`);
 });
