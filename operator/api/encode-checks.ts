@@ -43,7 +43,10 @@ const rulesText = (codec: VideoCodec, show: (r: EncoderRules) => string): string
 /** `h264 and hevc: a; av1: b` for a text per codec, codecs with the same text together. */
 const byCodec = (show: (r: EncoderRules) => string): string => {
   const groups = new Map<string, VideoCodec[]>();
-  for (const c of VIDEO_CODECS) groups.set(rulesText(c, show), [...(groups.get(rulesText(c, show)) ?? []), c]);
+  for (const c of VIDEO_CODECS) {
+    const text = rulesText(c, show);
+    groups.set(text, [...(groups.get(text) ?? []), c]);
+  }
   return [...groups].map(([text, codecs]) => `${and(codecs)}${text}`).join('; ');
 };
 const defaultsText = `with no codec, ${KINDS.filter((k) => defaultCodec(k) !== defaultCodec('mp4')).map((k) => `${and(extensionsOf(k))} gets ${defaultCodec(k)}`).join(', ')} and other outputs ${defaultCodecs('mp4', false)[0]!} (${defaultCodecs('mp4', true)[0]!} for a source of more than 8 bits)`;

@@ -234,6 +234,8 @@ const podTemplateSchema = z
   })
   .meta({ description: 'Metadata and scheduling for every pod of the job.' });
 
+const SPEC_DESCRIPTION = 'What to upscale, where to write it, and how to run it.';
+
 const specObjectSchema = z
   .object({
     input: z.string().min(1).max(2048).refine(matches(CHECKS.input), CHECKS.input.message).refine(safeS3Key('input').check, safeS3Key('input').message).meta({
@@ -293,7 +295,7 @@ export const upscaleJobSpecSchema = specObjectSchema
     const failed = new Set(ctx.issues.map((i) => (i.path ?? []).join('.')));
     for (const [path, message] of encodeIssues(s)) if (!failed.has(path.join('.'))) ctx.addIssue({ code: 'custom', message, path });
   })
-  .meta({ description: 'What to upscale, where to write it, and how to run it.' });
+  .meta({ description: SPEC_DESCRIPTION });
 
 /**
  * The spec of a job that has started, without the container/encode checks (encode-checks.ts),
@@ -301,7 +303,7 @@ export const upscaleJobSpecSchema = specObjectSchema
  * never upgrades a chart's CRDs) keeps its state and is still cleaned up when deleted. A new job
  * is held to every check ({@link specSchemaFor}).
  */
-export const upscaleJobStartedSpecSchema = specObjectSchema.meta({ description: 'What to upscale, where to write it, and how to run it.' });
+export const upscaleJobStartedSpecSchema = specObjectSchema.meta({ description: SPEC_DESCRIPTION });
 
 /** The schema the operator reads a job's spec with: every check until it has a phase. */
 export function specSchemaFor(status: { phase?: string | undefined } | undefined): typeof upscaleJobStartedSpecSchema {
